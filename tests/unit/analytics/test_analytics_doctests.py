@@ -1,0 +1,26 @@
+"""The docstring examples of the analytics modules are true."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "analytics.actions",
+    "analytics.classification",
+    "analytics.drift",
+    "analytics.health",
+    "analytics.outcomes",
+    "analytics.trading",
+    "analytics.trends",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+    assert result.attempted > 0
