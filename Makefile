@@ -1,0 +1,50 @@
+# ML Analytics Service: every task a developer or CI runs.
+# `make run` and `make test` bootstrap what they need (virtualenv, generated code).
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed-stamp
+DESCRIPTOR := build/mlanalytics.pb
+PROTOS := $(wildcard protos/mlanalytics/v1/*.proto)
+
+.PHONY: run test gen lint fmt seed bench clean
+
+## run: embedded PostgreSQL with demo data (unless POSTGRES_HOST is set), gRPC server, Envoy on 8004
+run: gen
+	$(PY) -m devstack run
+
+## test: the whole suite: unit, integration (real PostgreSQL), end-to-end (real Envoy)
+test: gen
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## gen: Python stubs, typed .pyi and the Envoy descriptor set, from protos/
+gen: $(DESCRIPTOR)
+
+$(DESCRIPTOR): $(PROTOS) clients/generate.py $(STAMP)
+	$(PY) clients/generate.py
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+## lint: ruff (lint + format), mypy --strict, buf lint, envoy --mode validate
+lint: gen
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(PY) clients/generate.py --lint
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## seed: load the demo data into the database at DSN (make seed DSN=postgresql://...)
+seed: gen
+	$(PY) -m devstack seed --dsn "$(DSN)"
+
+clean:
+	rm -rf $(VENV) build clients/python/mlanalytics/v1 .pytest_cache .mypy_cache .ruff_cache

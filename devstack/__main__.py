@@ -1,0 +1,78 @@
+"""Local stack commands.
+
+``python -m devstack run``                 what `make run` does
+``python -m devstack seed --dsn DSN``      create the schema and load/top up the demo data
+``python -m devstack envoy-config --out F``  envoy.yaml for this environment (ports, CORS)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="start the whole service locally (see `make run`)")
+    seed = commands.add_parser("seed", help="create the schema and load or top up the demo data")
+    seed.add_argument("--dsn", required=True, help="libpq DSN of a writable database")
+    config = commands.add_parser("envoy-config", help="render envoy.yaml for this environment")
+    config.add_argument("--out", type=Path, required=True)
+    config.add_argument("--descriptor-set", type=Path, required=True)
+    config.add_argument("--backend-host", default="127.0.0.1")
+    config.add_argument("--admin-port", type=int, default=9901)
+    args = parser.parse_args()
+
+    if args.command == "run":
+        from devstack.run import run
+
+        return run()
+    if args.command == "envoy-config":
+        return _envoy_config(args)
+    return _seed(args.dsn)
+
+
+def _seed(dsn: str) -> int:
+    import psycopg
+
+    from devstack.seed import seed_demo
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            seed_demo(conn)
+    except psycopg.Error as error:
+        print(f"seed failed: {error}".strip(), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _envoy_config(args: argparse.Namespace) -> int:
+    import yaml
+
+    from devstack.envoy import render
+    from server.config import ConfigError, Settings
+
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    config = render(
+        listen_host=settings.service_host,
+        listen_port=settings.service_port,
+        backend_host=args.backend_host,
+        backend_port=settings.grpc_port,
+        admin_port=args.admin_port,
+        cors_origins=settings.cors_allowed_origins,
+        descriptor_set=args.descriptor_set,
+    )
+    args.out.write_text(yaml.safe_dump(config, sort_keys=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

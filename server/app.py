@@ -1,0 +1,96 @@
+"""Assemble the gRPC server: servicers, error interceptor, reflection, gRPC health, DB monitor."""
+
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from psycopg_pool import ConnectionPool
+
+from mlanalytics.v1 import (
+    drift_service_pb2_grpc,
+    health_service_pb2_grpc,
+    metrics_service_pb2_grpc,
+    prediction_service_pb2_grpc,
+)
+from server.config import Settings
+from server.db import DatabaseMonitor, create_pool
+from server.directory import SERVICE_NAMES
+from server.interceptor import ErrorInterceptor
+from server.servicers.health import HealthServicer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    """A built server, not yet started: the gRPC server, its bound port and what it owns."""
+
+    server: grpc.Server
+    port: int
+    pool: ConnectionPool
+    monitor: DatabaseMonitor
+    health: health.HealthServicer
+    _stopped: bool = field(default=False, init=False)
+
+    def start(self) -> None:
+        self.server.start()
+        self.monitor.start()
+        log.info("gRPC server listening on port %d", self.port)
+
+    def stop(self, grace: float | None = None) -> None:
+        """Refuse new calls, let in-flight ones finish within ``grace`` s, then release the pool."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()
+        self.monitor.stop()
+        self.pool.close()
+
+
+def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Service:
+    """Build the server on ``settings.grpc_port`` (0 binds a free port; see ``Service.port``)."""
+    pool = pool or create_pool(settings)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.grpc_max_workers),
+        interceptors=[ErrorInterceptor()],
+    )
+    grpc_health = health.HealthServicer(experimental_non_blocking=True)
+    monitor = DatabaseMonitor(pool, on_change=lambda up: _set_serving(grpc_health, up))
+
+    # Until the Metrics/Prediction and Drift issues land, their RPCs answer UNIMPLEMENTED.
+    health_servicer = HealthServicer(pool, lambda: monitor.connected)  # type: ignore[abstract]
+    metrics = metrics_service_pb2_grpc.MetricsServiceServicer()  # type: ignore[abstract]
+    predictions = prediction_service_pb2_grpc.PredictionServiceServicer()  # type: ignore[abstract]
+    drift = drift_service_pb2_grpc.DriftServiceServicer()  # type: ignore[abstract]
+    health_service_pb2_grpc.add_HealthServiceServicer_to_server(health_servicer, server)
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(metrics, server)
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(predictions, server)
+    drift_service_pb2_grpc.add_DriftServiceServicer_to_server(drift, server)
+    health_pb2_grpc.add_HealthServicer_to_server(grpc_health, server)
+    reflection.enable_server_reflection(
+        (
+            *SERVICE_NAMES,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        server,
+    )
+    port = server.add_insecure_port(f"{settings.service_host}:{settings.grpc_port}")
+    return Service(server=server, port=port, pool=pool, monitor=monitor, health=grpc_health)
+
+
+def _set_serving(grpc_health: health.HealthServicer, database_up: bool) -> None:
+    """Every service is SERVING exactly while the database answers."""
+    status = (
+        health_pb2.HealthCheckResponse.SERVING
+        if database_up
+        else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
+    for name in ("", *SERVICE_NAMES):
+        grpc_health.set(name, status)

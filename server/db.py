@@ -1,0 +1,131 @@
+"""The PostgreSQL connection pool and the background probe that tracks whether it is reachable.
+
+Sessions are read-only (``default_transaction_read_only``) with a statement timeout, so the service
+can neither write nor hold the database hostage. Repositories borrow connections with
+:func:`connection`, which turns connection trouble into the domain errors the interceptor maps.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.conninfo import make_conninfo
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from server.config import ConfigError, Settings
+from server.errors import DatabaseUnavailable, QueryTimeout
+
+log = logging.getLogger(__name__)
+
+
+def conninfo(settings: Settings) -> str:
+    """The libpq connection string for ``settings`` (read-only session, statement timeout)."""
+    if settings.postgres_host is None:
+        raise ConfigError(
+            "POSTGRES_HOST is not set: point it at PostgreSQL, or use `make run`, which starts an "
+            "embedded one with demo data"
+        )
+    return make_conninfo(
+        host=settings.postgres_host,
+        port=settings.postgres_port,
+        dbname=settings.postgres_db,
+        user=settings.postgres_user,
+        password=settings.postgres_password or None,
+        application_name="mlanalytics",
+        connect_timeout=settings.db_connect_timeout_s,
+        options=(
+            "-c default_transaction_read_only=on"
+            f" -c statement_timeout={settings.db_statement_timeout_ms}"
+            " -c TimeZone=UTC"
+        ),
+    )
+
+
+def create_pool(settings: Settings) -> ConnectionPool:
+    """Open the pool and wait for its first connections, so a bad DSN fails at start-up."""
+    pool = ConnectionPool(
+        conninfo(settings),
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+        timeout=settings.db_pool_timeout_s,
+        # Try again quickly after an outage; the pool backs off from here.
+        reconnect_timeout=24 * 3600,
+        kwargs={"autocommit": True},
+        check=ConnectionPool.check_connection,
+        open=False,
+        name="mlanalytics",
+    )
+    try:
+        pool.open(wait=True, timeout=max(5.0, settings.db_connect_timeout_s * 2.0))
+    except PoolTimeout:
+        pool.close()
+        raise ConfigError(
+            f"cannot connect to PostgreSQL at {settings.postgres_host}:{settings.postgres_port} "
+            f"database {settings.postgres_db!r} as {settings.postgres_user!r}"
+        ) from None
+    return pool
+
+
+@contextmanager
+def connection(pool: ConnectionPool) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """Borrow a connection; map pool timeouts and connection failures to domain errors."""
+    try:
+        with pool.connection() as conn:
+            yield conn
+    except PoolTimeout:
+        raise DatabaseUnavailable() from None
+    except pg_errors.QueryCanceled:
+        raise QueryTimeout() from None
+    except psycopg.OperationalError:
+        raise DatabaseUnavailable() from None
+
+
+class DatabaseMonitor:
+    """Probes the database once per ``interval`` seconds in a daemon thread.
+
+    ``connected`` is the last answer (read by ``GET /health`` without touching the database);
+    ``on_change(connected)`` is called on every change, to flip the gRPC health status.
+    """
+
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        on_change: Callable[[bool], None],
+        interval: float = 1.0,
+    ) -> None:
+        self._pool = pool
+        self._on_change = on_change
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="db-monitor", daemon=True)
+        self.connected = True
+
+    def start(self) -> None:
+        self._on_change(self.connected)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def probe(self) -> bool:
+        """One round trip to the database; True if it answered."""
+        try:
+            with self._pool.connection(timeout=self._interval) as conn:
+                conn.execute("SELECT 1")
+        except (PoolTimeout, psycopg.Error):
+            return False
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            connected = self.probe()
+            if connected != self.connected:
+                self.connected = connected
+                log.warning("database %s", "reachable again" if connected else "unreachable")
+                self._on_change(connected)

@@ -1,0 +1,47 @@
+"""Domain exceptions. The error interceptor (``server.interceptor``) maps each to a gRPC code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    """One bad request parameter: its name and what it accepts."""
+
+    field: str
+    description: str
+
+
+class ServiceError(Exception):
+    """Base class of the errors a caller can act on."""
+
+
+class InvalidArgument(ServiceError):
+    """One or more request parameters are invalid (INVALID_ARGUMENT, HTTP 400)."""
+
+    def __init__(self, violations: list[FieldViolation]) -> None:
+        self.violations = tuple(violations)
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
+
+
+class ModelNotFound(ServiceError):
+    """The model has no rows at all in the inference log (NOT_FOUND, HTTP 404)."""
+
+    def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
+        super().__init__(f"model {model_id!r} not found: it has no rows in the inference log")
+
+
+class DatabaseUnavailable(ServiceError):
+    """The database cannot be reached right now (UNAVAILABLE, HTTP 503)."""
+
+    def __init__(self) -> None:
+        super().__init__("database unavailable; retry shortly")
+
+
+class QueryTimeout(ServiceError):
+    """A query ran past the statement timeout (DEADLINE_EXCEEDED, HTTP 504)."""
+
+    def __init__(self) -> None:
+        super().__init__("the query took too long and was cancelled; try a shorter window")

@@ -1,0 +1,1 @@
+"""Thin servicers: validate, call the repositories and analytics core, build the response."""

