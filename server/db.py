@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeAlias
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -21,6 +22,8 @@ from server.config import ConfigError, Settings
 from server.errors import DatabaseUnavailable, QueryTimeout
 
 log = logging.getLogger(__name__)
+
+Connection: TypeAlias = psycopg.Connection[tuple[Any, ...]]
 
 
 def conninfo(settings: Settings) -> str:
@@ -72,7 +75,7 @@ def create_pool(settings: Settings) -> ConnectionPool:
 
 
 @contextmanager
-def connection(pool: ConnectionPool) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+def connection(pool: ConnectionPool) -> Iterator[Connection]:
     """Borrow a connection; map pool timeouts and connection failures to domain errors."""
     try:
         with pool.connection() as conn:

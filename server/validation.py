@@ -51,7 +51,8 @@ class Params:
         self.now = now or datetime.now(UTC)
         self._violations: list[FieldViolation] = []
 
-    def _violation(self, field: str, description: str) -> None:
+    def reject(self, field: str, description: str) -> None:
+        """Record a violation (also for rules that involve more than one parameter)."""
         self._violations.append(FieldViolation(field, description))
 
     def check(self) -> None:
@@ -62,9 +63,9 @@ class Params:
     def model_id(self, value: str, field: str = "model_id") -> str:
         """A required model id of 1..100 characters."""
         if not value.strip():
-            self._violation(field, "is required (a model id such as 'ppo_lstm_v3.2')")
+            self.reject(field, "is required (a model id such as 'ppo_lstm_v3.2')")
         elif len(value) > MODEL_ID_MAX_LENGTH:
-            self._violation(
+            self.reject(
                 field, f"must be at most {MODEL_ID_MAX_LENGTH} characters (got {len(value)})"
             )
         return value
@@ -74,7 +75,7 @@ class Params:
         if not value:
             return default
         if not _RFC3339.match(value):
-            self._violation(
+            self.reject(
                 field,
                 "must be an RFC 3339 date-time with offset, e.g. 2026-01-31T14:00:00Z"
                 f" (got {value!r})",
@@ -83,7 +84,7 @@ class Params:
         try:
             parsed = datetime.fromisoformat(value.upper().replace(" ", "T"))
         except ValueError:
-            self._violation(field, f"is not a valid date-time (got {value!r})")
+            self.reject(field, f"is not a valid date-time (got {value!r})")
             return default
         # fromisoformat keeps microseconds, PostgreSQL's resolution; extra digits are dropped.
         return parsed.astimezone(UTC)
@@ -97,7 +98,7 @@ class Params:
         name = value or DEFAULT_WINDOW
         length = WINDOWS.get(name)
         if length is None:
-            self._violation(field, f"must be one of {', '.join(WINDOWS)} (got {value!r})")
+            self.reject(field, f"must be one of {', '.join(WINDOWS)} (got {value!r})")
             name, length = DEFAULT_WINDOW, WINDOWS[DEFAULT_WINDOW]
         return Window(name, end - length, end)
 
@@ -107,6 +108,15 @@ class Params:
             return default
         value: int = getattr(request, field)
         if not low <= value <= high:
-            self._violation(field, f"must be between {low} and {high} (got {value})")
+            self.reject(field, f"must be between {low} and {high} (got {value})")
             return default
         return value
+
+
+def model_window(model_id: str, window: str, end_time: str) -> tuple[str, Window]:
+    """The validated ``(model_id, window)`` of a per-model, per-window request."""
+    params = Params()
+    model_id = params.model_id(model_id)
+    resolved = params.window(window, params.end_time(end_time))
+    params.check()
+    return model_id, resolved

@@ -7,24 +7,11 @@ from datetime import datetime, timedelta
 
 from psycopg import sql
 from psycopg.rows import class_row
-from psycopg_pool import ConnectionPool
 
-from server.db import connection
+from server.db import Connection
+from server.repositories.models import ALL_MODELS, SEEN_WINDOW
 
 HEALTH_WINDOW = timedelta(hours=24)
-SEEN_WINDOW = timedelta(days=7)
-
-# Every distinct model_id, by a loose index scan (one index probe per model, not a table scan).
-_ALL_MODELS = sql.SQL("""
-    WITH RECURSIVE models AS (
-        (SELECT model_id FROM dw.fact_rl_inference ORDER BY model_id LIMIT 1)
-        UNION ALL
-        SELECT (SELECT f.model_id FROM dw.fact_rl_inference f
-                WHERE f.model_id > m.model_id ORDER BY f.model_id LIMIT 1)
-        FROM models m WHERE m.model_id IS NOT NULL
-    )
-    SELECT model_id FROM models WHERE model_id IS NOT NULL
-""")
 
 _ONE_MODEL = sql.SQL("SELECT %(model_id)s::varchar AS model_id")
 
@@ -76,22 +63,22 @@ class ModelActivity:
         return self.wins / self.realized if self.realized else 0.0
 
 
-def recent_models(pool: ConnectionPool, end: datetime) -> list[ModelActivity]:
+def recent_models(conn: Connection, end: datetime) -> list[ModelActivity]:
     """Every model with a prediction in the 7 days before ``end``, by model_id."""
-    return _query(pool, _ALL_MODELS, {"end": end, "seen_since": end - SEEN_WINDOW})
+    return _query(conn, ALL_MODELS, {"end": end, "seen_since": end - SEEN_WINDOW})
 
 
-def model_activity(pool: ConnectionPool, model_id: str, end: datetime) -> ModelActivity | None:
+def model_activity(conn: Connection, model_id: str, end: datetime) -> ModelActivity | None:
     """One model's activity; None if it has no prediction at or before ``end``."""
-    rows = _query(pool, _ONE_MODEL, {"model_id": model_id, "end": end, "seen_since": None})
+    rows = _query(conn, _ONE_MODEL, {"model_id": model_id, "end": end, "seen_since": None})
     return rows[0] if rows else None
 
 
 def _query(
-    pool: ConnectionPool, models: sql.Composable, params: dict[str, object]
+    conn: Connection, models: sql.Composable, params: dict[str, object]
 ) -> list[ModelActivity]:
     end = params["end"]
     assert isinstance(end, datetime)
     query = _HEALTH.format(models=models)
-    with connection(pool) as conn, conn.cursor(row_factory=class_row(ModelActivity)) as cur:
+    with conn.cursor(row_factory=class_row(ModelActivity)) as cur:
         return cur.execute(query, {**params, "day_start": end - HEALTH_WINDOW}).fetchall()

@@ -1,18 +1,50 @@
-"""Which models exist."""
+"""Which models exist, and which were seen recently."""
 
 from __future__ import annotations
 
-from psycopg_pool import ConnectionPool
+from datetime import datetime, timedelta
 
-from server.db import connection
+from psycopg import sql
+
+from server.db import Connection
 from server.errors import ModelNotFound
 
+SEEN_WINDOW = timedelta(days=7)
 
-def require_model(pool: ConnectionPool, model_id: str) -> None:
+#: Every distinct model_id by a loose index scan: one index probe per model, not a table scan.
+ALL_MODELS = sql.SQL("""
+    WITH RECURSIVE models AS (
+        (SELECT model_id FROM dw.fact_rl_inference ORDER BY model_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT f.model_id FROM dw.fact_rl_inference f
+                WHERE f.model_id > m.model_id ORDER BY f.model_id LIMIT 1)
+        FROM models m WHERE m.model_id IS NOT NULL
+    )
+    SELECT model_id FROM models WHERE model_id IS NOT NULL
+""")
+
+_SEEN = sql.SQL("""
+    WITH candidates AS ({models})
+    SELECT c.model_id FROM candidates c
+    WHERE EXISTS (
+        SELECT 1 FROM dw.fact_rl_inference f
+        WHERE f.model_id = c.model_id
+          AND f.timestamp_utc > %(since)s AND f.timestamp_utc <= %(end)s
+    )
+    ORDER BY c.model_id
+""").format(models=ALL_MODELS)
+
+
+def seen_models(conn: Connection, end: datetime) -> list[str]:
+    """Every model with a prediction in the 7 days before ``end``, by model_id."""
+    rows = conn.execute(_SEEN, {"since": end - SEEN_WINDOW, "end": end}).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def require_model(conn: Connection, model_id: str) -> None:
     """Raise ModelNotFound unless the model has at least one row in the inference log."""
-    with connection(pool) as conn:
-        row = conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM dw.fact_rl_inference WHERE model_id = %s)", (model_id,)
-        ).fetchone()
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM dw.fact_rl_inference WHERE model_id = %s)", (model_id,)
+    ).fetchone()
     if not (row and row[0]):
         raise ModelNotFound(model_id)

@@ -13,6 +13,7 @@ from analytics import assess_health
 from mlanalytics.v1 import common_pb2, health_service_pb2, health_service_pb2_grpc
 from server import SERVICE_NAME, SERVICE_VERSION, directory
 from server.convert import envelope, finite, now_timestamp, timestamp
+from server.db import connection
 from server.repositories import health as health_repo
 from server.repositories.models import require_model
 from server.validation import Params
@@ -99,9 +100,9 @@ class HealthServicer(health_service_pb2_grpc.HealthServiceServicer):
         params = Params()
         end = params.end_time(request.end_time)
         params.check()
-        models = [
-            model_health(a.model_id, a, end) for a in health_repo.recent_models(self._pool, end)
-        ]
+        with connection(self._pool) as conn:
+            activity = health_repo.recent_models(conn, end)
+        models = [model_health(a.model_id, a, end) for a in activity]
         models.sort(key=lambda m: (_STATUS_ORDER[m.status], m.model_id))
         statuses = Counter(m.status for m in models)
         return envelope(
@@ -123,7 +124,8 @@ class HealthServicer(health_service_pb2_grpc.HealthServiceServicer):
         model_id = params.model_id(request.model_id)
         end = params.end_time(request.end_time)
         params.check()
-        activity = health_repo.model_activity(self._pool, model_id, end)
-        if activity is None:
-            require_model(self._pool, model_id)
+        with connection(self._pool) as conn:
+            activity = health_repo.model_activity(conn, model_id, end)
+            if activity is None:
+                require_model(conn, model_id)
         return envelope(pb.GetModelHealthResponse, model_health(model_id, activity, end))

@@ -1,0 +1,225 @@
+"""Inference rows and the bars that resolve them, as numpy columns.
+
+Prediction windows are range scans of the (model_id, timestamp_utc, inference_id) index. Symbols
+travel as ``hashtext(symbol)`` integers, so that rows and bars can be matched in numpy without
+moving strings (a hash collision between two symbols of one window is a 1 in 4 billion event).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from itertools import pairwise
+from typing import Any, Self
+
+import numpy as np
+from numpy.typing import NDArray
+from psycopg import sql
+from psycopg.rows import class_row
+
+from server.db import Connection
+from server.repositories.columns import PgType, fetch_columns
+
+_PREDICTION_COLUMNS: dict[str, PgType] = {
+    "model": "int4",
+    "time": "timestamptz",
+    "inference_id": "int8",
+    "symbol": "int4",
+    "action": "int2",
+    "action_raw": "float8",
+    "confidence": "float8",
+    "reward": "float8",
+    "latency_ms": "float8",
+}
+
+_WINDOW = sql.SQL("""
+    SELECT array_position(%(models)s::varchar[], f.model_id)::int4 - 1 AS model,
+           f.timestamp_utc AS time,
+           f.inference_id,
+           hashtext(f.symbol) AS symbol,
+           (CASE f.action_discretized WHEN 'LONG' THEN 1 WHEN 'SHORT' THEN -1 ELSE 0 END)::int2
+               AS action,
+           f.action_raw,
+           f.confidence,
+           coalesce(f.reward, 'NaN') AS reward,
+           coalesce(f.latency_ms::float8, 'NaN') AS latency_ms
+    FROM dw.fact_rl_inference f
+    WHERE f.model_id = ANY(%(models)s)
+      AND f.timestamp_utc > %(start)s AND f.timestamp_utc <= %(end)s
+""")
+
+_WINDOW_SYMBOLS = sql.SQL("""
+    SELECT DISTINCT f.symbol FROM dw.fact_rl_inference f
+    WHERE f.model_id = ANY(%(models)s)
+      AND f.timestamp_utc > %(start)s AND f.timestamp_utc <= %(end)s
+""")
+
+_GIVEN_SYMBOLS = sql.SQL("SELECT unnest(%(symbols)s::text[]) AS symbol")
+
+# For predictions made in (lo, hi]: the last bar at or before lo, every bar in (lo, hi], and the
+# first bar after hi (up to end): exactly the bars that can be a p0 or a p1.
+_BARS = sql.SQL("""
+    WITH symbols AS ({symbols})
+    SELECT hashtext(s.symbol) AS symbol, b.time, b.close
+    FROM symbols s
+    CROSS JOIN LATERAL (
+        (SELECT o.time, o.close::float8 AS close FROM usdcop_m5_ohlcv o
+         WHERE o.symbol = s.symbol AND o.time <= %(lo)s ORDER BY o.time DESC LIMIT 1)
+        UNION ALL
+        (SELECT o.time, o.close::float8 FROM usdcop_m5_ohlcv o
+         WHERE o.symbol = s.symbol AND o.time > %(lo)s AND o.time <= %(hi)s)
+        UNION ALL
+        (SELECT o.time, o.close::float8 FROM usdcop_m5_ohlcv o
+         WHERE o.symbol = s.symbol AND o.time > %(hi)s AND o.time <= %(end)s
+         ORDER BY o.time LIMIT 1)
+    ) b
+""")
+
+_BAR_COLUMNS: dict[str, PgType] = {"symbol": "int4", "time": "timestamptz", "close": "float8"}
+
+
+@dataclass(frozen=True, slots=True)
+class Predictions:
+    """Inference rows ordered by (model, time, inference_id). NULL reward/latency are NaN."""
+
+    model: NDArray[np.int32]  # index into the requested model ids
+    time: NDArray[np.datetime64]
+    inference_id: NDArray[np.int64]
+    symbol: NDArray[np.int32]  # hashtext(symbol)
+    action: NDArray[np.int8]  # LONG 1, SHORT -1, HOLD 0
+    action_raw: NDArray[np.float64]
+    confidence: NDArray[np.float64]
+    reward: NDArray[np.float64]
+    latency_ms: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return int(self.time.size)
+
+    def take(self, index: slice | NDArray[Any]) -> Self:
+        """The rows selected by ``index`` (a slice, mask or positions)."""
+        return type(self)(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    def by_model(self, count: int) -> list[slice]:
+        """The slice of rows of each of the ``count`` requested models."""
+        bounds = np.searchsorted(self.model, np.arange(count + 1))
+        return [slice(int(a), int(b)) for a, b in pairwise(bounds)]
+
+
+@dataclass(frozen=True, slots=True)
+class Bars:
+    """Bar closes ordered by (symbol, time)."""
+
+    symbol: NDArray[np.int32]
+    time: NDArray[np.datetime64]
+    close: NDArray[np.float64]
+
+
+_VERSIONS = sql.SQL("""
+    SELECT (SELECT coalesce(f.model_version, '') FROM dw.fact_rl_inference f
+            WHERE f.model_id = m.model_id
+              AND f.timestamp_utc > %(start)s AND f.timestamp_utc <= %(end)s
+            ORDER BY f.timestamp_utc DESC, f.inference_id DESC LIMIT 1)
+    FROM unnest(%(models)s::varchar[]) WITH ORDINALITY AS m(model_id, position)
+    ORDER BY m.position
+""")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The requested models' predictions in one window, with the bars that resolve them."""
+
+    predictions: Predictions
+    bars: Bars
+    versions: list[str]  # latest model_version of each model in the window; "" if it has no rows
+
+
+def window(conn: Connection, model_ids: list[str], start: datetime, end: datetime) -> Window:
+    """The models' predictions in (start, end], their latest versions, and the bars."""
+    params = {"models": model_ids, "start": start, "end": end, "lo": start, "hi": end}
+    columns = fetch_columns(
+        conn, _WINDOW, params, _PREDICTION_COLUMNS, ("model", "time", "inference_id")
+    )
+    bars = fetch_columns(
+        conn, _BARS.format(symbols=_WINDOW_SYMBOLS), params, _BAR_COLUMNS, ("symbol", "time")
+    )
+    versions = [row[0] or "" for row in conn.execute(_VERSIONS, params).fetchall()]
+    columns["action"] = columns["action"].astype(np.int8)
+    return Window(Predictions(**columns), Bars(**bars), versions)
+
+
+def bars_for(
+    conn: Connection, symbols: list[str], lo: datetime, hi: datetime, end: datetime
+) -> Bars:
+    """Bars resolving predictions of ``symbols`` made in (lo, hi], known by ``end``."""
+    params = {"symbols": symbols, "lo": lo, "hi": hi, "end": end}
+    bars = fetch_columns(
+        conn, _BARS.format(symbols=_GIVEN_SYMBOLS), params, _BAR_COLUMNS, ("symbol", "time")
+    )
+    return Bars(**bars)
+
+
+# --- single rows: history and comparison --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionRow:
+    """One inference row as stored (NULLs as None)."""
+
+    inference_id: int
+    timestamp_utc: datetime
+    model_version: str
+    fold_id: int | None
+    symbol: str
+    symbol_hash: int
+    action: str
+    action_raw: float
+    confidence: float
+    close_price: float | None
+    position_before: float | None
+    position_after: float | None
+    reward: float | None
+    latency_ms: int | None
+
+
+_ROWS = sql.SQL("""
+    SELECT f.inference_id, f.timestamp_utc, coalesce(f.model_version, '') AS model_version,
+           f.fold_id, f.symbol, hashtext(f.symbol) AS symbol_hash,
+           f.action_discretized AS action, f.action_raw, f.confidence,
+           f.close_price::float8 AS close_price, f.position_before, f.position_after,
+           f.reward, f.latency_ms
+    FROM dw.fact_rl_inference f
+    WHERE f.model_id = %(model_id)s
+      AND (%(start)s::timestamptz IS NULL OR f.timestamp_utc > %(start)s)
+      AND f.timestamp_utc <= %(end)s
+    ORDER BY f.timestamp_utc DESC, f.inference_id DESC
+    LIMIT %(limit)s OFFSET %(offset)s
+""")
+
+_COUNT = sql.SQL("""
+    SELECT count(*)::int4 FROM dw.fact_rl_inference f
+    WHERE f.model_id = %(model_id)s AND f.timestamp_utc > %(start)s AND f.timestamp_utc <= %(end)s
+""")
+
+
+def newest_first(
+    conn: Connection,
+    model_id: str,
+    start: datetime | None,
+    end: datetime,
+    *,
+    limit: int,
+    offset: int = 0,
+) -> list[PredictionRow]:
+    """Up to ``limit`` rows in (start, end] (start None: no lower bound), newest first.
+
+    Ties on the timestamp are broken by inference_id, so pages never overlap or skip.
+    """
+    params = {"model_id": model_id, "start": start, "end": end, "limit": limit, "offset": offset}
+    with conn.cursor(row_factory=class_row(PredictionRow)) as cur:
+        return cur.execute(_ROWS, params).fetchall()
+
+
+def count(conn: Connection, model_id: str, start: datetime, end: datetime) -> int:
+    """Rows of the model in (start, end]."""
+    row = conn.execute(_COUNT, {"model_id": model_id, "start": start, "end": end}).fetchone()
+    return int(row[0]) if row else 0
