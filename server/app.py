@@ -21,6 +21,7 @@ from server.config import Settings
 from server.db import DatabaseMonitor, create_pool
 from server.directory import SERVICE_NAMES
 from server.interceptor import ErrorInterceptor
+from server.servicers.drift import DriftServicer
 from server.servicers.health import HealthServicer
 from server.servicers.metrics import MetricsServicer
 from server.servicers.predictions import PredictionServicer
@@ -65,11 +66,10 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
     grpc_health = health.HealthServicer(experimental_non_blocking=True)
     monitor = DatabaseMonitor(pool, on_change=lambda up: _set_serving(grpc_health, up))
 
-    # Until the Drift/Health issue lands, its RPCs answer UNIMPLEMENTED.
-    health_servicer = HealthServicer(pool, lambda: monitor.connected)  # type: ignore[abstract]
+    health_servicer = HealthServicer(pool, settings, lambda: monitor.connected)
     metrics = MetricsServicer(pool, settings)
     predictions = PredictionServicer(pool, settings)
-    drift = drift_service_pb2_grpc.DriftServiceServicer()  # type: ignore[abstract]
+    drift = DriftServicer(pool, settings)
     health_service_pb2_grpc.add_HealthServiceServicer_to_server(health_servicer, server)
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(metrics, server)
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(predictions, server)

@@ -7,7 +7,7 @@ moving strings (a hash collision between two symbols of one window is a 1 in 4 b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from itertools import pairwise
 from typing import Any, Self
@@ -33,7 +33,8 @@ _PREDICTION_COLUMNS: dict[str, PgType] = {
 }
 
 _WINDOW = sql.SQL("""
-    SELECT array_position(%(models)s::varchar[], f.model_id)::int4 - 1 AS model,
+    SELECT {features}
+           array_position(%(models)s::varchar[], f.model_id)::int4 - 1 AS model,
            f.timestamp_utc AS time,
            f.inference_id,
            hashtext(f.symbol) AS symbol,
@@ -91,13 +92,18 @@ class Predictions:
     confidence: NDArray[np.float64]
     reward: NDArray[np.float64]
     latency_ms: NDArray[np.float64]
+    features: dict[str, NDArray[np.float64]] = field(default_factory=dict)  # only when asked
 
     def __len__(self) -> int:
         return int(self.time.size)
 
     def take(self, index: slice | NDArray[Any]) -> Self:
         """The rows selected by ``index`` (a slice, mask or positions)."""
-        return type(self)(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+        columns = {
+            f.name: getattr(self, f.name)[index] for f in fields(self) if f.name != "features"
+        }
+        features = {name: values[index] for name, values in self.features.items()}
+        return type(self)(**columns, features=features)
 
     def by_model(self, count: int) -> list[slice]:
         """The slice of rows of each of the ``count`` requested models."""
@@ -133,18 +139,33 @@ class Window:
     versions: list[str]  # latest model_version of each model in the window; "" if it has no rows
 
 
-def window(conn: Connection, model_ids: list[str], start: datetime, end: datetime) -> Window:
-    """The models' predictions in (start, end], their latest versions, and the bars."""
+def window(
+    conn: Connection,
+    model_ids: list[str],
+    start: datetime,
+    end: datetime,
+    features: tuple[str, ...] = (),
+) -> Window:
+    """The models' predictions in (start, end], their latest versions, and the bars.
+
+    ``features`` names feature columns to fetch too (NULL as NaN), e.g. for drift.
+    """
     params = {"models": model_ids, "start": start, "end": end, "lo": start, "hi": end}
-    columns = fetch_columns(
-        conn, _WINDOW, params, _PREDICTION_COLUMNS, ("model", "time", "inference_id")
+    query = _WINDOW.format(
+        features=sql.SQL("").join(
+            sql.SQL("coalesce(f.{0}, 'NaN') AS {0},").format(sql.Identifier(name))
+            for name in features
+        )
     )
+    spec: dict[str, PgType] = {**_PREDICTION_COLUMNS, **dict.fromkeys(features, "float8")}
+    columns = fetch_columns(conn, query, params, spec, ("model", "time", "inference_id"))
+    feature_columns = {name: columns.pop(name) for name in features}
     bars = fetch_columns(
         conn, _BARS.format(symbols=_WINDOW_SYMBOLS), params, _BAR_COLUMNS, ("symbol", "time")
     )
     versions = [row[0] or "" for row in conn.execute(_VERSIONS, params).fetchall()]
     columns["action"] = columns["action"].astype(np.int8)
-    return Window(Predictions(**columns), Bars(**bars), versions)
+    return Window(Predictions(**columns, features=feature_columns), Bars(**bars), versions)
 
 
 def bars_for(

@@ -1,26 +1,31 @@
-"""HealthService: service health, endpoint directory, model health."""
+"""HealthService: service health, endpoint directory, model health, trends and comparison."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import grpc
+import numpy as np
 from psycopg_pool import ConnectionPool
 
-from analytics import assess_health
+from analytics import assess_health, sharpe_ratio, summarize_trend
 from mlanalytics.v1 import common_pb2, health_service_pb2, health_service_pb2_grpc
 from server import SERVICE_NAME, SERVICE_VERSION, directory
+from server.config import Settings
 from server.convert import envelope, finite, now_timestamp, timestamp
 from server.db import connection
 from server.repositories import health as health_repo
+from server.repositories import performance as performance_repo
 from server.repositories.models import require_model
 from server.validation import Params
 
 pb = health_service_pb2
 
 _STATUS_ORDER = {"critical": 0, "warning": 1, "healthy": 2}
+DEFAULT_TREND_DAYS = 7
+_HOUR = np.timedelta64(1, "h")
 
 
 def model_health(
@@ -62,7 +67,9 @@ def model_health(
 class HealthServicer(health_service_pb2_grpc.HealthServiceServicer):
     """Service and model health."""
 
-    def __init__(self, pool: ConnectionPool, database_connected: Callable[[], bool]) -> None:
+    def __init__(
+        self, pool: ConnectionPool, settings: Settings, database_connected: Callable[[], bool]
+    ) -> None:
         self._pool = pool
         self._database_connected = database_connected
         self._endpoints = directory.endpoints()
@@ -129,3 +136,101 @@ class HealthServicer(health_service_pb2_grpc.HealthServiceServicer):
             if activity is None:
                 require_model(conn, model_id)
         return envelope(pb.GetModelHealthResponse, model_health(model_id, activity, end))
+
+    def GetPerformanceTrends(
+        self, request: pb.GetPerformanceTrendsRequest, context: grpc.ServicerContext
+    ) -> pb.GetPerformanceTrendsResponse:
+        params = Params()
+        model_id = params.model_id(request.model_id)
+        end = params.end_time(request.end_time)
+        days = params.integer(request, "days", DEFAULT_TREND_DAYS, 1, 30)
+        params.check()
+        start = end - timedelta(days=days)
+        with connection(self._pool) as conn:
+            hours = performance_repo.hourly(conn, model_id, start, end)
+            if not hours.hour.size:
+                require_model(conn, model_id)
+        origin = np.datetime64(start.replace(minute=0, second=0, microsecond=0, tzinfo=None), "us")
+        hour_index = ((hours.hour - origin) // _HOUR).astype(np.int64)
+        win_rate = _ratio(hours.wins, hours.realized)
+        avg_reward = _ratio(hours.total_reward, hours.rewarded)
+        summary = summarize_trend(hour_index, win_rate, avg_reward, hours.realized)
+
+        def hour_win_rate(extreme: tuple[int, float] | None) -> pb.HourWinRate | None:
+            if extreme is None:
+                return None
+            return pb.HourWinRate(hour=timestamp(origin + extreme[0] * _HOUR), win_rate=extreme[1])
+
+        return envelope(
+            pb.GetPerformanceTrendsResponse,
+            pb.PerformanceTrends(
+                model_id=model_id,
+                days=days,
+                start_time=timestamp(start),
+                end_time=timestamp(end),
+                buckets=[
+                    pb.TrendBucket(
+                        hour=timestamp(hours.hour[i]),
+                        predictions=int(hours.predictions[i]),
+                        win_rate=float(win_rate[i]),
+                        avg_reward=float(avg_reward[i]),
+                        total_reward=float(hours.total_reward[i]),
+                        avg_latency_ms=finite(float(hours.avg_latency_ms[i])),
+                        win_rate_ma=float(summary.win_rate_moving_average[i]),
+                    )
+                    for i in range(hours.hour.size)
+                ],
+                summary=pb.TrendSummary(
+                    total_predictions=int(hours.predictions.sum()),
+                    hours_with_data=int(hours.hour.size),
+                    win_rate_slope=summary.win_rate_slope,
+                    win_rate_trend=summary.win_rate_trend,
+                    reward_slope=summary.reward_slope,
+                    reward_trend=summary.reward_trend,
+                    best_hour=hour_win_rate(summary.best_hour),
+                    worst_hour=hour_win_rate(summary.worst_hour),
+                ),
+            ),
+        )
+
+    def GetPerformanceComparison(
+        self, request: pb.GetPerformanceComparisonRequest, context: grpc.ServicerContext
+    ) -> pb.GetPerformanceComparisonResponse:
+        params = Params()
+        window = params.window(request.window, params.end_time(request.end_time))
+        params.check()
+        with connection(self._pool) as conn:
+            versions = performance_repo.by_version(conn, window.start, window.end)
+        models = [
+            pb.ModelComparison(
+                model_id=v.model_id,
+                model_version=v.model_version,
+                predictions=v.predictions,
+                win_rate=v.wins / v.realized if v.realized else 0.0,
+                avg_reward=v.avg_reward,
+                std_reward=v.std_reward,
+                total_reward=v.total_reward,
+                avg_latency_ms=finite(v.avg_latency_ms),
+                max_abs_reward=v.max_abs_reward,
+                sharpe_ratio=sharpe_ratio(v.avg_reward, v.std_reward, v.rewarded),
+            )
+            for v in versions
+        ]
+        models.sort(key=lambda m: (-m.win_rate, m.model_id, m.model_version))
+        return envelope(
+            pb.GetPerformanceComparisonResponse,
+            pb.PerformanceComparison(
+                window=window.name,
+                start_time=timestamp(window.start),
+                end_time=timestamp(window.end),
+                total_models=len(models),
+                models=models,
+            ),
+        )
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, 0 where the denominator is 0."""
+    out = np.zeros(numerator.shape, dtype=np.float64)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    return out

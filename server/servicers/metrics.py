@@ -12,6 +12,7 @@ from server.builders import accuracy_report, rolling_metrics
 from server.config import Settings
 from server.convert import envelope, timestamp
 from server.db import connection
+from server.drift import DEFAULT_BASELINE_DAYS, DEFAULT_WINDOW_HOURS, DriftThresholds, drift_report
 from server.repositories.models import seen_models
 from server.servicers.windows import analyze_model, analyze_models
 from server.validation import Params, model_window
@@ -25,6 +26,9 @@ class MetricsServicer(metrics_service_pb2_grpc.MetricsServiceServicer):
     def __init__(self, pool: ConnectionPool, settings: Settings) -> None:
         self._pool = pool
         self._hold_band = settings.hold_band
+        self._thresholds = DriftThresholds(
+            settings.drift_warning_threshold, settings.drift_critical_threshold
+        )
 
     def GetMetricsSummary(
         self, request: pb.GetMetricsSummaryRequest, context: grpc.ServicerContext
@@ -80,6 +84,15 @@ class MetricsServicer(metrics_service_pb2_grpc.MetricsServiceServicer):
         model_id, window = model_window(request.model_id, request.window, request.end_time)
         with connection(self._pool) as conn:
             model = analyze_model(conn, model_id, window, self._hold_band)
+            drift = drift_report(
+                conn,
+                model_id,
+                window.end,
+                window_hours=DEFAULT_WINDOW_HOURS,
+                baseline_days=DEFAULT_BASELINE_DAYS,
+                thresholds=self._thresholds,
+                hold_band=self._hold_band,
+            )
         return envelope(
             pb.GetModelMetricsResponse,
             pb.ModelMetrics(
@@ -88,6 +101,7 @@ class MetricsServicer(metrics_service_pb2_grpc.MetricsServiceServicer):
                 rolling=rolling_metrics(
                     model_id, model.model_version, window, model.analysis, self._hold_band
                 ),
+                drift=drift,
                 accuracy=accuracy_report(model_id, window, model.analysis, self._hold_band),
             ),
         )
