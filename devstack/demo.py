@@ -8,8 +8,8 @@ The stories (as seen at the moment of seeding):
 ========================  ================================================================
 ``ppo_lstm_v3.2``         good: right more often than not, fast; version 3.2.1 since 10 days
 ``a2c_conservative_v1.4`` weak: a coin flip, and slow-ish at ~120 ms (warning)
-``sac_transformer_v2.1``  its feature pipeline broke 20 h ago: vix_z, embi_z and dxy_z
-                          shifted, and its accuracy fell with them (drift critical)
+``sac_transformer_v2.1``  its feature pipeline broke 22 h ago: six macro features shifted
+                          and its accuracy fell with them (drift critical)
 ``dqn_legacy_v0.9``       went silent 3 hours ago (critical)
 ``td3_ensemble_v1.0``     decent calls, but ~240 ms per inference (critical)
 ========================  ================================================================
@@ -17,6 +17,7 @@ The stories (as seen at the moment of seeding):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -25,7 +26,8 @@ from numpy.typing import NDArray
 
 SLOT_SECONDS = 300
 SYMBOL = "USD/COP"
-START_PRICE = 4150.0
+START_PRICE = 4150.0  # the close of ANCHOR_SLOT
+ANCHOR_SLOT = 1_735_689_600 // 300  # 2025-01-01 00:00 UTC: prices are a walk from here
 BAR_VOLATILITY = 0.0006  # std of the 5-minute log return
 FEATURES = (
     "log_ret_5m",
@@ -44,6 +46,8 @@ FEATURES = (
 )
 ACTIONS = np.array(["LONG", "SHORT", "HOLD"])
 HOLD_BAND = 0.0002
+#: Bump when the generator changes: `make run` then replaces the demo data instead of topping it up.
+DEMO_VERSION = 4
 
 _PRICE_STREAM = 1
 
@@ -94,7 +98,7 @@ DEMO_MODELS: tuple[DemoModel, ...] = (
         skill=0.16,
         latency_ms=42,
         version="2.1.3",
-        drift=Story(timedelta(hours=20)),
+        drift=Story(timedelta(hours=22)),
     ),
     DemoModel(
         "dqn_legacy_v0.9",
@@ -171,10 +175,24 @@ class Bars:
         }
 
 
-def bars(first_slot: int, last_slot: int, previous_close: float) -> Bars:
-    """Bars for slots first..last, continuing from the close of slot ``first - 1``."""
+def close_prices(first_slot: int, last_slot: int) -> NDArray[np.float64]:
+    """Closes of slots first..last: a random walk of the bar returns from ANCHOR_SLOT's close.
+
+    A pure function of the slot, so every load of the demo data agrees on every price.
+    """
+    lo = min(first_slot, ANCHOR_SLOT)
+    log_price = np.cumsum(bar_returns(np.arange(lo, last_slot + 1, dtype=np.int64)))
+    if last_slot >= ANCHOR_SLOT:
+        log_price -= log_price[ANCHOR_SLOT - lo]
+    else:  # a range wholly before the anchor: walk back from it
+        log_price -= log_price[-1] + bar_returns(np.arange(last_slot + 1, ANCHOR_SLOT + 1)).sum()
+    return np.round(START_PRICE * np.exp(log_price[first_slot - lo :]), 6)
+
+
+def bars(first_slot: int, last_slot: int) -> Bars:
+    """Bars for slots first..last."""
     slots = np.arange(first_slot, last_slot + 1, dtype=np.int64)
-    return Bars(slots, previous_close * np.exp(np.cumsum(bar_returns(slots))))
+    return Bars(slots, close_prices(first_slot, last_slot))
 
 
 # --- inference rows ----------------------------------------------------------------------------
@@ -203,13 +221,11 @@ def inferences(
     last_bar_slot: int,
     now: datetime,
     *,
-    closes: NDArray[np.float64],
     previous_cumulative: float,
     topping_up: bool,
 ) -> InferenceBatch:
     """The model's rows for slots first..last (each made 2 s after its bar opens).
 
-    ``closes`` are the closes of the bars of slots first..last (the price at prediction time).
 
     A row's reward is known once the next bar exists (slot + 1 <= last_bar_slot); until then it is
     NULL. A story that started ``ago`` applies to slots after ``now - ago``, and, when topping up,
@@ -251,27 +267,35 @@ def inferences(
         story, new = model.new_version
         version[since(story)] = new
 
-    own = bar_returns(slots)
-    windows = np.arange(48, dtype=np.int64)
-    history = bar_returns(slots[:, None] - windows[None, :])  # returns of the last 4 h
+    # Stationary features, independent from bar to bar, so that only the drift story drifts
+    # (real multi-hour and daily features are autocorrelated, which a 24 h window exaggerates).
+    log_ret_1h = 0.002 * normal(0, slots, 20)
     features = {
-        "log_ret_5m": own,
-        "log_ret_1h": history[:, :12].sum(axis=1),
-        "log_ret_4h": history.sum(axis=1),
+        "log_ret_5m": bar_returns(slots),
+        "log_ret_1h": log_ret_1h,
+        "log_ret_4h": 0.004 * normal(0, slots, 19),
         "rsi_9": np.clip(50 + 12 * normal(0, slots, 21), 0, 100),
         "atr_pct": 0.05 + 0.01 * np.abs(normal(0, slots, 22)),
         "adx_14": 20 + 6 * np.abs(normal(0, slots, 23)),
-        "dxy_z": normal(0, slots // 12, 24),
-        "dxy_change_1d": 0.003 * normal(0, slots // 12, 25),
-        "vix_z": normal(0, slots // 6, 26),
-        "embi_z": normal(0, slots // 6, 27),
-        "brent_change_1d": 0.015 * normal(0, slots // 12, 28),
-        "rate_spread": 6.5 + 0.2 * normal(0, slots // 288, 29),
-        "usdmxn_ret_1h": 0.6 * history[:, :12].sum(axis=1) + 0.001 * normal(0, slots, 30),
+        "dxy_z": normal(0, slots, 24),
+        "dxy_change_1d": 0.003 * normal(0, slots, 25),
+        "vix_z": normal(0, slots, 26),
+        "embi_z": normal(0, slots, 27),
+        "brent_change_1d": 0.015 * normal(0, slots, 28),
+        "rate_spread": 6.5 + 0.05 * normal(0, slots, 29),
+        "usdmxn_ret_1h": 0.6 * log_ret_1h + 0.001 * normal(0, slots, 30),
     }
-    features["vix_z"] = np.where(drifted, features["vix_z"] + 2.5, features["vix_z"])
-    features["embi_z"] = np.where(drifted, 2.5 * features["embi_z"] + 1.5, features["embi_z"])
-    features["dxy_z"] = np.where(drifted, features["dxy_z"] + 1.2, features["dxy_z"])
+    # The broken pipeline: six macro features shifted or rescaled from the drift on.
+    broken: dict[str, Callable[[NDArray[np.float64]], NDArray[np.float64]]] = {
+        "vix_z": lambda v: v + 2.5,
+        "embi_z": lambda v: 2.5 * v + 1.5,
+        "dxy_z": lambda v: v + 2.0,
+        "dxy_change_1d": lambda v: 3 * v + 0.01,
+        "brent_change_1d": lambda v: v + 0.03,
+        "rate_spread": lambda v: v + 0.3,
+    }
+    for name, shift in broken.items():
+        features[name] = np.where(drifted, shift(features[name]), features[name])
     # The EMBI feed has gaps: about 2 % of the values are NULL.
     features["embi_z"] = np.where(uniform(0, slots, 31) < 0.02, np.nan, features["embi_z"])
 
@@ -288,13 +312,16 @@ def inferences(
         "action_discretized": ACTIONS[choice[keep]],
         "confidence": np.round(confidence[keep], 6),
         **{name: values[keep] for name, values in features.items()},
-        "close_price": closes,
+        "close_price": close_prices(first_slot, last_slot),
         "position_before": position[:-1],
         "position_after": position[keep],
         "position_change": position[keep] - position[:-1],
         "reward": reward[keep],
         "cumulative_reward": np.where(resolved[keep], cumulative, np.nan),
         "latency_ms": np.round(latency[keep]).astype(np.int64),
+        "metadata": np.full(
+            slots.size - 1, f'{{"source": "demo", "demo_version": {DEMO_VERSION}}}'
+        ),
     }
     return InferenceBatch(columns)
 

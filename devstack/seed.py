@@ -101,26 +101,25 @@ def seed_demo(
         conn.execute("SET LOCAL TIME ZONE 'UTC'")
         create_schema(conn)
         last_bar = conn.execute(
-            f"SELECT time, close::float8 FROM {BARS_TABLE} WHERE source = 'demo'"
-            " ORDER BY time DESC LIMIT 1"
+            f"SELECT max(time) FROM {BARS_TABLE} WHERE source = 'demo'"
         ).fetchone()
         resume = {m.model_id: _last_resolved(conn, m.model_id) for m in demo.DEMO_MODELS}
         fresh = (
             last_bar is None
+            or last_bar[0] is None
             or now - last_bar[0] > MAX_GAP  # type: ignore[operator]
             or any(r is None for r in resume.values())
+            or _version(conn) != demo.DEMO_VERSION
         )
         if fresh:
             conn.execute(f"DELETE FROM {INFERENCE_TABLE} WHERE model_id = ANY(%s)", (_ids(),))
             conn.execute(f"DELETE FROM {BARS_TABLE} WHERE source = 'demo'")
             first_slot = demo.slot_of(now - timedelta(days=DEMO_DAYS))
-            new_bars = demo.bars(first_slot, now_slot, demo.START_PRICE)
-            known_slots, known_closes = np.empty(0, dtype=np.int64), np.empty(0)
+            new_bars = demo.bars(first_slot, now_slot)
             starts = {m.model_id: (first_slot, 0.0) for m in demo.DEMO_MODELS}
         else:
             assert last_bar is not None
-            last_bar_slot = demo.slot_of(last_bar[0])  # type: ignore[arg-type]
-            new_bars = demo.bars(last_bar_slot + 1, now_slot, float(last_bar[1]))  # type: ignore[arg-type]
+            new_bars = demo.bars(demo.slot_of(last_bar[0]) + 1, now_slot)  # type: ignore[arg-type]
             starts = {}
             for model_id, resolved in resume.items():
                 assert resolved is not None
@@ -130,11 +129,7 @@ def seed_demo(
                     (model_id, moment),
                 )
                 starts[model_id] = (demo.slot_of(moment) + 1, cumulative)
-            earliest = min(slot for slot, _ in starts.values())
-            known_slots, known_closes = _bar_closes(conn, earliest, last_bar_slot)
         bars_written = _insert_bars(conn, new_bars)
-        all_slots = np.concatenate([known_slots, new_bars.slots])
-        all_closes = np.concatenate([known_closes, new_bars.close])
 
         rows = 0
         for model in demo.DEMO_MODELS:
@@ -142,14 +137,12 @@ def seed_demo(
             last = demo.slot_of(demo.active_until(model, now) - timedelta(seconds=2))
             if last < first:
                 continue
-            slots = np.arange(first, last + 1, dtype=np.int64)
             batch = demo.inferences(
                 model,
                 first,
                 last,
                 now_slot,
                 now,
-                closes=all_closes[np.searchsorted(all_slots, slots)],
                 previous_cumulative=cumulative,
                 topping_up=not fresh,
             )
@@ -161,6 +154,16 @@ def seed_demo(
         rows,
     )
     return SeedReport(fresh=fresh, bars=bars_written, inferences=rows)
+
+
+def _version(conn: psycopg.Connection[tuple[object, ...]]) -> int | None:
+    """The generator version that wrote the latest demo row."""
+    row = conn.execute(
+        f"SELECT (metadata->>'demo_version')::int FROM {INFERENCE_TABLE}"
+        " WHERE model_id = %s ORDER BY timestamp_utc DESC LIMIT 1",
+        (demo.DEMO_MODELS[0].model_id,),
+    ).fetchone()
+    return None if row is None else row[0]  # type: ignore[return-value]
 
 
 def _ids() -> list[str]:
@@ -181,21 +184,6 @@ def _last_resolved(
     moment, cumulative = row
     assert isinstance(moment, datetime)
     return moment, float(cumulative)  # type: ignore[arg-type]
-
-
-def _bar_closes(
-    conn: psycopg.Connection[tuple[object, ...]], first_slot: int, last_slot: int
-) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    rows = conn.execute(
-        f"SELECT (extract(epoch FROM time) / {demo.SLOT_SECONDS})::int8, close::float8"
-        f" FROM {BARS_TABLE} WHERE source = 'demo'"
-        " AND time >= to_timestamp(%s) AND time <= to_timestamp(%s) ORDER BY time",
-        (first_slot * demo.SLOT_SECONDS, last_slot * demo.SLOT_SECONDS),
-    ).fetchall()
-    return (
-        np.array([r[0] for r in rows], dtype=np.int64),
-        np.array([r[1] for r in rows], dtype=np.float64),
-    )
 
 
 def _insert_bars(conn: psycopg.Connection[tuple[object, ...]], bars: demo.Bars) -> int:
