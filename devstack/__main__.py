@@ -32,10 +32,11 @@ def main() -> int:
         return run()
     if args.command == "envoy-config":
         return _envoy_config(args)
-    return _seed(args.dsn)
+    return seed_command(args.dsn)
 
 
-def _seed(dsn: str) -> int:
+def seed_command(dsn: str) -> int:
+    """Create the schema and load or top up the demo data in the database at ``dsn``."""
     import psycopg
 
     from devstack.seed import seed_demo

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import grpc
 import psycopg
@@ -19,7 +20,7 @@ from psycopg.conninfo import make_conninfo
 
 from databases import ScratchDatabase, start_embedded_postgres
 from devstack import envoy
-from devstack.seed import create_schema
+from devstack.seed import create_schema, seed_demo
 from restclient import Rest
 from rows import Rows
 from server.app import Service, create_server
@@ -83,3 +84,16 @@ def proxy(service: Service) -> Iterator[envoy.EnvoyProcess]:
 def rest(proxy: envoy.EnvoyProcess) -> Rest:
     """HTTP against Envoy's public port."""
     return Rest(f"http://127.0.0.1:{proxy.port}")
+
+
+@pytest.fixture(scope="module")
+def demo(database: ScratchDatabase) -> datetime:
+    """The demo data of `make run`, ending at the returned moment, shared by a module's tests.
+
+    Modules using it must not also use ``rows`` (which empties the tables).
+    """
+    now = datetime.now(UTC).replace(microsecond=0)
+    with psycopg.connect(database.dsn, autocommit=True) as conn:
+        conn.execute("TRUNCATE dw.fact_rl_inference, usdcop_m5_ohlcv RESTART IDENTITY")
+        seed_demo(conn, now)
+    return now

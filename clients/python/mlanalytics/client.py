@@ -1,0 +1,308 @@
+"""``AnalyticsClient``: the typed Python client of the ML Analytics Service over gRPC.
+
+>>> with AnalyticsClient("localhost:8004") as client:  # doctest: +SKIP
+...     rolling = client.rolling_metrics("ppo_lstm_v3.2", window="7d")
+...     print(rolling.metrics.sharpe_ratio)
+
+Every method takes keyword arguments named like the REST query parameters, has a deadline
+(``timeout``, default 10 s), is retried on UNAVAILABLE only (gRPC service config: up to 5
+attempts, exponential backoff), and returns the typed ``data`` message of the response. Failures
+raise the typed exceptions of ``mlanalytics.errors``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import grpc
+
+from mlanalytics.errors import from_rpc_error
+from mlanalytics.v1 import (
+    common_pb2,
+    drift_service_pb2,
+    drift_service_pb2_grpc,
+    health_service_pb2,
+    health_service_pb2_grpc,
+    metrics_service_pb2,
+    metrics_service_pb2_grpc,
+    prediction_service_pb2,
+    prediction_service_pb2_grpc,
+)
+
+DEFAULT_TARGET = "localhost:8004"
+DEFAULT_TIMEOUT_S = 10.0
+
+_SERVICES = (
+    "mlanalytics.v1.MetricsService",
+    "mlanalytics.v1.PredictionService",
+    "mlanalytics.v1.DriftService",
+    "mlanalytics.v1.HealthService",
+)
+_SERVICE_CONFIG = json.dumps(
+    {
+        "methodConfig": [
+            {
+                "name": [{"service": name} for name in _SERVICES],
+                "retryPolicy": {
+                    "maxAttempts": 5,
+                    "initialBackoff": "0.1s",
+                    "maxBackoff": "1s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ]
+    }
+)
+
+Request = TypeVar("Request")
+Response = TypeVar("Response")
+Time = datetime | str | None
+
+
+def _time(value: Time) -> str:
+    """RFC 3339 for a datetime (naive means UTC); strings pass through; None is ""."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.isoformat()
+    return value
+
+
+class AnalyticsClient:
+    """A connection to the service (Envoy's port 8004, or the server's own gRPC port)."""
+
+    def __init__(
+        self,
+        target: str = DEFAULT_TARGET,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
+        options = [
+            ("grpc.enable_retries", 1),
+            ("grpc.service_config", _SERVICE_CONFIG),
+            # Reconnect quickly after the server comes back.
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 1000),
+        ]
+        self._channel = (
+            grpc.secure_channel(target, credentials, options)
+            if credentials
+            else grpc.insecure_channel(target, options)
+        )
+        self.timeout = timeout
+        self._metrics = metrics_service_pb2_grpc.MetricsServiceStub(self._channel)
+        self._predictions = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+        self._drift = drift_service_pb2_grpc.DriftServiceStub(self._channel)
+        self._health = health_service_pb2_grpc.HealthServiceStub(self._channel)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def _call(
+        self,
+        method: Callable[..., Response],
+        request: Any,
+        timeout: float | None,
+    ) -> Response:
+        try:
+            return method(request, timeout=self.timeout if timeout is None else timeout)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+    # --- MetricsService -------------------------------------------------------------------------
+
+    def metrics_summary(
+        self, *, end_time: Time = None, timeout: float | None = None
+    ) -> metrics_service_pb2.MetricsSummary:
+        """GET /api/metrics/summary: 24 h metrics of every model seen in the last 7 days."""
+        request = metrics_service_pb2.GetMetricsSummaryRequest(end_time=_time(end_time))
+        return self._call(self._metrics.GetMetricsSummary, request, timeout).data
+
+    def rolling_metrics(
+        self,
+        model_id: str,
+        *,
+        window: str = "",
+        end_time: Time = None,
+        timeout: float | None = None,
+    ) -> common_pb2.RollingMetrics:
+        """GET /api/metrics/rolling: one model's metrics over 1h, 24h (default), 7d or 30d."""
+        request = metrics_service_pb2.GetRollingMetricsRequest(
+            model_id=model_id, window=window, end_time=_time(end_time)
+        )
+        return self._call(self._metrics.GetRollingMetrics, request, timeout).data
+
+    def model_metrics(
+        self,
+        model_id: str,
+        *,
+        window: str = "",
+        end_time: Time = None,
+        timeout: float | None = None,
+    ) -> metrics_service_pb2.ModelMetrics:
+        """GET /api/metrics/model/{model_id}: rolling metrics, drift and accuracy."""
+        request = metrics_service_pb2.GetModelMetricsRequest(
+            model_id=model_id, window=window, end_time=_time(end_time)
+        )
+        return self._call(self._metrics.GetModelMetrics, request, timeout).data
+
+    # --- PredictionService ----------------------------------------------------------------------
+
+    def prediction_accuracy(
+        self,
+        model_id: str,
+        *,
+        window: str = "",
+        end_time: Time = None,
+        timeout: float | None = None,
+    ) -> common_pb2.AccuracyReport:
+        """GET /api/predictions/accuracy: accuracy, per-class metrics, confusion matrix."""
+        request = prediction_service_pb2.GetPredictionAccuracyRequest(
+            model_id=model_id, window=window, end_time=_time(end_time)
+        )
+        return self._call(self._predictions.GetPredictionAccuracy, request, timeout).data
+
+    def prediction_history(
+        self,
+        model_id: str,
+        *,
+        page: int | None = None,
+        page_size: int | None = None,
+        start_time: Time = None,
+        end_time: Time = None,
+        timeout: float | None = None,
+    ) -> prediction_service_pb2.PredictionHistory:
+        """GET /api/predictions/history: one page of predictions, newest first."""
+        request = prediction_service_pb2.GetPredictionHistoryRequest(
+            model_id=model_id,
+            page=page,
+            page_size=page_size,
+            start_time=_time(start_time),
+            end_time=_time(end_time),
+        )
+        return self._call(self._predictions.GetPredictionHistory, request, timeout).data
+
+    def prediction_comparison(
+        self,
+        model_id: str,
+        *,
+        limit: int | None = None,
+        end_time: Time = None,
+        timeout: float | None = None,
+    ) -> prediction_service_pb2.PredictionComparison:
+        """GET /api/predictions/comparison: the last ``limit`` predictions against outcomes."""
+        request = prediction_service_pb2.GetPredictionComparisonRequest(
+            model_id=model_id, limit=limit, end_time=_time(end_time)
+        )
+        return self._call(self._predictions.GetPredictionComparison, request, timeout).data
+
+    # --- DriftService ---------------------------------------------------------------------------
+
+    def drift_status(
+        self,
+        model_id: str,
+        *,
+        window_hours: int | None = None,
+        baseline_days: int | None = None,
+        end_time: Time = None,
+        timeout: float | None = None,
+    ) -> common_pb2.DriftReport:
+        """GET /api/drift/status: data and concept drift with the overall status."""
+        request = drift_service_pb2.GetDriftStatusRequest(
+            model_id=model_id,
+            window_hours=window_hours,
+            baseline_days=baseline_days,
+            end_time=_time(end_time),
+        )
+        return self._call(self._drift.GetDriftStatus, request, timeout).data
+
+    def drift_features(
+        self,
+        model_id: str,
+        *,
+        window_hours: int | None = None,
+        baseline_days: int | None = None,
+        end_time: Time = None,
+        timeout: float | None = None,
+    ) -> drift_service_pb2.DriftFeatures:
+        """GET /api/drift/features: per-feature drift, most drifted first."""
+        request = drift_service_pb2.GetDriftFeaturesRequest(
+            model_id=model_id,
+            window_hours=window_hours,
+            baseline_days=baseline_days,
+            end_time=_time(end_time),
+        )
+        return self._call(self._drift.GetDriftFeatures, request, timeout).data
+
+    # --- HealthService --------------------------------------------------------------------------
+
+    def service_health(
+        self, *, timeout: float | None = None
+    ) -> health_service_pb2.GetServiceHealthResponse:
+        """GET /health: the service and its database connection."""
+        request = health_service_pb2.GetServiceHealthRequest()
+        return self._call(self._health.GetServiceHealth, request, timeout)
+
+    def service_info(
+        self, *, timeout: float | None = None
+    ) -> health_service_pb2.GetServiceInfoResponse:
+        """GET /: service information and the endpoint directory."""
+        request = health_service_pb2.GetServiceInfoRequest()
+        return self._call(self._health.GetServiceInfo, request, timeout)
+
+    def models_health(
+        self, *, end_time: Time = None, timeout: float | None = None
+    ) -> health_service_pb2.ModelHealthList:
+        """GET /api/health/models: every model seen in the last 7 days, worst first."""
+        request = health_service_pb2.ListModelHealthRequest(end_time=_time(end_time))
+        return self._call(self._health.ListModelHealth, request, timeout).data
+
+    def model_health(
+        self, model_id: str, *, end_time: Time = None, timeout: float | None = None
+    ) -> common_pb2.ModelHealth:
+        """GET /api/health/model/{model_id}: one model's health."""
+        request = health_service_pb2.GetModelHealthRequest(
+            model_id=model_id, end_time=_time(end_time)
+        )
+        return self._call(self._health.GetModelHealth, request, timeout).data
+
+    def performance_trends(
+        self,
+        model_id: str,
+        *,
+        days: int | None = None,
+        end_time: Time = None,
+        timeout: float | None = None,
+    ) -> health_service_pb2.PerformanceTrends:
+        """GET /api/performance/trends/{model_id}: hourly buckets and trend words."""
+        request = health_service_pb2.GetPerformanceTrendsRequest(
+            model_id=model_id, days=days, end_time=_time(end_time)
+        )
+        return self._call(self._health.GetPerformanceTrends, request, timeout).data
+
+    def performance_comparison(
+        self, *, window: str = "", end_time: Time = None, timeout: float | None = None
+    ) -> health_service_pb2.PerformanceComparison:
+        """GET /api/performance/comparison: every model version of the window side by side."""
+        request = health_service_pb2.GetPerformanceComparisonRequest(
+            window=window, end_time=_time(end_time)
+        )
+        return self._call(self._health.GetPerformanceComparison, request, timeout).data

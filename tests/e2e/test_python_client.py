@@ -1,0 +1,290 @@
+"""The Python client and CLI against the real server through the real Envoy.
+
+Every client method and CLI subcommand is checked against the REST answer for the same call, so
+the three faces of the service cannot disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from google.protobuf import json_format
+
+from databases import ScratchDatabase
+from devstack import envoy
+from mlanalytics import AnalyticsClient, DeadlineExceeded, InvalidArgument, NotFound, Unavailable
+from mlanalytics.cli import main as cli
+from restclient import Rest
+from server.app import create_server
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = "sac_transformer_v2.1"
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@pytest.fixture
+def client(proxy: envoy.EnvoyProcess) -> Iterator[AnalyticsClient]:
+    with AnalyticsClient(f"127.0.0.1:{proxy.port}") as connected:
+        yield connected
+
+
+def as_dict(message: Any) -> Any:
+    return json.loads(
+        json_format.MessageToJson(
+            message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+        )
+    )
+
+
+# (client method, its keyword arguments, the REST path of the same call, CLI arguments)
+CALLS: list[tuple[str, dict[str, Any], str, list[str]]] = [
+    ("metrics_summary", {}, "/api/metrics/summary?", ["metrics", "summary"]),
+    (
+        "rolling_metrics",
+        {"model_id": MODEL, "window": "7d"},
+        f"/api/metrics/rolling?model_id={MODEL}&window=7d&",
+        ["metrics", "rolling", "--model", MODEL, "--window", "7d"],
+    ),
+    (
+        "model_metrics",
+        {"model_id": MODEL},
+        f"/api/metrics/model/{MODEL}?",
+        ["metrics", "model", "--model", MODEL],
+    ),
+    (
+        "prediction_accuracy",
+        {"model_id": MODEL, "window": "1h"},
+        f"/api/predictions/accuracy?model_id={MODEL}&window=1h&",
+        ["predictions", "accuracy", "--model", MODEL, "--window", "1h"],
+    ),
+    (
+        "prediction_history",
+        {"model_id": MODEL, "page": 2, "page_size": 10},
+        f"/api/predictions/history?model_id={MODEL}&page=2&page_size=10&",
+        ["predictions", "history", "--model", MODEL, "--page", "2", "--page-size", "10"],
+    ),
+    (
+        "prediction_comparison",
+        {"model_id": MODEL, "limit": 20},
+        f"/api/predictions/comparison?model_id={MODEL}&limit=20&",
+        ["predictions", "comparison", "--model", MODEL, "--limit", "20"],
+    ),
+    (
+        "drift_status",
+        {"model_id": MODEL, "window_hours": 12},
+        f"/api/drift/status?model_id={MODEL}&window_hours=12&",
+        ["drift", "status", "--model", MODEL, "--window-hours", "12"],
+    ),
+    (
+        "drift_features",
+        {"model_id": MODEL, "baseline_days": 3},
+        f"/api/drift/features?model_id={MODEL}&baseline_days=3&",
+        ["drift", "features", "--model", MODEL, "--baseline-days", "3"],
+    ),
+    ("models_health", {}, "/api/health/models?", ["health", "models"]),
+    (
+        "model_health",
+        {"model_id": "dqn_legacy_v0.9"},
+        "/api/health/model/dqn_legacy_v0.9?",
+        ["health", "model", "--model", "dqn_legacy_v0.9"],
+    ),
+    (
+        "performance_trends",
+        {"model_id": MODEL, "days": 2},
+        f"/api/performance/trends/{MODEL}?days=2&",
+        ["performance", "trends", "--model", MODEL, "--days", "2"],
+    ),
+    (
+        "performance_comparison",
+        {"window": "7d"},
+        "/api/performance/comparison?window=7d&",
+        ["performance", "comparison", "--window", "7d"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "kwargs", "path", "argv"), CALLS, ids=[c[0] for c in CALLS])
+def test_client_and_cli_equal_rest(  # noqa: PLR0917 (fixtures and parameters)
+    demo: datetime,
+    client: AnalyticsClient,
+    rest: Rest,
+    proxy: envoy.EnvoyProcess,
+    capsys: pytest.CaptureFixture[str],
+    method: str,
+    kwargs: dict[str, Any],
+    path: str,
+    argv: list[str],
+) -> None:
+    expected = rest.get(f"{path}end_time={rfc3339(demo)}").json()["data"]
+    _same(as_dict(getattr(client, method)(**kwargs, end_time=demo)), expected)
+    target = ["--target", f"127.0.0.1:{proxy.port}", "--end-time", rfc3339(demo)]
+    assert cli([*target, "--json", *argv]) == 0
+    _same(json.loads(capsys.readouterr().out), expected)
+
+
+def _same(got: Any, expected: Any, where: str = "data") -> bool:
+    """Equal JSON documents, floats to 1e-12 (Python and Envoy print doubles differently)."""
+    if isinstance(expected, dict):
+        assert set(got) == set(expected), where
+        return all(_same(got[k], expected[k], f"{where}.{k}") for k in expected)
+    if isinstance(expected, list):
+        assert len(got) == len(expected), where
+        return all(
+            _same(g, e, f"{where}[{i}]") for i, (g, e) in enumerate(zip(got, expected, strict=True))
+        )
+    if isinstance(expected, float):
+        assert got == pytest.approx(expected, rel=1e-12, abs=1e-300), where
+        return True
+    assert got == expected, where
+    return True
+
+
+def test_service_calls(demo: datetime, client: AnalyticsClient, rest: Rest) -> None:
+    assert client.service_health().database == "connected"
+    assert len(client.service_info().endpoints) == 14
+
+
+def test_cli_tables_and_errors(
+    demo: datetime, proxy: envoy.EnvoyProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = ["--target", f"127.0.0.1:{proxy.port}"]
+    assert cli([*target, "health", "models"]) == 0
+    table = capsys.readouterr().out
+    assert "dqn_legacy_v0.9" in table
+    assert "critical" in table
+    assert cli([*target, "metrics", "rolling", "--model", MODEL, "--window", "2h"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "error: INVALID_ARGUMENT: invalid request:"
+        " window: must be one of 1h, 24h, 7d, 30d (got '2h')"
+    ]
+    assert cli([*target, "health", "model", "--model", "nobody"]) == 1
+    assert capsys.readouterr().err.startswith("error: NOT_FOUND: model 'nobody' not found")
+
+
+def test_console_script_is_installed(proxy: envoy.EnvoyProcess) -> None:
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "mlanalytics"),
+            "--target",
+            f"127.0.0.1:{proxy.port}",
+            "health",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "connected" in result.stdout
+
+
+def test_typed_errors_carry_field_violations(demo: datetime, client: AnalyticsClient) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        client.prediction_history(MODEL, page=0, page_size=5000)
+    assert [v.field for v in caught.value.field_violations] == ["page", "page_size"]
+    assert "between 1 and 1000" in caught.value.field_violations[1].description
+    with pytest.raises(NotFound):
+        client.drift_status("nobody")
+
+
+def test_deadline_is_honoured(
+    demo: datetime, client: AnalyticsClient, database: ScratchDatabase
+) -> None:
+    # A real slow call: the table is locked, so the server's query waits.
+    with psycopg.connect(database.dsn) as locker:
+        locker.execute("LOCK TABLE dw.fact_rl_inference IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        with pytest.raises(DeadlineExceeded):
+            client.rolling_metrics(MODEL, timeout=0.5)
+        elapsed = time.monotonic() - started
+        locker.rollback()
+    assert 0.4 < elapsed < 3.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_retries_until_the_server_is_up(demo: datetime, database: ScratchDatabase) -> None:
+    port = _free_port()
+    service = create_server(database.settings(grpc_port=port))
+    starter = threading.Timer(0.3, service.start)  # comes up after the first attempt failed
+    starter.start()
+    try:
+        with AnalyticsClient(f"127.0.0.1:{port}", timeout=10) as client:
+            assert client.service_health().status == "healthy"
+    finally:
+        starter.join()
+        service.stop(grace=1)
+
+
+def test_unavailable_after_the_retries(demo: datetime) -> None:
+    with AnalyticsClient(f"127.0.0.1:{_free_port()}", timeout=5) as client:
+        started = time.monotonic()
+        with pytest.raises(Unavailable):
+            client.service_health()
+        assert time.monotonic() - started < 5  # gave up after its attempts, not at the deadline
+
+
+def test_typed_usage_sample_passes_mypy_strict(tmp_path: Path) -> None:
+    sample = ROOT / "examples" / "python" / "typed_usage.py"
+    mypy = [
+        sys.executable,
+        "-m",
+        "mypy",
+        "--strict",
+        "--no-incremental",
+        "--cache-dir",
+        str(tmp_path),
+    ]
+    ok = subprocess.run([*mypy, str(sample)], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stdout
+    # The check has teeth: a wrong type in the same sample is reported.
+    broken = tmp_path / "broken_usage.py"
+    broken.write_text(
+        sample.read_text() + "\n\ndef wrong(c: AnalyticsClient) -> str:\n"
+        "    return c.rolling_metrics('m').data_points\n"
+    )
+    bad = subprocess.run(
+        [*mypy, str(broken)], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 1
+    assert "Incompatible return value type" in bad.stdout
+
+
+def test_walkthrough_runs_against_the_demo(demo: datetime, proxy: envoy.EnvoyProcess) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "python" / "walkthrough.py"),
+            f"127.0.0.1:{proxy.port}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "5 models: 2 critical" in result.stdout
+    assert "drift sac_transformer_v2.1: critical" in result.stdout
+    assert "bad input is explained: must be one of 1h, 24h, 7d, 30d" in result.stdout
