@@ -8,6 +8,8 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed-stamp
 DESCRIPTOR := build/mlanalytics.pb
 PROTOS := $(wildcard protos/mlanalytics/v1/*.proto)
+TS     := clients/typescript
+NPM_STAMP := $(TS)/node_modules/.installed-stamp
 
 .PHONY: run test gen lint fmt seed bench clean
 
@@ -19,11 +21,15 @@ run: gen
 test: gen
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## gen: Python stubs, typed .pyi and the Envoy descriptor set, from protos/
+## gen: Python stubs, typed .pyi, the Envoy descriptor set and the TypeScript types, from protos/
 gen: $(DESCRIPTOR)
 
-$(DESCRIPTOR): $(PROTOS) clients/generate.py $(STAMP)
+$(DESCRIPTOR): $(PROTOS) clients/generate.py $(STAMP) $(NPM_STAMP)
 	$(PY) clients/generate.py
+
+$(NPM_STAMP): $(TS)/package-lock.json
+	cd $(TS) && npm ci --no-audit --no-fund
+	touch $@
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +43,7 @@ lint: gen
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(PY) clients/generate.py --lint
+	cd $(TS) && npm run --silent typecheck
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .
@@ -48,3 +55,4 @@ seed: gen
 
 clean:
 	rm -rf $(VENV) build clients/python/mlanalytics/v1 .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(TS)/node_modules $(TS)/dist $(TS)/src/gen

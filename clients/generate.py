@@ -15,6 +15,8 @@ Outputs (all git-ignored):
   that error details render as JSON.
 * ``build/proto-deps/``: the few googleapis protos we import, copied from the installed
   ``googleapis-common-protos`` package, so that protoc and buf work offline.
+* ``clients/typescript/src/gen/``: TypeScript interfaces of the REST JSON (ts-proto), written only
+  when ``npm ci`` has been run in ``clients/typescript`` (``make gen`` does); skipped otherwise.
 """
 
 from __future__ import annotations
@@ -35,6 +37,21 @@ PYTHON_OUT = ROOT / "clients" / "python"
 BUILD = ROOT / "build"
 DEPS = BUILD / "proto-deps"
 DESCRIPTOR_SET = BUILD / "mlanalytics.pb"
+TYPESCRIPT = ROOT / "clients" / "typescript"
+TS_OUT = TYPESCRIPT / "src" / "gen"
+TS_PROTO = TYPESCRIPT / "node_modules" / ".bin" / "protoc-gen-ts_proto"
+# Interfaces that describe the JSON exactly as Envoy's transcoder prints it, and nothing else.
+TS_PROTO_OPTIONS = (
+    "onlyTypes=true",  # interfaces only: no encode/decode, no runtime dependency
+    "useJsonWireFormat=true",  # well-known types as JSON: a Timestamp is an RFC 3339 string
+    "snakeToCamel=false",  # keys are the proto field names, as Envoy prints them
+    "forceLong=string",  # int64 (inference_id) is a JSON string
+    "useOptionals=messages",  # unset message fields are absent ("?"), like proto3 `optional` ones
+    "outputServices=false",  # the REST client is hand-written over fetch
+    "exportCommonSymbols=false",  # no protobufPackage / DeepPartial exports
+    "importSuffix=.js",  # ESM imports that Node and `moduleResolution: nodenext` resolve
+    "emitImportedFiles=false",  # only our own files; imports are well-known types or annotations
+)
 GOOGLEAPIS = (
     "google/api/annotations.proto",
     "google/api/http.proto",
@@ -92,6 +109,22 @@ def generate() -> None:
         *sources,
         "google/rpc/status.proto",
         "google/rpc/error_details.proto",
+    )
+    _typescript(sources)
+
+
+def _typescript(sources: list[str]) -> None:
+    """TypeScript interfaces of the REST JSON, if ``npm ci`` has installed ts-proto (and node)."""
+    if not TS_PROTO.exists() or shutil.which("node") is None:
+        print("TypeScript types skipped: no ts-proto (npm ci in clients/typescript) or no node")
+        return
+    shutil.rmtree(TS_OUT, ignore_errors=True)
+    TS_OUT.mkdir(parents=True)
+    _protoc(
+        f"--plugin=protoc-gen-ts_proto={TS_PROTO}",
+        f"--ts_proto_out={TS_OUT}",
+        f"--ts_proto_opt={','.join(TS_PROTO_OPTIONS)}",
+        *sources,
     )
 
 

@@ -1,0 +1,263 @@
+/**
+ * A typed fetch client for the ML Analytics REST API (Envoy's transcoding of the gRPC services).
+ *
+ * One method per documented path, named after its RPC. Each takes the path's query parameters as
+ * one object with their REST names (`{ model_id, window, end_time }`), returns the response's
+ * `data` (or the whole body for `/health` and `/`), typed by the interfaces generated from the
+ * protos, and throws an `AnalyticsError` for anything else.
+ */
+
+import { AnalyticsError, Code } from "./errors.js";
+import type {
+  GetDriftFeaturesRequest,
+  GetDriftFeaturesResponse,
+  GetDriftStatusRequest,
+  GetDriftStatusResponse,
+} from "./gen/mlanalytics/v1/drift_service.js";
+import type {
+  GetModelHealthRequest,
+  GetModelHealthResponse,
+  GetPerformanceComparisonRequest,
+  GetPerformanceComparisonResponse,
+  GetPerformanceTrendsRequest,
+  GetPerformanceTrendsResponse,
+  GetServiceHealthResponse,
+  GetServiceInfoResponse,
+  ListModelHealthRequest,
+  ListModelHealthResponse,
+} from "./gen/mlanalytics/v1/health_service.js";
+import type {
+  GetMetricsSummaryRequest,
+  GetMetricsSummaryResponse,
+  GetModelMetricsRequest,
+  GetModelMetricsResponse,
+  GetRollingMetricsRequest,
+  GetRollingMetricsResponse,
+} from "./gen/mlanalytics/v1/metrics_service.js";
+import type {
+  GetPredictionAccuracyRequest,
+  GetPredictionAccuracyResponse,
+  GetPredictionComparisonRequest,
+  GetPredictionComparisonResponse,
+  GetPredictionHistoryRequest,
+  GetPredictionHistoryResponse,
+} from "./gen/mlanalytics/v1/prediction_service.js";
+
+/** A metrics window. */
+export type Window = "1h" | "24h" | "7d" | "30d";
+
+/** The query parameters of a request message, all optional; times as RFC 3339 strings or Dates. */
+export type Params<R> = {
+  [K in keyof R]?: K extends "window" ? Window : K extends `${string}_time` ? string | Date : R[K];
+};
+
+/** The same, with `model_id` required. */
+export type ModelParams<R extends { model_id: string }> = Params<Omit<R, "model_id">> & {
+  model_id: string;
+};
+
+/** The `data` of an envelope response. */
+type Data<R extends { data?: unknown }> = NonNullable<R["data"]>;
+
+export interface ClientOptions {
+  /** Envoy's REST port; default "http://localhost:8004". A path prefix is kept. */
+  baseUrl?: string;
+  /** Per-call deadline in milliseconds, body included; default 10000. */
+  timeoutMs?: number;
+  /** The fetch to use; default the global one. */
+  fetch?: typeof globalThis.fetch;
+}
+
+export interface CallOptions {
+  /** Cancels the call; the fetch's AbortError is rethrown as it is. */
+  signal?: AbortSignal;
+  /** This call's deadline instead of the client's. */
+  timeoutMs?: number;
+}
+
+export class AnalyticsClient {
+  readonly baseUrl: string;
+  readonly timeoutMs: number;
+  readonly #fetch: typeof globalThis.fetch;
+
+  constructor({ baseUrl = "http://localhost:8004", timeoutMs = 10_000, fetch }: ClientOptions = {}) {
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.timeoutMs = timeoutMs;
+    this.#fetch = fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  // MetricsService
+
+  /** GET /api/metrics/summary: rolling 24 h metrics of every recent model, with aggregates. */
+  getMetricsSummary(params: Params<GetMetricsSummaryRequest> = {}, call?: CallOptions) {
+    return this.#data<GetMetricsSummaryResponse>("/api/metrics/summary", params, call);
+  }
+
+  /** GET /api/metrics/rolling: metrics of one model over one window (default 24h). */
+  getRollingMetrics(params: ModelParams<GetRollingMetricsRequest>, call?: CallOptions) {
+    return this.#data<GetRollingMetricsResponse>("/api/metrics/rolling", params, call);
+  }
+
+  /** GET /api/metrics/model/{model_id}: rolling metrics, drift and accuracy of one model. */
+  getModelMetrics({ model_id, ...params }: ModelParams<GetModelMetricsRequest>, call?: CallOptions) {
+    const path = `/api/metrics/model/${encodeURIComponent(model_id)}`;
+    return this.#data<GetModelMetricsResponse>(path, params, call);
+  }
+
+  // PredictionService
+
+  /** GET /api/predictions/accuracy: accuracy, macro P/R/F1, per action, confusion matrix. */
+  getPredictionAccuracy(params: ModelParams<GetPredictionAccuracyRequest>, call?: CallOptions) {
+    return this.#data<GetPredictionAccuracyResponse>("/api/predictions/accuracy", params, call);
+  }
+
+  /** GET /api/predictions/history: one page of predictions with outcomes, newest first. */
+  getPredictionHistory(params: ModelParams<GetPredictionHistoryRequest>, call?: CallOptions) {
+    return this.#data<GetPredictionHistoryResponse>("/api/predictions/history", params, call);
+  }
+
+  /** GET /api/predictions/comparison: the last `limit` predictions against what happened. */
+  getPredictionComparison(params: ModelParams<GetPredictionComparisonRequest>, call?: CallOptions) {
+    return this.#data<GetPredictionComparisonResponse>("/api/predictions/comparison", params, call);
+  }
+
+  // DriftService
+
+  /** GET /api/drift/status: data and concept drift of one model, with its status. */
+  getDriftStatus(params: ModelParams<GetDriftStatusRequest>, call?: CallOptions) {
+    return this.#data<GetDriftStatusResponse>("/api/drift/status", params, call);
+  }
+
+  /** GET /api/drift/features: per-feature drift, most drifted first. */
+  getDriftFeatures(params: ModelParams<GetDriftFeaturesRequest>, call?: CallOptions) {
+    return this.#data<GetDriftFeaturesResponse>("/api/drift/features", params, call);
+  }
+
+  // HealthService
+
+  /** GET /health: service liveness and database connection (not wrapped in an envelope). */
+  getServiceHealth(call?: CallOptions): Promise<GetServiceHealthResponse> {
+    return this.#get("/health", {}, call);
+  }
+
+  /** GET /: service information and the endpoint directory (not wrapped in an envelope). */
+  getServiceInfo(call?: CallOptions): Promise<GetServiceInfoResponse> {
+    return this.#get("/", {}, call);
+  }
+
+  /** GET /api/health/models: health of every model seen in the last 7 days. */
+  listModelHealth(params: Params<ListModelHealthRequest> = {}, call?: CallOptions) {
+    return this.#data<ListModelHealthResponse>("/api/health/models", params, call);
+  }
+
+  /** GET /api/health/model/{model_id}: health of one model. */
+  getModelHealth({ model_id, ...params }: ModelParams<GetModelHealthRequest>, call?: CallOptions) {
+    const path = `/api/health/model/${encodeURIComponent(model_id)}`;
+    return this.#data<GetModelHealthResponse>(path, params, call);
+  }
+
+  /** GET /api/performance/trends/{model_id}: hourly performance over `days`, with trends. */
+  getPerformanceTrends(
+    { model_id, ...params }: ModelParams<GetPerformanceTrendsRequest>,
+    call?: CallOptions,
+  ) {
+    const path = `/api/performance/trends/${encodeURIComponent(model_id)}`;
+    return this.#data<GetPerformanceTrendsResponse>(path, params, call);
+  }
+
+  /** GET /api/performance/comparison: every model version of the window, best win rate first. */
+  getPerformanceComparison(params: Params<GetPerformanceComparisonRequest> = {}, call?: CallOptions) {
+    return this.#data<GetPerformanceComparisonResponse>("/api/performance/comparison", params, call);
+  }
+
+  /** GET an /api/... path and unwrap its envelope {success, data, timestamp}. */
+  async #data<R extends { success: boolean; data?: unknown }>(
+    path: string,
+    params: object,
+    call: CallOptions | undefined,
+  ): Promise<Data<R>> {
+    const body = await this.#get<Partial<R>>(path, params, call);
+    if (body.success !== true || body.data === undefined || body.data === null) {
+      throw new AnalyticsError("response is not a {success: true, data} envelope", {
+        status: 200,
+        code: Code.UNKNOWN,
+        url: this.baseUrl + path,
+      });
+    }
+    return body.data as Data<R>;
+  }
+
+  /** GET a path and parse its JSON body; any other outcome is an AnalyticsError. */
+  async #get<T>(path: string, params: object, call: CallOptions | undefined): Promise<T> {
+    const url = this.baseUrl + path + query(params);
+    const timeoutMs = call?.timeoutMs ?? this.timeoutMs;
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const signal = call?.signal;
+    const cancel = () => controller.abort(signal?.reason);
+    if (signal?.aborted) cancel();
+    signal?.addEventListener("abort", cancel, { once: true });
+    try {
+      const response = await this.#fetch(url, {
+        headers: { accept: "application/json" },
+        signal: controller.signal,
+      });
+      const text = await response.text();
+      if (!response.ok) throw AnalyticsError.fromResponse(response.status, response.statusText, text, url);
+      try {
+        return JSON.parse(text) as T;
+      } catch (error) {
+        throw new AnalyticsError(`HTTP ${response.status} with a body that is not JSON`, {
+          status: response.status,
+          code: Code.UNKNOWN,
+          url,
+          cause: error,
+        });
+      }
+    } catch (error) {
+      if (error instanceof AnalyticsError) throw error;
+      if (timedOut) {
+        throw new AnalyticsError(`no response from ${url} within ${timeoutMs} ms`, {
+          status: 0,
+          code: Code.DEADLINE_EXCEEDED,
+          url,
+          cause: error,
+        });
+      }
+      if (signal?.aborted) throw error;
+      throw new AnalyticsError(`cannot reach ${url}: ${describe(error)}`, {
+        status: 0,
+        code: Code.UNAVAILABLE,
+        url,
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", cancel);
+    }
+  }
+}
+
+/**
+ * The query string of the defined parameters. Percent-encoding throughout: Envoy's transcoder
+ * takes "+" literally, so URLSearchParams' form encoding of spaces would change the value.
+ */
+function query(params: object): string {
+  const pairs = Object.entries(params)
+    .filter(([, value]) => value !== undefined && value !== null)
+    .map(([key, value]) => {
+      const text = value instanceof Date ? value.toISOString() : String(value);
+      return `${encodeURIComponent(key)}=${encodeURIComponent(text)}`;
+    });
+  return pairs.length ? `?${pairs.join("&")}` : "";
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+  return error.message + cause;
+}
