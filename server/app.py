@@ -17,9 +17,10 @@ from mlanalytics.v1 import (
     metrics_service_pb2_grpc,
     prediction_service_pb2_grpc,
 )
+from server.cache import CacheInterceptor, ResponseCache
 from server.config import Settings
 from server.db import DatabaseMonitor, create_pool
-from server.directory import SERVICE_NAMES
+from server.directory import CACHED_METHODS, SERVICE_NAMES
 from server.interceptor import ErrorInterceptor
 from server.servicers.drift import DriftServicer
 from server.servicers.health import HealthServicer
@@ -59,9 +60,12 @@ class Service:
 def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Service:
     """Build the server on ``settings.grpc_port`` (0 binds a free port; see ``Service.port``)."""
     pool = pool or create_pool(settings)
+    interceptors: list[grpc.ServerInterceptor] = [ErrorInterceptor()]  # type: ignore[type-arg]
+    if settings.cache_ttl_s > 0:
+        interceptors.append(CacheInterceptor(ResponseCache(settings.cache_ttl_s), CACHED_METHODS))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_max_workers),
-        interceptors=[ErrorInterceptor()],
+        interceptors=interceptors,
     )
     grpc_health = health.HealthServicer(experimental_non_blocking=True)
     monitor = DatabaseMonitor(pool, on_change=lambda up: _set_serving(grpc_health, up))

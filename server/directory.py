@@ -26,6 +26,16 @@ SERVICES: tuple[ServiceDescriptor, ...] = (
 
 SERVICE_NAMES: tuple[str, ...] = tuple(s.full_name for s in SERVICES)
 
+_LIVE = health_service_pb2.DESCRIPTOR.services_by_name["HealthService"].methods_by_name
+
+#: Every RPC whose answer depends on the data (all but service health and info), as gRPC paths.
+CACHED_METHODS: frozenset[str] = frozenset(
+    f"/{service.full_name}/{method.name}"
+    for service in SERVICES
+    for method in service.methods
+    if method not in (_LIVE["GetServiceHealth"], _LIVE["GetServiceInfo"])
+)
+
 _VERBS = ("get", "put", "post", "delete", "patch")
 
 

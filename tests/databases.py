@@ -30,6 +30,8 @@ class ScratchDatabase:
             "postgres_password": str(parts.get("password", "")),
             "db_pool_timeout_s": 0.5,
             "shutdown_grace_s": 2.0,
+            # Tests write rows and ask again at once: no response cache unless a test wants one.
+            "cache_ttl_s": 0.0,
         }
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,96 @@
+"""A short-lived, single-flight cache of unary responses.
+
+Dashboards poll the same calls every few seconds, often from many tabs at once. Entries live
+``ttl`` seconds (default 2), so whatever changes in the database (new rows, rewards filled in,
+new bars) is visible within that time plus one computation, well inside the 5 s the SPEC allows,
+without asking the database anything per call. While one caller computes a key, identical calls
+wait for its result instead of computing it again (single flight); errors are not cached.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future
+from typing import Any, Generic, TypeVar
+
+import grpc
+
+T = TypeVar("T")
+
+
+class ResponseCache(Generic[T]):
+    """Thread-safe TTL cache with at most ``max_entries`` entries (least recently used go first)."""
+
+    def __init__(
+        self, ttl: float, max_entries: int = 512, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self._max_entries = max_entries
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Hashable, tuple[float, T]] = OrderedDict()
+        self._computing: dict[Hashable, Future[T]] = {}
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The cached value of ``key``, or ``compute()``'s (run once for concurrent callers)."""
+        with self._lock:
+            now = self._clock()
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] > now:
+                self._entries.move_to_end(key)
+                return entry[1]
+            pending = self._computing.get(key)
+            if pending is None:
+                pending = self._computing[key] = Future()
+                owner = True
+            else:
+                owner = False
+        if not owner:
+            return pending.result()
+        try:
+            value = compute()
+        except BaseException as error:
+            with self._lock:
+                del self._computing[key]
+            pending.set_exception(error)
+            raise
+        with self._lock:
+            del self._computing[key]
+            self._entries[key] = (self._clock() + self.ttl, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+        pending.set_result(value)
+        return value
+
+
+class CacheInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+    """Serves the listed unary methods from a ResponseCache keyed by method and request bytes."""
+
+    def __init__(self, cache: ResponseCache[Any], methods: frozenset[str]) -> None:
+        self._cache = cache
+        self._methods = methods
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or handler.unary_unary is None or method not in self._methods:
+            return handler
+        behaviour = handler.unary_unary
+
+        def cached(request: Any, context: grpc.ServicerContext) -> Any:
+            key = (method, request.SerializeToString(deterministic=True))
+            return self._cache.get(key, lambda: behaviour(request, context))
+
+        return grpc.unary_unary_rpc_method_handler(
+            cached,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )

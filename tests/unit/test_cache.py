@@ -1,0 +1,80 @@
+"""ResponseCache: time to live, single flight, errors, size bound."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from server.cache import ResponseCache
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class TestResponseCache:
+    def test_reuses_a_value_for_its_ttl(self) -> None:
+        clock = Clock()
+        cache: ResponseCache[int] = ResponseCache(ttl=2.0, clock=clock)
+        calls = iter(range(100))
+        assert cache.get("k", lambda: next(calls)) == 0
+        clock.now = 1.99
+        assert cache.get("k", lambda: next(calls)) == 0
+        clock.now = 2.0
+        assert cache.get("k", lambda: next(calls)) == 1  # expired: computed again
+
+    def test_keys_are_independent(self) -> None:
+        cache: ResponseCache[str] = ResponseCache(ttl=10)
+        assert cache.get("a", lambda: "A") == "A"
+        assert cache.get("b", lambda: "B") == "B"
+
+    def test_concurrent_callers_share_one_computation(self) -> None:
+        cache: ResponseCache[int] = ResponseCache(ttl=10)
+        started, release = threading.Event(), threading.Event()
+        computations = []
+
+        def slow() -> int:
+            computations.append(1)
+            started.set()
+            release.wait(5)
+            return 42
+
+        results: list[int] = []
+        threads = [
+            threading.Thread(target=lambda: results.append(cache.get("k", slow))) for _ in range(8)
+        ]
+        threads[0].start()
+        started.wait(5)
+        for t in threads[1:]:
+            t.start()
+        time.sleep(0.05)
+        release.set()
+        for t in threads:
+            t.join(5)
+        assert results == [42] * 8
+        assert len(computations) == 1
+
+    def test_errors_reach_every_waiter_and_are_not_cached(self) -> None:
+        cache: ResponseCache[int] = ResponseCache(ttl=10)
+
+        def fail() -> int:
+            raise RuntimeError("database down")
+
+        with pytest.raises(RuntimeError, match="database down"):
+            cache.get("k", fail)
+        assert cache.get("k", lambda: 7) == 7
+
+    def test_size_is_bounded_least_recently_used_first(self) -> None:
+        cache: ResponseCache[int] = ResponseCache(ttl=10, max_entries=2)
+        cache.get("a", lambda: 1)
+        cache.get("b", lambda: 2)
+        cache.get("a", lambda: 0)  # a is now the most recently used
+        cache.get("c", lambda: 3)  # evicts b
+        assert cache.get("a", lambda: -1) == 1
+        assert cache.get("b", lambda: -2) == -2
