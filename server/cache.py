@@ -1,10 +1,11 @@
 """A short-lived, single-flight cache of unary responses.
 
-Dashboards poll the same calls every few seconds, often from many tabs at once. Entries live
-``ttl`` seconds (default 2), so whatever changes in the database (new rows, rewards filled in,
-new bars) is visible within that time plus one computation, well inside the 5 s the SPEC allows,
-without asking the database anything per call. While one caller computes a key, identical calls
-wait for its result instead of computing it again (single flight); errors are not cached.
+Dashboards poll the same calls every few seconds, often from many tabs at once. An entry is fresh
+for ``ttl`` seconds (default 2) and may be served ``stale`` seconds longer while it is refreshed
+in the background (default 1), so whatever changes in the database (new rows, rewards filled in,
+new bars) shows within ttl + stale + one computation, inside the 5 s the SPEC allows, without
+asking the database anything per call. While one caller computes a key, identical calls wait
+for its result instead of computing it again (single flight); errors are not cached.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 import grpc
@@ -22,44 +23,64 @@ T = TypeVar("T")
 
 
 class ResponseCache(Generic[T]):
-    """Thread-safe TTL cache with at most ``max_entries`` entries (least recently used go first)."""
+    """Thread-safe TTL cache with at most ``max_entries`` entries (least recently used go first).
+
+    An entry is fresh for ``ttl`` seconds. For ``stale`` seconds more it is still served, while
+    one background refresh computes its successor, so callers never wait on an expiry; after
+    that it is computed again in the caller. Data is therefore never older than
+    ``ttl + stale`` seconds plus one computation.
+    """
 
     def __init__(
-        self, ttl: float, max_entries: int = 512, clock: Callable[[], float] = time.monotonic
+        self,
+        ttl: float,
+        stale: float | None = None,
+        max_entries: int = 512,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ttl = ttl
+        self.stale = ttl / 2 if stale is None else stale
         self._max_entries = max_entries
         self._clock = clock
         self._lock = threading.Lock()
-        self._entries: OrderedDict[Hashable, tuple[float, T]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[float, T]] = OrderedDict()  # key: (born, value)
         self._computing: dict[Hashable, Future[T]] = {}
+        self._refresher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cache-refresh")
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The cached value of ``key``, or ``compute()``'s (run once for concurrent callers)."""
         with self._lock:
             now = self._clock()
             entry = self._entries.get(key)
-            if entry is not None and entry[0] > now:
-                self._entries.move_to_end(key)
-                return entry[1]
+            if entry is not None:
+                age = now - entry[0]
+                if age < self.ttl + self.stale:
+                    self._entries.move_to_end(key)
+                    if age >= self.ttl and key not in self._computing:
+                        self._computing[key] = Future()
+                        self._refresher.submit(self._compute, key, compute)
+                    return entry[1]
             pending = self._computing.get(key)
+            owner = pending is None
             if pending is None:
                 pending = self._computing[key] = Future()
-                owner = True
-            else:
-                owner = False
         if not owner:
             return pending.result()
+        return self._compute(key, compute)
+
+    def _compute(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """Compute ``key``, store it, and hand the outcome to everyone waiting for it."""
+        born = self._clock()  # the data is at least this fresh
         try:
             value = compute()
         except BaseException as error:
             with self._lock:
-                del self._computing[key]
+                pending = self._computing.pop(key)
             pending.set_exception(error)
             raise
         with self._lock:
-            del self._computing[key]
-            self._entries[key] = (self._clock() + self.ttl, value)
+            pending = self._computing.pop(key)
+            self._entries[key] = (born, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self._max_entries:
                 self._entries.popitem(last=False)

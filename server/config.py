@@ -45,7 +45,9 @@ class Settings:
     hold_band: float = 0.0002  # [HOLD_BAND] |log return| at or below it is HOLD (2 bps)
     grpc_max_workers: int = 16  # [GRPC_MAX_WORKERS] threads serving RPCs
     shutdown_grace_s: float = 10.0  # [SHUTDOWN_GRACE_S] SIGTERM: time given to in-flight calls
-    cache_ttl_s: float = 2.0  # [CACHE_TTL_S] how long a response is reused; 0 disables the cache
+    # [CACHE_TTL_S] how long a response is fresh (it may be served half as long again while it is
+    # refreshed); 0 disables the cache. New rows show within 1.5 x this plus one computation.
+    cache_ttl_s: float = 2.0
     cors_allowed_origins: tuple[str, ...] = ("http://localhost:3000",)  # [CORS_ALLOWED_ORIGINS]
 
     @classmethod
@@ -79,7 +81,7 @@ class Settings:
             hold_band=env.number("HOLD_BAND", d.hold_band, 0, 0.1),
             grpc_max_workers=env.integer("GRPC_MAX_WORKERS", d.grpc_max_workers, 1, 256),
             shutdown_grace_s=env.number("SHUTDOWN_GRACE_S", d.shutdown_grace_s, 0, 300),
-            cache_ttl_s=env.number("CACHE_TTL_S", d.cache_ttl_s, 0, 4),
+            cache_ttl_s=env.number("CACHE_TTL_S", d.cache_ttl_s, 0, 2.5),
             cors_allowed_origins=env.words("CORS_ALLOWED_ORIGINS", d.cors_allowed_origins),
         )
         if settings.db_pool_min_size > settings.db_pool_max_size:

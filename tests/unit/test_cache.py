@@ -21,13 +21,37 @@ class Clock:
 class TestResponseCache:
     def test_reuses_a_value_for_its_ttl(self) -> None:
         clock = Clock()
-        cache: ResponseCache[int] = ResponseCache(ttl=2.0, clock=clock)
+        cache: ResponseCache[int] = ResponseCache(ttl=2.0, stale=0.0, clock=clock)
         calls = iter(range(100))
         assert cache.get("k", lambda: next(calls)) == 0
         clock.now = 1.99
         assert cache.get("k", lambda: next(calls)) == 0
         clock.now = 2.0
         assert cache.get("k", lambda: next(calls)) == 1  # expired: computed again
+
+    def test_stale_value_is_served_while_one_refresh_runs(self) -> None:
+        clock = Clock()
+        cache: ResponseCache[str] = ResponseCache(ttl=2.0, stale=1.0, clock=clock)
+        cache.get("k", lambda: "old")
+        clock.now = 2.5  # expired, but within the stale allowance
+        release = threading.Event()
+        refreshes: list[int] = []
+
+        def refresh() -> str:
+            refreshes.append(1)
+            release.wait(5)
+            return "new"
+
+        assert cache.get("k", refresh) == "old"  # no waiting on the refresh
+        assert cache.get("k", refresh) == "old"  # and only one refresh at a time
+        release.set()
+        deadline = time.monotonic() + 5
+        while cache.get("k", refresh) != "new":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert len(refreshes) == 1
+        clock.now = 2.5 + 3.0 + 0.01  # beyond ttl + stale of the refreshed entry (born at 2.5)
+        assert cache.get("k", lambda: "newest") == "newest"
 
     def test_keys_are_independent(self) -> None:
         cache: ResponseCache[str] = ResponseCache(ttl=10)
