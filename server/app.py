@@ -26,6 +26,7 @@ from server.servicers.drift import DriftServicer
 from server.servicers.health import HealthServicer
 from server.servicers.metrics import MetricsServicer
 from server.servicers.predictions import PredictionServicer
+from server.warmup import warm_up
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Service:
     _stopped: bool = field(default=False, init=False)
 
     def start(self) -> None:
+        warm_up()
         self.server.start()
         self.monitor.start()
         log.info("gRPC server listening on port %d", self.port)

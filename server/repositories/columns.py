@@ -38,6 +38,7 @@ _NATIVE: dict[PgType, str] = {
 }
 _PG_EPOCH_US = np.int64(946_684_800_000_000)  # 2000-01-01 in Unix microseconds
 _ONE_DIMENSION_HEADER = 20  # ndim, has-nulls flag, element type, length, lower bound
+_NO_EXTRA = sql.SQL("NULL")
 
 
 def fetch_columns(
@@ -53,24 +54,40 @@ def fetch_columns(
     survive aggregation, hence ``order_by`` (column names, most significant first).
     ``timestamptz`` columns come back as ``datetime64[us]`` (UTC).
     """
-    statement = sql.SQL("SELECT {} FROM ({}) AS fetched").format(
+    return fetch_columns_and(conn, query, params, columns, order_by)[0]
+
+
+def fetch_columns_and(
+    conn: psycopg.Connection[Any],
+    query: sql.Composable,
+    params: dict[str, Any],
+    columns: dict[str, PgType],
+    order_by: tuple[str, ...] = (),
+    *,
+    also: sql.Composable = _NO_EXTRA,
+) -> tuple[dict[str, NDArray[Any]], Any]:
+    """As `fetch_columns`, plus the value of one more aggregate ``also`` over the same rows
+    (e.g. ``array_agg(DISTINCT fetched.symbol)``), from the same scan."""
+    statement = sql.SQL("SELECT {}, {} FROM ({}) AS fetched").format(
         sql.SQL(", ").join(
             sql.SQL("array_send(array_agg(fetched.{}))").format(sql.Identifier(name))
             for name in columns
         ),
+        also,
         query,
     )
     with conn.cursor(binary=True) as cur:
         row = cur.execute(statement, params).fetchone()
     assert row is not None  # an aggregate always returns one row
+    *blobs, extra = row
     result = {
         name: decode_array(blob, pg_type)
-        for (name, pg_type), blob in zip(columns.items(), row, strict=True)
+        for (name, pg_type), blob in zip(columns.items(), blobs, strict=True)
     }
     if order_by and len(next(iter(result.values()))) > 1:
         order = np.lexsort([result[key] for key in reversed(order_by)])
         result = {name: values[order] for name, values in result.items()}
-    return result
+    return result, extra
 
 
 def decode_array(blob: bytes | None, pg_type: PgType) -> NDArray[Any]:

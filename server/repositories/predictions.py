@@ -18,7 +18,7 @@ from psycopg import sql
 from psycopg.rows import class_row
 
 from server.db import Connection
-from server.repositories.columns import PgType, fetch_columns
+from server.repositories.columns import PgType, fetch_columns, fetch_columns_and
 
 _PREDICTION_COLUMNS: dict[str, PgType] = {
     "model": "int4",
@@ -38,6 +38,7 @@ _WINDOW = sql.SQL("""
            f.timestamp_utc AS time,
            f.inference_id,
            hashtext(f.symbol) AS symbol,
+           f.symbol AS symbol_name,
            (CASE f.action_discretized WHEN 'LONG' THEN 1 WHEN 'SHORT' THEN -1 ELSE 0 END)::int2
                AS action,
            f.action_raw,
@@ -45,12 +46,6 @@ _WINDOW = sql.SQL("""
            coalesce(f.reward, 'NaN') AS reward,
            coalesce(f.latency_ms::float8, 'NaN') AS latency_ms
     FROM dw.fact_rl_inference f
-    WHERE f.model_id = ANY(%(models)s)
-      AND f.timestamp_utc > %(start)s AND f.timestamp_utc <= %(end)s
-""")
-
-_WINDOW_SYMBOLS = sql.SQL("""
-    SELECT DISTINCT f.symbol FROM dw.fact_rl_inference f
     WHERE f.model_id = ANY(%(models)s)
       AND f.timestamp_utc > %(start)s AND f.timestamp_utc <= %(end)s
 """)
@@ -158,14 +153,19 @@ def window(
         )
     )
     spec: dict[str, PgType] = {**_PREDICTION_COLUMNS, **dict.fromkeys(features, "float8")}
-    columns = fetch_columns(conn, query, params, spec, ("model", "time", "inference_id"))
-    feature_columns = {name: columns.pop(name) for name in features}
-    bars = fetch_columns(
-        conn, _BARS.format(symbols=_WINDOW_SYMBOLS), params, _BAR_COLUMNS, ("symbol", "time")
+    columns, symbols = fetch_columns_and(
+        conn,
+        query,
+        params,
+        spec,
+        ("model", "time", "inference_id"),
+        also=sql.SQL("array_agg(DISTINCT fetched.symbol_name)"),
     )
+    feature_columns = {name: columns.pop(name) for name in features}
+    bars = bars_for(conn, symbols or [], start, end, end)
     versions = [row[0] or "" for row in conn.execute(_VERSIONS, params).fetchall()]
     columns["action"] = columns["action"].astype(np.int8)
-    return Window(Predictions(**columns, features=feature_columns), Bars(**bars), versions)
+    return Window(Predictions(**columns, features=feature_columns), bars, versions)
 
 
 def bars_for(
