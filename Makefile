@@ -49,6 +49,11 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## bench: the desk and scale benchmarks through Envoy; writes docs/PERFORMANCE.md
+## (needs wrk and h2load: apt-get install wrk nghttp2-client; BENCH_DATABASE_URL: a superuser DSN)
+bench: gen
+	$(PY) -m bench.run $(BENCH_ARGS)
+
 ## seed: load the demo data into the database at DSN (make seed DSN=postgresql://...)
 seed: gen
 	$(PY) -m devstack seed --dsn "$(DSN)"

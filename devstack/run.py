@@ -76,7 +76,7 @@ def _database(settings: Settings, env: dict[str, str]) -> tuple[DemoTopUp | None
     return DemoTopUp(dsn), where
 
 
-def _wait_for_server(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+def wait_for_server(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
     """Until the server answers the gRPC health check (or exits, or time runs out)."""
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -132,7 +132,7 @@ def run() -> int:
     proxy: envoy.EnvoyProcess | None = None
     status = 0
     try:
-        _wait_for_server(settings.grpc_port, server)
+        wait_for_server(settings.grpc_port, server)
         proxy = envoy.start(
             envoy.render(
                 listen_host=settings.service_host,

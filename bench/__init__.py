@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench.run`` (the service through Envoy) and ``bench_analytics.py``."""

@@ -1,0 +1,168 @@
+"""Load drivers: wrk (HTTP/1.1, the REST face), h2load (HTTP/2, native gRPC), and a small Python
+fallback for machines without them (only good enough for the smoke run; it competes with the
+server for CPU, so its numbers are not comparable).
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """One measurement: latency percentiles in milliseconds, throughput, failures."""
+
+    driver: str
+    requests: int
+    p50_ms: float
+    p99_ms: float
+    rps: float
+    failures: int
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+def wrk(url: str, *, connections: int, seconds: float, threads: int = 2) -> Load:
+    """wrk -c connections for ``seconds``, keep-alive, with the latency distribution."""
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--latency",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
+    percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    failures = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return Load(
+        driver="wrk",
+        requests=int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+        p50_ms=_ms(percentile["50"]),
+        p99_ms=_ms(percentile["99"]),
+        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        failures=(int(failures.group(1)) if failures else 0)
+        + (sum(int(g) for g in errors.groups()) if errors else 0),
+    )
+
+
+def h2load_grpc(url: str, message: bytes, *, connections: int, requests: int) -> Load:
+    """Native gRPC unary calls with h2load: the request framed by hand, per-request log."""
+    with tempfile.TemporaryDirectory() as scratch:
+        body = Path(scratch) / "request.grpc"
+        body.write_bytes(b"\x00" + len(message).to_bytes(4, "big") + message)
+        log = Path(scratch) / "requests.log"
+        started = time.monotonic()
+        out = subprocess.run(
+            [
+                "h2load",
+                f"-n{requests}",
+                f"-c{connections}",
+                "-m1",
+                "-d",
+                str(body),
+                "-H",
+                "content-type: application/grpc",
+                "-H",
+                "te: trailers",
+                f"--log-file={log}",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+        ).stdout
+        elapsed = time.monotonic() - started
+        lines = [line.split("\t") for line in log.read_text().splitlines() if line]
+    latencies = sorted(int(line[2]) / 1000 for line in lines)
+    rps = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out)
+    return Load(
+        driver="h2load",
+        requests=len(latencies),
+        p50_ms=_percentile(latencies, 50),
+        p99_ms=_percentile(latencies, 99),
+        rps=float(rps.group(1)) if rps else len(latencies) / elapsed,
+        failures=sum(1 for line in lines if line[1] != "200"),
+    )
+
+
+def python_http(url: str, *, connections: int, seconds: float) -> Load:
+    """Keep-alive GETs from ``connections`` threads (the fallback without wrk)."""
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    latencies: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+        mine: list[float] = []
+        bad = 0
+        while time.monotonic() < deadline:
+            start = time.perf_counter()
+            conn.request("GET", target)
+            response = conn.getresponse()
+            response.read()
+            mine.append((time.perf_counter() - start) * 1000)
+            bad += response.status >= 300
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            failures[0] += bad
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    latencies.sort()
+    return Load(
+        driver="python",
+        requests=len(latencies),
+        p50_ms=_percentile(latencies, 50),
+        p99_ms=_percentile(latencies, 99),
+        rps=len(latencies) / (time.monotonic() - started),
+        failures=failures[0],
+    )
+
+
+def have(command: str) -> bool:
+    """Is ``command`` installed?"""
+    return shutil.which(command) is not None
+
+
+def http_load(url: str, *, connections: int, seconds: float) -> Load:
+    """wrk when installed (apt-get install wrk), else the Python fallback."""
+    if have("wrk"):
+        return wrk(url, connections=connections, seconds=seconds)
+    return python_http(url, connections=connections, seconds=seconds)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else 0.0
