@@ -29,21 +29,6 @@ SYMBOL = "USD/COP"
 START_PRICE = 4150.0  # the close of ANCHOR_SLOT
 ANCHOR_SLOT = 1_735_689_600 // 300  # 2025-01-01 00:00 UTC: prices are a walk from here
 BAR_VOLATILITY = 0.0006  # std of the 5-minute log return
-FEATURES = (
-    "log_ret_5m",
-    "log_ret_1h",
-    "log_ret_4h",
-    "rsi_9",
-    "atr_pct",
-    "adx_14",
-    "dxy_z",
-    "dxy_change_1d",
-    "vix_z",
-    "embi_z",
-    "brent_change_1d",
-    "rate_spread",
-    "usdmxn_ret_1h",
-)
 ACTIONS = np.array(["LONG", "SHORT", "HOLD"])
 HOLD_BAND = 0.0002
 #: Bump when the generator changes: `make run` then replaces the demo data instead of topping it up.

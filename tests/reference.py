@@ -1,6 +1,7 @@
 """Independent reference computations for the integration tests: plain loops and scikit-learn.
 
-Nothing here imports ``analytics``: these are the numbers the service must agree with.
+Nothing here uses ``analytics``'s computations: these are the numbers the service must agree
+with.
 """
 
 from __future__ import annotations
@@ -14,21 +15,6 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 LABELS = ["LONG", "SHORT", "HOLD"]
-FEATURES = (
-    "log_ret_5m",
-    "log_ret_1h",
-    "log_ret_4h",
-    "rsi_9",
-    "atr_pct",
-    "adx_14",
-    "dxy_z",
-    "dxy_change_1d",
-    "vix_z",
-    "embi_z",
-    "brent_change_1d",
-    "rate_spread",
-    "usdmxn_ret_1h",
-)
 IDEAL = {"LONG": 1.0, "SHORT": -1.0, "HOLD": 0.0}
 PERIODS_PER_YEAR = 14868
 

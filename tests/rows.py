@@ -10,21 +10,6 @@ import psycopg
 
 from devstack.seed import copy_columns
 
-FEATURES = (
-    "log_ret_5m",
-    "log_ret_1h",
-    "log_ret_4h",
-    "rsi_9",
-    "atr_pct",
-    "adx_14",
-    "dxy_z",
-    "dxy_change_1d",
-    "vix_z",
-    "embi_z",
-    "brent_change_1d",
-    "rate_spread",
-    "usdmxn_ret_1h",
-)
 IDEAL = {"LONG": 1.0, "SHORT": -1.0, "HOLD": 0.0}
 
 

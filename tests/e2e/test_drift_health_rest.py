@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from reference import FEATURES
 
+from analytics import FEATURES
 from restclient import Rest
 from rows import Rows
 

@@ -16,9 +16,10 @@ import grpc
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-from reference import FEATURES, outcome
+from reference import outcome
 from scipy import stats
 
+from analytics import FEATURES
 from mlanalytics.v1 import drift_service_pb2 as dpb
 from mlanalytics.v1 import drift_service_pb2_grpc, health_service_pb2_grpc, metrics_service_pb2_grpc
 from mlanalytics.v1 import health_service_pb2 as hpb
