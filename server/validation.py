@@ -26,6 +26,10 @@ WINDOWS: dict[str, timedelta] = {
 }
 DEFAULT_WINDOW = "24h"
 
+#: Accepted instants: late enough and early enough that every window around them is a valid date.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
 # RFC 3339 date-time: full date, time, optional fraction, mandatory offset.
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
@@ -61,13 +65,15 @@ class Params:
             raise InvalidArgument(self._violations)
 
     def model_id(self, value: str, field: str = "model_id") -> str:
-        """A required model id of 1..100 characters."""
+        """A required model id of 1..100 printable characters."""
         if not value.strip():
             self.reject(field, "is required (a model id such as 'ppo_lstm_v3.2')")
         elif len(value) > MODEL_ID_MAX_LENGTH:
             self.reject(
                 field, f"must be at most {MODEL_ID_MAX_LENGTH} characters (got {len(value)})"
             )
+        elif not value.isprintable():
+            self.reject(field, f"must not contain control characters (got {_show(value)})")
         return value
 
     def time(self, field: str, value: str, default: datetime) -> datetime:
@@ -78,16 +84,22 @@ class Params:
             self.reject(
                 field,
                 "must be an RFC 3339 date-time with offset, e.g. 2026-01-31T14:00:00Z"
-                f" (got {value!r})",
+                f" (got {_show(value)})",
             )
             return default
         try:
-            parsed = datetime.fromisoformat(value.upper().replace(" ", "T"))
-        except ValueError:
-            self.reject(field, f"is not a valid date-time (got {value!r})")
+            # fromisoformat keeps microseconds, PostgreSQL's resolution; extra digits are dropped.
+            parsed = datetime.fromisoformat(value.upper().replace(" ", "T")).astimezone(UTC)
+        except (ValueError, OverflowError):
+            self.reject(field, f"is not a valid date-time (got {_show(value)})")
             return default
-        # fromisoformat keeps microseconds, PostgreSQL's resolution; extra digits are dropped.
-        return parsed.astimezone(UTC)
+        if not EARLIEST <= parsed <= LATEST:
+            self.reject(
+                field,
+                f"must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (got {_show(value)})",
+            )
+            return default
+        return parsed
 
     def end_time(self, value: str) -> datetime:
         """The end of the window: ``end_time`` or now."""
@@ -98,7 +110,7 @@ class Params:
         name = value or DEFAULT_WINDOW
         length = WINDOWS.get(name)
         if length is None:
-            self.reject(field, f"must be one of {', '.join(WINDOWS)} (got {value!r})")
+            self.reject(field, f"must be one of {', '.join(WINDOWS)} (got {_show(value)})")
             name, length = DEFAULT_WINDOW, WINDOWS[DEFAULT_WINDOW]
         return Window(name, end - length, end)
 
@@ -120,3 +132,8 @@ def model_window(model_id: str, window: str, end_time: str) -> tuple[str, Window
     resolved = params.window(window, params.end_time(end_time))
     params.check()
     return model_id, resolved
+
+
+def _show(value: str, limit: int = 40) -> str:
+    """``value`` quoted for an error message, shortened: messages must stay small."""
+    return repr(value if len(value) <= limit else value[:limit] + "...")

@@ -98,6 +98,8 @@ def decode_array(blob: bytes | None, pg_type: PgType) -> NDArray[Any]:
     else:
         if int.from_bytes(blob[:4], "big") != 1:
             raise ValueError("expected a one-dimensional array")
+        if int.from_bytes(blob[4:8], "big"):
+            raise ValueError(f"a {pg_type} column has NULLs: the query must coalesce them")
         wire = np.dtype(_WIRE[pg_type])
         elements = np.frombuffer(
             blob, dtype=np.dtype([("length", ">i4"), ("value", wire)]), offset=_ONE_DIMENSION_HEADER

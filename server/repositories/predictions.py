@@ -7,6 +7,8 @@ moving strings (a hash collision between two symbols of one window is a 1 in 4 b
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from itertools import pairwise
@@ -41,16 +43,23 @@ _WINDOW = sql.SQL("""
            f.symbol AS symbol_name,
            (CASE f.action_discretized WHEN 'LONG' THEN 1 WHEN 'SHORT' THEN -1 ELSE 0 END)::int2
                AS action,
-           f.action_raw,
-           f.confidence,
+           coalesce(f.action_raw, 'NaN') AS action_raw,
+           coalesce(f.confidence, 'NaN') AS confidence,
            coalesce(f.reward, 'NaN') AS reward,
            coalesce(f.latency_ms::float8, 'NaN') AS latency_ms
     FROM dw.fact_rl_inference f
     WHERE f.model_id = ANY(%(models)s)
       AND f.timestamp_utc > %(start)s AND f.timestamp_utc <= %(end)s
+      AND {predictions}
 """)
 
 _GIVEN_SYMBOLS = sql.SQL("SELECT unnest(%(symbols)s::text[]) AS symbol")
+
+# A row is a prediction when it has a symbol and one of the three actions; anything else in the
+# log (a NULL or unknown action) is left out of every count rather than graded as something.
+_IS_PREDICTION = sql.SQL(
+    "f.symbol IS NOT NULL AND f.action_discretized IN ('LONG', 'SHORT', 'HOLD')"
+)
 
 # For predictions made in (lo, hi]: the last bar at or before lo, every bar in (lo, hi], and the
 # first bar after hi (up to end): exactly the bars that can be a p0 or a p1.
@@ -147,10 +156,11 @@ def window(
     """
     params = {"models": model_ids, "start": start, "end": end, "lo": start, "hi": end}
     query = _WINDOW.format(
+        predictions=_IS_PREDICTION,
         features=sql.SQL("").join(
             sql.SQL("coalesce(f.{0}, 'NaN') AS {0},").format(sql.Identifier(name))
             for name in features
-        )
+        ),
     )
     spec: dict[str, PgType] = {**_PREDICTION_COLUMNS, **dict.fromkeys(features, "float8")}
     columns, symbols = fetch_columns_and(
@@ -212,14 +222,16 @@ _ROWS = sql.SQL("""
     WHERE f.model_id = %(model_id)s
       AND (%(start)s::timestamptz IS NULL OR f.timestamp_utc > %(start)s)
       AND f.timestamp_utc <= %(end)s
+      AND {predictions}
     ORDER BY f.timestamp_utc DESC, f.inference_id DESC
     LIMIT %(limit)s OFFSET %(offset)s
-""")
+""").format(predictions=_IS_PREDICTION)
 
 _COUNT = sql.SQL("""
     SELECT count(*)::int4 FROM dw.fact_rl_inference f
     WHERE f.model_id = %(model_id)s AND f.timestamp_utc > %(start)s AND f.timestamp_utc <= %(end)s
-""")
+      AND {predictions}
+""").format(predictions=_IS_PREDICTION)
 
 
 def newest_first(
@@ -244,3 +256,11 @@ def count(conn: Connection, model_id: str, start: datetime, end: datetime) -> in
     """Rows of the model in (start, end]."""
     row = conn.execute(_COUNT, {"model_id": model_id, "start": start, "end": end}).fetchone()
     return int(row[0]) if row else 0
+
+
+@contextmanager
+def snapshot(conn: Connection) -> Iterator[None]:
+    """One read-only transaction whose statements all see the same data (a count and its page)."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield

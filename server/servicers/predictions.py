@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import numpy as np
@@ -58,7 +58,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
             params.reject("start_time", "must not be after end_time")
         params.check()
         offset = (page - 1) * page_size
-        with connection(self._pool) as conn:
+        with connection(self._pool) as conn, predictions_repo.snapshot(conn):
             total = predictions_repo.count(conn, model_id, start, end)
             if not total:
                 require_model(conn, model_id)
@@ -126,7 +126,8 @@ class _Outcomes:
         self, conn: Connection, rows: list[PredictionRow], end: datetime, hold_band: float
     ) -> None:
         times = np.array(
-            [r.timestamp_utc.replace(tzinfo=None) for r in rows], dtype="datetime64[us]"
+            [r.timestamp_utc.astimezone(UTC).replace(tzinfo=None) for r in rows],
+            dtype="datetime64[us]",
         )
         symbols = np.array([r.symbol_hash for r in rows], dtype=np.int32)
         if rows:

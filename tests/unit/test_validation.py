@@ -68,11 +68,34 @@ class TestTime:
         assert field == "end_time"
         assert repr(bad) in description
 
+    @pytest.mark.parametrize(
+        "extreme",
+        ["0001-01-01T00:00:00Z", "0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-05:00"],
+    )
+    def test_instants_at_the_calendar_limits_are_rejected_not_crashed(self, extreme: str) -> None:
+        params = Params(NOW)
+        params.end_time(extreme)
+        [(field, description)] = violations(params)
+        assert field == "end_time"
+        assert "1970-01-01" in description or "not a valid date-time" in description
+
+    def test_long_values_are_shortened_in_messages(self) -> None:
+        params = Params(NOW)
+        params.end_time("x" * 100_000)
+        params.window("y" * 100_000, NOW)
+        assert all(len(d) < 200 for _, d in violations(params))
+
 
 class TestModelId:
     def test_required(self) -> None:
         params = Params(NOW)
         params.model_id("")
+        assert violations(params)[0][0] == "model_id"
+
+    @pytest.mark.parametrize("bad", ["a\x00b", "tab\tbed", "line\nfeed"])
+    def test_control_characters_never_reach_sql(self, bad: str) -> None:
+        params = Params(NOW)
+        params.model_id(bad)
         assert violations(params)[0][0] == "model_id"
 
     def test_at_most_100_characters(self) -> None:

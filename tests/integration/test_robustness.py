@@ -1,0 +1,120 @@
+"""What the service must survive: malformed log rows, slow queries, huge or odd values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import grpc
+import psycopg
+import pytest
+
+from databases import ScratchDatabase
+from mlanalytics.v1 import metrics_service_pb2 as mpb
+from mlanalytics.v1 import metrics_service_pb2_grpc, prediction_service_pb2_grpc
+from mlanalytics.v1 import prediction_service_pb2 as ppb
+from rows import Rows
+from server.app import create_server
+
+END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def loose_schema(rows: Rows) -> Iterator[Rows]:
+    """The table as SPEC section 3 describes it: types only, no NOT NULL or CHECK (restored)."""
+    rows.conn.execute("""
+        ALTER TABLE dw.fact_rl_inference
+            ALTER COLUMN action_raw DROP NOT NULL,
+            ALTER COLUMN confidence DROP NOT NULL,
+            ALTER COLUMN action_discretized DROP NOT NULL,
+            ALTER COLUMN symbol DROP NOT NULL,
+            DROP CONSTRAINT fact_rl_inference_action_discretized_check
+    """)
+    yield rows
+    rows.conn.execute("TRUNCATE dw.fact_rl_inference")
+    rows.conn.execute("""
+        ALTER TABLE dw.fact_rl_inference
+            ALTER COLUMN action_raw SET NOT NULL,
+            ALTER COLUMN confidence SET NOT NULL,
+            ALTER COLUMN action_discretized SET NOT NULL,
+            ALTER COLUMN symbol SET NOT NULL,
+            ADD CONSTRAINT fact_rl_inference_action_discretized_check
+                CHECK (action_discretized IN ('LONG', 'SHORT', 'HOLD'))
+    """)
+
+
+def test_malformed_rows_are_left_out_not_fatal(loose_schema: Rows, channel: grpc.Channel) -> None:
+    rows = loose_schema
+    rows.bars(END - timedelta(hours=2), [4000.0 + i for i in range(30)])
+    for i in range(6):
+        rows.inference("messy", END - timedelta(minutes=90 - 5 * i), "LONG", reward=0.1)
+    at = END - timedelta(minutes=30)
+    rows.conn.execute(
+        "INSERT INTO dw.fact_rl_inference (timestamp_utc, model_id, symbol, action_raw,"
+        " action_discretized, confidence) VALUES"
+        " (%(t)s, 'messy', 'USD/COP', NULL, 'LONG', NULL),"  # counted; no raw signal, no conf.
+        " (%(t)s, 'messy', NULL, 0.5, 'LONG', 0.5),"  # no symbol: not a prediction
+        " (%(t)s, 'messy', 'USD/COP', 0.5, 'Long', 0.5),"  # unknown action: not a prediction
+        " (%(t)s, 'messy', 'USD/COP', 0.5, NULL, 0.5)",  # no action: not a prediction
+        {"t": at},
+    )
+    metrics = metrics_service_pb2_grpc.MetricsServiceStub(channel)
+    rolling = metrics.GetRollingMetrics(
+        mpb.GetRollingMetricsRequest(model_id="messy", window="24h", end_time=END.isoformat())
+    ).data
+    assert rolling.data_points == 7
+    assert rolling.resolved_predictions == 7
+    long = rolling.predictions.by_action[0]
+    assert long.count == 7
+    assert long.avg_confidence == pytest.approx(0.5)  # the NULL confidence is skipped
+    predictions = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    history = predictions.GetPredictionHistory(
+        ppb.GetPredictionHistoryRequest(model_id="messy", end_time=END.isoformat())
+    ).data
+    assert history.total == 7
+
+
+def test_slow_query_is_a_deadline_not_a_hang(rows: Rows, database: ScratchDatabase) -> None:
+    rows.inference("m", END - timedelta(minutes=5), "LONG")
+    service = create_server(database.settings(db_statement_timeout_ms=300))
+    service.start()
+    try:
+        with (
+            grpc.insecure_channel(f"127.0.0.1:{service.port}") as channel,
+            psycopg.connect(database.dsn) as locker,
+        ):
+            locker.execute("LOCK TABLE dw.fact_rl_inference IN ACCESS EXCLUSIVE MODE")
+            stub = metrics_service_pb2_grpc.MetricsServiceStub(channel)
+            with pytest.raises(grpc.RpcError) as caught:
+                stub.GetRollingMetrics(mpb.GetRollingMetricsRequest(model_id="m"), timeout=10)
+            locker.rollback()
+            error: Any = caught.value
+            assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+            assert "too long" in error.details()
+            # The pool is still usable afterwards.
+            request = mpb.GetRollingMetricsRequest(model_id="m", end_time=END.isoformat())
+            reply = stub.GetRollingMetrics(request, timeout=10)
+            assert reply.data.data_points == 1
+    finally:
+        service.stop(grace=1)
+
+
+@pytest.mark.parametrize(
+    ("model_id", "end_time", "field"),
+    [
+        ("a\x00b", "", "model_id"),
+        ("m", "0001-01-01T00:00:00Z", "end_time"),
+        ("m", "9999-12-31T23:59:59-05:00", "end_time"),
+        ("m", "x" * 100_000, "end_time"),
+    ],
+)
+def test_odd_values_are_invalid_arguments(
+    channel: grpc.Channel, model_id: str, end_time: str, field: str
+) -> None:
+    stub = metrics_service_pb2_grpc.MetricsServiceStub(channel)
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.GetRollingMetrics(mpb.GetRollingMetricsRequest(model_id=model_id, end_time=end_time))
+    error: Any = caught.value
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in error.details()
