@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from concurrent import futures
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -18,8 +19,8 @@ from mlanalytics.v1 import (
     prediction_service_pb2_grpc,
 )
 from server.cache import CacheInterceptor, ResponseCache
-from server.config import Settings
-from server.db import DatabaseMonitor, create_pool
+from server.config import ConfigError, Settings
+from server.db import DatabaseMonitor, conninfo, create_pool, warn_if_index_missing
 from server.directory import CACHED_METHODS, SERVICE_NAMES
 from server.interceptor import ErrorInterceptor
 from server.servicers.drift import DriftServicer
@@ -40,6 +41,7 @@ class Service:
     pool: ConnectionPool
     monitor: DatabaseMonitor
     health: health.HealthServicer
+    cache: ResponseCache[Any] | None
     _stopped: bool = field(default=False, init=False)
 
     def start(self) -> None:
@@ -56,6 +58,8 @@ class Service:
         self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()
         self.monitor.stop()
+        if self.cache is not None:
+            self.cache.close()
         self.pool.close()
 
 
@@ -63,14 +67,22 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
     """Build the server on ``settings.grpc_port`` (0 binds a free port; see ``Service.port``)."""
     pool = pool or create_pool(settings)
     interceptors: list[grpc.ServerInterceptor] = [ErrorInterceptor()]  # type: ignore[type-arg]
+    cache: ResponseCache[Any] | None = None
     if settings.cache_ttl_s > 0:
-        interceptors.append(CacheInterceptor(ResponseCache(settings.cache_ttl_s), CACHED_METHODS))
+        cache = ResponseCache(settings.cache_ttl_s)
+        interceptors.append(CacheInterceptor(cache, CACHED_METHODS))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_max_workers),
         interceptors=interceptors,
     )
     grpc_health = health.HealthServicer(experimental_non_blocking=True)
-    monitor = DatabaseMonitor(pool, on_change=lambda up: _set_serving(grpc_health, up))
+
+    def database_changed(up: bool) -> None:
+        _set_serving(grpc_health, up)
+        if cache is not None and not up:
+            cache.clear()  # from now on callers learn of the outage (503), not stale answers
+
+    monitor = DatabaseMonitor(conninfo(settings), on_change=database_changed)
 
     health_servicer = HealthServicer(pool, settings, lambda: monitor.connected)
     metrics = MetricsServicer(pool, settings)
@@ -89,8 +101,16 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
         ),
         server,
     )
-    port = server.add_insecure_port(f"{settings.service_host}:{settings.grpc_port}")
-    return Service(server=server, port=port, pool=pool, monitor=monitor, health=grpc_health)
+    address = f"{settings.service_host}:{settings.grpc_port}"
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError:
+        pool.close()
+        raise ConfigError(f"cannot listen on {address} (GRPC_PORT in use?)") from None
+    warn_if_index_missing(pool)
+    return Service(
+        server=server, port=port, pool=pool, monitor=monitor, health=grpc_health, cache=cache
+    )
 
 
 def _set_serving(grpc_health: health.HealthServicer, database_up: bool) -> None:

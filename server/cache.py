@@ -10,6 +10,7 @@ for its result instead of computing it again (single flight); errors are not cac
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -20,6 +21,7 @@ from typing import Any, Generic, TypeVar
 import grpc
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class ResponseCache(Generic[T]):
@@ -47,8 +49,12 @@ class ResponseCache(Generic[T]):
         self._computing: dict[Hashable, Future[T]] = {}
         self._refresher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cache-refresh")
 
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The cached value of ``key``, or ``compute()``'s (run once for concurrent callers)."""
+    def get(self, key: Hashable, compute: Callable[[], T], timeout: float | None = None) -> T:
+        """The cached value of ``key``, or ``compute()``'s (run once for concurrent callers).
+
+        A caller waiting for another's computation gives up after ``timeout`` seconds with
+        TimeoutError (its own call's deadline).
+        """
         with self._lock:
             now = self._clock()
             entry = self._entries.get(key)
@@ -58,15 +64,25 @@ class ResponseCache(Generic[T]):
                     self._entries.move_to_end(key)
                     if age >= self.ttl and key not in self._computing:
                         self._computing[key] = Future()
-                        self._refresher.submit(self._compute, key, compute)
+                        refresh = self._refresher.submit(self._compute, key, compute)
+                        refresh.add_done_callback(_log_failure)
                     return entry[1]
             pending = self._computing.get(key)
             owner = pending is None
             if pending is None:
                 pending = self._computing[key] = Future()
         if not owner:
-            return pending.result()
+            return pending.result(timeout)
         return self._compute(key, compute)
+
+    def clear(self) -> None:
+        """Forget every entry (computations under way still complete)."""
+        with self._lock:
+            self._entries.clear()
+
+    def close(self) -> None:
+        """Stop the background refreshes (waiting for the running ones)."""
+        self._refresher.shutdown(wait=True, cancel_futures=True)
 
     def _compute(self, key: Hashable, compute: Callable[[], T]) -> T:
         """Compute ``key``, store it, and hand the outcome to everyone waiting for it."""
@@ -86,6 +102,13 @@ class ResponseCache(Generic[T]):
                 self._entries.popitem(last=False)
         pending.set_result(value)
         return value
+
+
+def _log_failure(refresh: Future[Any]) -> None:
+    """A failed background refresh has no caller to tell: log it (the entry stays stale)."""
+    error = refresh.exception()
+    if error is not None:
+        log.warning("background refresh failed: %s", error, exc_info=error)
 
 
 class CacheInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
@@ -108,7 +131,9 @@ class CacheInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
 
         def cached(request: Any, context: grpc.ServicerContext) -> Any:
             key = (method, request.SerializeToString(deterministic=True))
-            return self._cache.get(key, lambda: behaviour(request, context))
+            return self._cache.get(
+                key, lambda: behaviour(request, context), timeout=context.time_remaining()
+            )
 
         return grpc.unary_unary_rpc_method_handler(
             cached,

@@ -56,7 +56,8 @@ def create_pool(settings: Settings) -> ConnectionPool:
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
         timeout=settings.db_pool_timeout_s,
-        # Try again quickly after an outage; the pool backs off from here.
+        # How long the pool keeps trying to replace a broken connection before giving up on it:
+        # through any outage, so that the service recovers by itself when the database returns.
         reconnect_timeout=24 * 3600,
         kwargs={"autocommit": True},
         check=ConnectionPool.check_connection,
@@ -81,31 +82,53 @@ def connection(pool: ConnectionPool) -> Iterator[Connection]:
         with pool.connection() as conn:
             yield conn
     except PoolTimeout:
-        raise DatabaseUnavailable() from None
+        raise DatabaseUnavailable() from None  # down, or every connection busy for the timeout
     except pg_errors.QueryCanceled:
         raise QueryTimeout() from None
     except psycopg.OperationalError:
         raise DatabaseUnavailable() from None
 
 
+def warn_if_index_missing(pool: ConnectionPool) -> None:
+    """Log a warning when the index the queries need (README, "Database") is not there."""
+    try:
+        with pool.connection() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM pg_indexes WHERE schemaname = 'dw'"
+                " AND tablename = 'fact_rl_inference'"
+                " AND indexdef LIKE '%%(model_id, timestamp_utc%%'"
+            ).fetchone()
+    except (PoolTimeout, psycopg.Error) as error:
+        log.warning("could not check the indexes: %s", error)
+        return
+    if row is None:
+        log.warning(
+            "dw.fact_rl_inference has no index on (model_id, timestamp_utc, ...): every query"
+            " will scan the table; create the index shown in the README"
+        )
+
+
 class DatabaseMonitor:
     """Probes the database once per ``interval`` seconds in a daemon thread.
 
-    ``connected`` is the last answer (read by ``GET /health`` without touching the database);
-    ``on_change(connected)`` is called on every change, to flip the gRPC health status.
+    It keeps a connection of its own (not one from the pool), so that a pool busy with requests
+    is not mistaken for a database that is down. ``connected`` is the last answer (read by
+    ``GET /health`` without touching the database); ``on_change(connected)`` is called on every
+    change, to flip the gRPC health status and drop cached answers.
     """
 
     def __init__(
         self,
-        pool: ConnectionPool,
+        dsn: str,
         on_change: Callable[[bool], None],
         interval: float = 1.0,
     ) -> None:
-        self._pool = pool
+        self._dsn = dsn
         self._on_change = on_change
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="db-monitor", daemon=True)
+        self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
         self.connected = True
 
     def start(self) -> None:
@@ -115,13 +138,19 @@ class DatabaseMonitor:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+        if self._conn is not None:
+            self._conn.close()
 
     def probe(self) -> bool:
-        """One round trip to the database; True if it answered."""
+        """One round trip to the database (reconnecting if needed); True if it answered."""
         try:
-            with self._pool.connection(timeout=self._interval) as conn:
-                conn.execute("SELECT 1")
-        except (PoolTimeout, psycopg.Error):
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(self._dsn, autocommit=True)
+            self._conn.execute("SELECT 1")
+        except psycopg.Error:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None
             return False
         return True
 

@@ -34,10 +34,10 @@ class ModelNotFound(ServiceError):
 
 
 class DatabaseUnavailable(ServiceError):
-    """The database cannot be reached right now (UNAVAILABLE, HTTP 503)."""
+    """No database connection right now: it is down, or all are busy (UNAVAILABLE, HTTP 503)."""
 
     def __init__(self) -> None:
-        super().__init__("database unavailable; retry shortly")
+        super().__init__("database unavailable (down, or every connection busy); retry shortly")
 
 
 class QueryTimeout(ServiceError):

@@ -72,6 +72,8 @@ class ErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
                 return behaviour(request, context)
             except ServiceError as error:
                 context.abort_with_status(rpc_status.to_status(to_status(error)))
+            except TimeoutError:  # waited for a shared computation past this call's deadline
+                context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
             except NotImplementedError:
                 context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet")
             except Exception:

@@ -60,7 +60,8 @@ def test_outage_and_recovery(own_postgres: Any) -> None:
             " VALUES (%s, 'm', 0.9, 'LONG', 0.9, 0.1, 20)",
             (datetime.now(UTC),),
         )
-    settings = ScratchDatabase(dsn).settings(db_pool_timeout_s=0.5)
+    # The deployed defaults: 1 s pool timeout, response cache on.
+    settings = ScratchDatabase(dsn).settings(db_pool_timeout_s=1.0, cache_ttl_s=2.0)
     service = create_server(settings)
     service.start()
     proxy = envoy.start(
@@ -79,13 +80,17 @@ def test_outage_and_recovery(own_postgres: Any) -> None:
         assert serving()
 
         own_postgres._stop()  # the database goes away
-        started = time.monotonic()
-        reply = rest.get("/api/health/models")
-        elapsed = time.monotonic() - started
+        stopped = time.monotonic()
+        while True:  # the cached answer may be served until the monitor notices (about 1 s)
+            asked = time.monotonic()
+            reply = rest.get("/api/health/models")
+            assert time.monotonic() - asked < 2.0, "every call answers within 2 s"
+            if reply.status != 200:
+                break
         assert reply.status == 503, reply.body
         assert reply.json()["code"] == 14
         assert "database unavailable" in reply.json()["message"]
-        assert elapsed < 2.0, f"503 took {elapsed:.2f} s"
+        assert time.monotonic() - stopped < 2.5, "503 within a second or two of the outage"
 
         _wait_until(lambda: not serving(), timeout=5)
         health = rest.get("/health")

@@ -102,3 +102,27 @@ class TestResponseCache:
         cache.get("c", lambda: 3)  # evicts b
         assert cache.get("a", lambda: -1) == 1
         assert cache.get("b", lambda: -2) == -2
+
+    def test_a_waiter_gives_up_at_its_deadline(self) -> None:
+        cache: ResponseCache[int] = ResponseCache(ttl=10)
+        started, release = threading.Event(), threading.Event()
+
+        def slow() -> int:
+            started.set()
+            release.wait(5)
+            return 1
+
+        owner = threading.Thread(target=lambda: cache.get("k", slow))
+        owner.start()
+        started.wait(5)
+        with pytest.raises(TimeoutError):
+            cache.get("k", slow, timeout=0.05)
+        release.set()
+        owner.join(5)
+
+    def test_clear_forgets_and_close_stops_refreshing(self) -> None:
+        cache: ResponseCache[int] = ResponseCache(ttl=10)
+        cache.get("k", lambda: 1)
+        cache.clear()
+        assert cache.get("k", lambda: 2) == 2
+        cache.close()
