@@ -34,6 +34,7 @@ from analytics.classification import (
     action_stats,
     classification_report,
     confusion_matrix,
+    safe_ratio,
 )
 from analytics.drift import (
     DEFAULT_CRITICAL_THRESHOLD,
@@ -134,6 +135,7 @@ __all__ = [
     "moving_average",
     "psi",
     "resolve_outcomes",
+    "safe_ratio",
     "sharpe_ratio",
     "sortino_ratio",
     "summarize_trend",

@@ -23,6 +23,7 @@ __all__ = [
     "action_stats",
     "classification_report",
     "confusion_matrix",
+    "safe_ratio",
 ]
 
 # Codes -1, 0, 1 shifted to 0, 1, 2 are SHORT, HOLD, LONG: entry k is the shifted code of
@@ -125,12 +126,21 @@ class ActionStats(NamedTuple):
     success_rate: float
 
 
-def _safe_ratio(
-    numerator: NDArray[np.float64], denominator: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """Elementwise ``numerator / denominator``, 0.0 where the denominator is 0."""
-    out = np.zeros(numerator.shape, dtype=np.float64)
-    np.divide(numerator, denominator, out=out, where=denominator != 0)
+def safe_ratio(numerator: ArrayLike, denominator: ArrayLike) -> NDArray[np.float64]:
+    """Elementwise ``numerator / denominator``, 0.0 where the denominator is 0.
+
+    Every rate of SPEC section 4 (win rate, success rate, accuracy) when SQL did the counting:
+    e.g. the win rate is ``safe_ratio(#(r > 0), #(r != 0))``.
+
+    Examples
+    --------
+    >>> safe_ratio([3, 1], [4, 0]).tolist()
+    [0.75, 0.0]
+    """
+    num = np.asarray(numerator, dtype=np.float64)
+    den = np.asarray(denominator, dtype=np.float64)
+    out = np.zeros(np.broadcast(num, den).shape, dtype=np.float64)
+    np.divide(num, den, out=out, where=den != 0)
     return out
 
 
@@ -217,10 +227,10 @@ def classification_report(
     tp = np.diagonal(matrix).astype(np.float64)
     predicted_count = matrix.sum(axis=1)
     support = matrix.sum(axis=0)
-    precision = _safe_ratio(tp, predicted_count.astype(np.float64))
-    recall = _safe_ratio(tp, support.astype(np.float64))
+    precision = safe_ratio(tp, predicted_count.astype(np.float64))
+    recall = safe_ratio(tp, support.astype(np.float64))
     # scikit-learn's F-beta form, (1 + b^2) tp / (b^2 support + predicted), which is 0 when tp is 0.
-    f1 = _safe_ratio(2.0 * tp, (support + predicted_count).astype(np.float64))
+    f1 = safe_ratio(2.0 * tp, (support + predicted_count).astype(np.float64))
     present = (support + predicted_count) > 0
     correct = int(np.trace(matrix))
 
@@ -310,8 +320,8 @@ def action_stats(
     reward_sum, reward_n = sum_and_count(rew)
     resolved_n = np.bincount(index[done], minlength=3)
     correct_n = np.bincount(index[done & ok], minlength=3)
-    avg_conf = _safe_ratio(conf_sum, conf_n.astype(np.float64))
-    success = _safe_ratio(correct_n.astype(np.float64), resolved_n.astype(np.float64))
+    avg_conf = safe_ratio(conf_sum, conf_n.astype(np.float64))
+    success = safe_ratio(correct_n.astype(np.float64), resolved_n.astype(np.float64))
     return tuple(
         ActionStats(
             label=label,

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from psycopg import sql
 from psycopg.rows import class_row
 
+from analytics import safe_ratio
 from server.db import Connection
 from server.repositories.models import ALL_MODELS, SEEN_WINDOW
 
@@ -60,7 +61,7 @@ class ModelActivity:
 
     @property
     def win_rate(self) -> float:
-        return self.wins / self.realized if self.realized else 0.0
+        return float(safe_ratio(self.wins, self.realized))
 
 
 def recent_models(conn: Connection, end: datetime) -> list[ModelActivity]:

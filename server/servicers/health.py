@@ -10,7 +10,7 @@ import grpc
 import numpy as np
 from psycopg_pool import ConnectionPool
 
-from analytics import assess_health, sharpe_ratio, summarize_trend
+from analytics import assess_health, safe_ratio, sharpe_ratio, summarize_trend
 from mlanalytics.v1 import common_pb2, health_service_pb2, health_service_pb2_grpc
 from server import SERVICE_NAME, SERVICE_VERSION, directory
 from server.config import Settings
@@ -152,8 +152,8 @@ class HealthServicer(health_service_pb2_grpc.HealthServiceServicer):
                 require_model(conn, model_id)
         origin = np.datetime64(start.replace(minute=0, second=0, microsecond=0, tzinfo=None), "us")
         hour_index = ((hours.hour - origin) // _HOUR).astype(np.int64)
-        win_rate = _ratio(hours.wins, hours.realized)
-        avg_reward = _ratio(hours.total_reward, hours.rewarded)
+        win_rate = safe_ratio(hours.wins, hours.realized)
+        avg_reward = safe_ratio(hours.total_reward, hours.rewarded)
         summary = summarize_trend(hour_index, win_rate, avg_reward, hours.realized)
 
         def hour_win_rate(extreme: tuple[int, float] | None) -> pb.HourWinRate | None:
@@ -206,7 +206,7 @@ class HealthServicer(health_service_pb2_grpc.HealthServiceServicer):
                 model_id=v.model_id,
                 model_version=v.model_version,
                 predictions=v.predictions,
-                win_rate=v.wins / v.realized if v.realized else 0.0,
+                win_rate=float(safe_ratio(v.wins, v.realized)),
                 avg_reward=v.avg_reward,
                 std_reward=v.std_reward,
                 total_reward=v.total_reward,
@@ -227,10 +227,3 @@ class HealthServicer(health_service_pb2_grpc.HealthServiceServicer):
                 models=models,
             ),
         )
-
-
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """numerator / denominator, 0 where the denominator is 0."""
-    out = np.zeros(numerator.shape, dtype=np.float64)
-    np.divide(numerator, denominator, out=out, where=denominator > 0)
-    return out

@@ -19,7 +19,7 @@ from numpy.testing import assert_allclose
 from reference import outcome
 from scipy import stats
 
-from analytics import FEATURES
+from analytics import FEATURES, hourly_buckets
 from mlanalytics.v1 import drift_service_pb2 as dpb
 from mlanalytics.v1 import drift_service_pb2_grpc, health_service_pb2_grpc, metrics_service_pb2_grpc
 from mlanalytics.v1 import health_service_pb2 as hpb
@@ -287,6 +287,16 @@ class TestTrends:
         for at, reward in zip(times, rewards, strict=True):
             hours.setdefault(at.replace(minute=0, second=0, microsecond=0), []).append(reward)
         assert [b.hour.ToDatetime(UTC) for b in data.buckets] == sorted(hours)
+        # The SQL buckets equal the analytics core's numpy reference on the same rows.
+        reference = hourly_buckets(
+            np.array([t.replace(tzinfo=None) for t in times], "datetime64[us]"),
+            np.array([np.nan if r is None else r for r in rewards]),
+            np.full(len(times), np.nan),
+            np.datetime64((END - timedelta(days=3)).replace(tzinfo=None), "h"),
+        )
+        assert [b.predictions for b in data.buckets] == reference.predictions.tolist()
+        assert_allclose([b.win_rate for b in data.buckets], reference.win_rate, rtol=1e-12)
+        assert_allclose([b.avg_reward for b in data.buckets], reference.avg_reward, rtol=1e-12)
         win_rates, avg_rewards = [], []
         for bucket in data.buckets:
             values = hours[bucket.hour.ToDatetime(UTC)]
