@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-## lint: ruff (lint + format), mypy --strict, buf lint, envoy --mode validate
+## lint: ruff (lint + format), mypy --strict, buf lint, tsc (envoy --mode validate is a test)
 lint: gen
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

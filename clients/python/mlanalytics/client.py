@@ -36,11 +36,15 @@ from mlanalytics.v1 import (
 DEFAULT_TARGET = "localhost:8004"
 DEFAULT_TIMEOUT_S = 10.0
 
-_SERVICES = (
-    "mlanalytics.v1.MetricsService",
-    "mlanalytics.v1.PredictionService",
-    "mlanalytics.v1.DriftService",
-    "mlanalytics.v1.HealthService",
+_SERVICES = tuple(
+    service.full_name
+    for module in (
+        metrics_service_pb2,
+        prediction_service_pb2,
+        drift_service_pb2,
+        health_service_pb2,
+    )
+    for service in module.DESCRIPTOR.services_by_name.values()
 )
 _SERVICE_CONFIG = json.dumps(
     {
