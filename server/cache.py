@@ -22,6 +22,7 @@ import grpc
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+_NO_DEADLINE = 86_400.0  # a "deadline" further away than a day is no deadline
 
 
 class ResponseCache(Generic[T]):
@@ -132,7 +133,7 @@ class CacheInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
         def cached(request: Any, context: grpc.ServicerContext) -> Any:
             key = (method, request.SerializeToString(deterministic=True))
             return self._cache.get(
-                key, lambda: behaviour(request, context), timeout=context.time_remaining()
+                key, lambda: behaviour(request, context), timeout=_remaining(context)
             )
 
         return grpc.unary_unary_rpc_method_handler(
@@ -140,3 +141,10 @@ class CacheInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+
+def _remaining(context: grpc.ServicerContext) -> float | None:
+    """Seconds left before the call's deadline; None without one (grpc then reports ~forever,
+    more than a lock wait accepts)."""
+    remaining = context.time_remaining()
+    return remaining if remaining is not None and remaining < _NO_DEADLINE else None
