@@ -18,7 +18,6 @@ import http.client
 import logging
 import os
 import platform
-import socket
 import subprocess
 import sys
 import time
@@ -30,12 +29,11 @@ from pathlib import Path
 from statistics import median
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
 
 from bench import load
 from bench.datasets import Dataset, ensure
 from devstack import envoy
-from devstack.run import wait_for_server
+from devstack.run import database_environment, free_port, wait_for_server
 from mlanalytics.v1 import health_service_pb2, metrics_service_pb2, prediction_service_pb2
 
 log = logging.getLogger("bench")
@@ -105,25 +103,14 @@ class Stack:
         return kib / 1024
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def stack(data: Dataset) -> Iterator[Stack]:
-    parts = conninfo_to_dict(data.dsn)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
+        **database_environment(data.dsn),
         "SERVICE_HOST": "127.0.0.1",
         "GRPC_PORT": str(port),
-        "POSTGRES_HOST": str(parts.get("host", "127.0.0.1")),
-        "POSTGRES_PORT": str(parts.get("port", 5432)),
-        "POSTGRES_DB": str(parts["dbname"]),
-        "POSTGRES_USER": str(parts.get("user", "postgres")),
-        "POSTGRES_PASSWORD": str(parts.get("password", "")),
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "server"], env=env, stderr=subprocess.DEVNULL, cwd=ROOT

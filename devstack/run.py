@@ -9,6 +9,7 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +19,7 @@ from types import FrameType
 import grpc
 import psycopg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from psycopg.conninfo import conninfo_to_dict
 
 from devstack import embedded, envoy
 from devstack.seed import seed_demo
@@ -55,6 +57,25 @@ class DemoTopUp(threading.Thread):
         self._halt.set()
 
 
+def free_port() -> int:
+    """A TCP port free on loopback right now (for a child process to bind)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def database_environment(dsn: str) -> dict[str, str]:
+    """The POSTGRES_* variables that point ``python -m server`` at the database of ``dsn``."""
+    parts = conninfo_to_dict(dsn)
+    return {
+        "POSTGRES_HOST": str(parts.get("host", "127.0.0.1")),
+        "POSTGRES_PORT": str(parts.get("port", 5432)),
+        "POSTGRES_DB": str(parts["dbname"]),
+        "POSTGRES_USER": str(parts.get("user", "postgres")),
+        "POSTGRES_PASSWORD": str(parts.get("password", "")),
+    }
+
+
 def _database(settings: Settings, env: dict[str, str]) -> tuple[DemoTopUp | None, str]:
     """Start the embedded database with demo data if POSTGRES_HOST is unset; point ``env`` at it."""
     if settings.postgres_host is not None:
@@ -64,12 +85,7 @@ def _database(settings: Settings, env: dict[str, str]) -> tuple[DemoTopUp | None
     dsn = database.dsn(settings.postgres_db)
     with psycopg.connect(dsn, autocommit=True) as conn:
         seed_demo(conn)
-    env.update(
-        POSTGRES_HOST=database.socket_dir,
-        POSTGRES_PORT=str(database.port),
-        POSTGRES_USER=database.user,
-        POSTGRES_PASSWORD="",
-    )
+    env.update(database_environment(dsn))
     where = (
         f"embedded PostgreSQL in {embedded.DEFAULT_DATA_DIR} (demo data, topped up every minute)"
     )

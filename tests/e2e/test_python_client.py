@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from google.protobuf import json_format
 
 from databases import ScratchDatabase
 from devstack import envoy
+from devstack.run import free_port
 from mlanalytics import AnalyticsClient, DeadlineExceeded, InvalidArgument, NotFound, Unavailable
 from mlanalytics.cli import main as cli
 from restclient import Rest
@@ -218,14 +218,8 @@ def test_deadline_is_honoured(
     assert 0.4 < elapsed < 3.0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_retries_until_the_server_is_up(demo: datetime, database: ScratchDatabase) -> None:
-    port = _free_port()
+    port = free_port()
     service = create_server(database.settings(grpc_port=port))
     starter = threading.Timer(0.3, service.start)  # comes up after the first attempt failed
     starter.start()
@@ -238,7 +232,7 @@ def test_retries_until_the_server_is_up(demo: datetime, database: ScratchDatabas
 
 
 def test_unavailable_after_the_retries(demo: datetime) -> None:
-    with AnalyticsClient(f"127.0.0.1:{_free_port()}", timeout=5) as client:
+    with AnalyticsClient(f"127.0.0.1:{free_port()}", timeout=5) as client:
         started = time.monotonic()
         with pytest.raises(Unavailable):
             client.service_health()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -13,33 +12,22 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
 
 from databases import ScratchDatabase
-from devstack.run import wait_for_server
+from devstack.run import database_environment, free_port, wait_for_server
 from mlanalytics.v1 import metrics_service_pb2 as mpb
 from mlanalytics.v1 import metrics_service_pb2_grpc
 from rows import Rows
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_sigterm_drains_in_flight_calls(rows: Rows, database: ScratchDatabase) -> None:
     rows.inference("m", datetime.now(UTC) - timedelta(minutes=5), "LONG", reward=0.1)
-    parts = conninfo_to_dict(database.dsn)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
+        **database_environment(database.dsn),
         "SERVICE_HOST": "127.0.0.1",
         "GRPC_PORT": str(port),
-        "POSTGRES_HOST": str(parts.get("host", "127.0.0.1")),
-        "POSTGRES_PORT": str(parts.get("port", 5432)),
-        "POSTGRES_DB": str(parts["dbname"]),
-        "POSTGRES_USER": str(parts.get("user", "postgres")),
         "SHUTDOWN_GRACE_S": "10",
     }
     server = subprocess.Popen([sys.executable, "-m", "server"], env=env, stderr=subprocess.DEVNULL)
