@@ -51,6 +51,7 @@ from analytics.drift import (
     feature_drift,
     ks_test,
     psi,
+    shortfall,
     wasserstein,
 )
 from analytics.health import (
@@ -137,6 +138,7 @@ __all__ = [
     "resolve_outcomes",
     "safe_ratio",
     "sharpe_ratio",
+    "shortfall",
     "sortino_ratio",
     "summarize_trend",
     "trading_metrics",

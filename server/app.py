@@ -18,15 +18,15 @@ from mlanalytics.v1 import (
     metrics_service_pb2_grpc,
     prediction_service_pb2_grpc,
 )
-from server.cache import CacheInterceptor, ResponseCache
+from server.api.directory import CACHED_METHODS, SERVICE_NAMES
+from server.api.interceptors import CacheInterceptor, ErrorInterceptor
+from server.api.servicers.drift import DriftServicer
+from server.api.servicers.health import HealthServicer
+from server.api.servicers.metrics import MetricsServicer
+from server.api.servicers.predictions import PredictionServicer
+from server.cache import ResponseCache
 from server.config import ConfigError, Settings
 from server.db import DatabaseMonitor, conninfo, create_pool, warn_if_index_missing
-from server.directory import CACHED_METHODS, SERVICE_NAMES
-from server.interceptor import ErrorInterceptor
-from server.servicers.drift import DriftServicer
-from server.servicers.health import HealthServicer
-from server.servicers.metrics import MetricsServicer
-from server.servicers.predictions import PredictionServicer
 from server.warmup import warm_up
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,6 @@ class Service:
         self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()
         self.monitor.stop()
-        if self.cache is not None:
-            self.cache.close()
         self.pool.close()
 
 
@@ -84,7 +82,7 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
 
     monitor = DatabaseMonitor(conninfo(settings), on_change=database_changed)
 
-    health_servicer = HealthServicer(pool, settings, lambda: monitor.connected)
+    health_servicer = HealthServicer(pool, lambda: monitor.connected)
     metrics = MetricsServicer(pool, settings)
     predictions = PredictionServicer(pool, settings)
     drift = DriftServicer(pool, settings)

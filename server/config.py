@@ -12,6 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from analytics import DEFAULT_CRITICAL_THRESHOLD, DEFAULT_HOLD_BAND, DEFAULT_WARNING_THRESHOLD
+from server.domain import DriftThresholds
+
 T = TypeVar("T")
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -40,15 +43,19 @@ class Settings:
     db_pool_timeout_s: float = 1.0  # [DB_POOL_TIMEOUT_S] wait for a connection before UNAVAILABLE
     db_connect_timeout_s: int = 2  # [DB_CONNECT_TIMEOUT_S]
     db_statement_timeout_ms: int = 10_000  # [DB_STATEMENT_TIMEOUT_MS] beyond it: DEADLINE_EXCEEDED
-    drift_warning_threshold: float = 0.15  # [DRIFT_WARNING_THRESHOLD]
-    drift_critical_threshold: float = 0.30  # [DRIFT_CRITICAL_THRESHOLD]
-    hold_band: float = 0.0002  # [HOLD_BAND] |log return| at or below it is HOLD (2 bps)
+    drift_warning_threshold: float = DEFAULT_WARNING_THRESHOLD  # [DRIFT_WARNING_THRESHOLD]
+    drift_critical_threshold: float = DEFAULT_CRITICAL_THRESHOLD  # [DRIFT_CRITICAL_THRESHOLD]
+    hold_band: float = DEFAULT_HOLD_BAND  # [HOLD_BAND] |log return| at or below it is HOLD
     grpc_max_workers: int = 16  # [GRPC_MAX_WORKERS] threads serving RPCs
     shutdown_grace_s: float = 10.0  # [SHUTDOWN_GRACE_S] SIGTERM: time given to in-flight calls
     # [CACHE_TTL_S] how long a response is fresh (it may be served half as long again while it is
     # refreshed); 0 disables the cache. New rows show within 1.5 x this plus one computation.
     cache_ttl_s: float = 2.0
     cors_allowed_origins: tuple[str, ...] = ("http://localhost:3000",)  # [CORS_ALLOWED_ORIGINS]
+
+    @property
+    def drift_thresholds(self) -> DriftThresholds:
+        return DriftThresholds(self.drift_warning_threshold, self.drift_critical_threshold)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

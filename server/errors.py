@@ -1,4 +1,4 @@
-"""Domain exceptions. The error interceptor (``server.interceptor``) maps each to a gRPC code."""
+"""Domain exceptions; the error interceptor (``server.api.interceptors``) maps each to a code."""
 
 from __future__ import annotations
 
@@ -45,3 +45,10 @@ class QueryTimeout(ServiceError):
 
     def __init__(self) -> None:
         super().__init__("the query took too long and was cancelled; try a shorter window")
+
+
+class DeadlineExceeded(ServiceError):
+    """The call's deadline passed while it waited for a shared computation (DEADLINE_EXCEEDED)."""
+
+    def __init__(self) -> None:
+        super().__init__("deadline exceeded")

@@ -15,9 +15,9 @@ from grpc_status import rpc_status
 
 from mlanalytics.v1 import health_service_pb2 as pb
 from mlanalytics.v1 import health_service_pb2_grpc
+from server.api.interceptors import ErrorInterceptor
 from server.app import Service
 from server.errors import DatabaseUnavailable
-from server.interceptor import ErrorInterceptor
 
 
 def test_service_health_reports_the_database(channel: grpc.Channel) -> None:

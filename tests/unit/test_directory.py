@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.directory import SERVICE_NAMES, endpoints
+from server.api.directory import SERVICE_NAMES, endpoints
 
 SPEC_TABLE = [
     ("/api/metrics/summary", "MetricsService", ["end_time"]),

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from mlanalytics.parameters import WINDOWS
 from mlanalytics.v1 import prediction_service_pb2
+from server.api.validation import Params
 from server.errors import InvalidArgument
-from server.validation import WINDOWS, Params
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -109,13 +110,13 @@ class TestModelId:
 class TestInteger:
     def test_unset_gets_the_default(self) -> None:
         request = prediction_service_pb2.GetPredictionHistoryRequest()
-        assert Params(NOW).integer(request, "page_size", 100, 1, 1000) == 100
+        assert Params(NOW).integer(request, "page_size") == 100
 
     @pytest.mark.parametrize("bad", [0, -1, 1001])
     def test_out_of_range(self, bad: int) -> None:
         request = prediction_service_pb2.GetPredictionHistoryRequest(page_size=bad)
         params = Params(NOW)
-        params.integer(request, "page_size", 100, 1, 1000)
+        params.integer(request, "page_size")
         assert violations(params) == [("page_size", f"must be between 1 and 1000 (got {bad})")]
 
 

@@ -24,38 +24,72 @@ from google.protobuf.message import Message
 
 from mlanalytics.client import DEFAULT_TARGET, AnalyticsClient
 from mlanalytics.errors import AnalyticsError
+from mlanalytics.parameters import PARAMETERS
 
 Handler = Callable[[AnalyticsClient, argparse.Namespace], Message]
 
 
-def _add(
-    commands: Any, name: str, handler: Handler, help_text: str, *options: str
-) -> argparse.ArgumentParser:
-    """A subcommand calling ``handler``, with the named options among the shared ones."""
-    parser: argparse.ArgumentParser = commands.add_parser(
-        name, help=help_text, description=help_text
+#: CLI options that are request parameters: option name -> parameter name in the table.
+_OPTIONS = {
+    "model": "model_id",
+    "window": "window",
+    "window_hours": "window_hours",
+    "baseline_days": "baseline_days",
+    "page": "page",
+    "page_size": "page_size",
+    "start_time": "start_time",
+    "limit": "limit",
+    "days": "days",
+}
+
+
+def _global_options(defaults: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before or after its name (``health models --json``).
+
+    Subcommands get them without defaults (``SUPPRESS``), so that a value given before the
+    subcommand is not overwritten by the subcommand's default.
+    """
+    parser = argparse.ArgumentParser(add_help=False)
+
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--target", default=default(DEFAULT_TARGET), help=f"host:port (default {DEFAULT_TARGET})"
     )
-    parser.set_defaults(handler=handler)
-    if "model" in options:
-        parser.add_argument("--model", required=True, help="model_id, e.g. ppo_lstm_v3.2")
-    if "window" in options:
-        parser.add_argument("--window", default="", help="1h, 24h (default), 7d or 30d")
-    if "drift" in options:
-        parser.add_argument("--window-hours", type=int, help="recent window, 1..168 (default 24)")
-        parser.add_argument("--baseline-days", type=int, help="baseline, 1..30 (default 7)")
+    parser.add_argument("--end-time", default=default(""), help=PARAMETERS["end_time"].help)
+    parser.add_argument("--timeout", type=float, default=default(10.0), help="deadline in seconds")
+    parser.add_argument(
+        "--json", action="store_true", default=default(False), help="print the data as JSON"
+    )
+    return parser
+
+
+def _add(
+    commands: Any, name: str, handler: Handler | None, help_text: str, *options: str
+) -> argparse.ArgumentParser:
+    """A subcommand calling ``handler``, with the named request-parameter options."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=help_text, description=help_text, parents=[_global_options(defaults=False)]
+    )
+    if handler is not None:
+        parser.set_defaults(handler=handler)
+    for option in options:
+        parameter = PARAMETERS[_OPTIONS[option]]
+        flag = "--" + option.replace("_", "-")
+        if parameter.kind == "integer":
+            parser.add_argument(flag, type=int, help=parameter.help)
+        else:
+            parser.add_argument(flag, required=parameter.required, default="", help=parameter.help)
     return parser
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="mlanalytics", description=__doc__.splitlines()[0] if __doc__ else None
+        prog="mlanalytics",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+        parents=[_global_options(defaults=True)],
     )
-    parser.add_argument(
-        "--target", default=DEFAULT_TARGET, help=f"host:port (default {DEFAULT_TARGET})"
-    )
-    parser.add_argument("--end-time", default="", help="RFC 3339 instant (default now)")
-    parser.add_argument("--timeout", type=float, default=10.0, help="deadline in seconds")
-    parser.add_argument("--json", action="store_true", help="print the data as JSON")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
 
     health = _add(commands, "health", lambda c, a: c.service_health(), "service health")
@@ -113,7 +147,7 @@ def _parser() -> argparse.ArgumentParser:
         "model",
         "window",
     )
-    history = _add(
+    _add(
         prediction_commands,
         "history",
         lambda c, a: c.prediction_history(
@@ -125,18 +159,18 @@ def _parser() -> argparse.ArgumentParser:
         ),
         "one page of predictions, newest first",
         "model",
+        "page",
+        "page_size",
+        "start_time",
     )
-    history.add_argument("--page", type=int, help="1-based page (default 1)")
-    history.add_argument("--page-size", type=int, help="rows per page, 1..1000 (default 100)")
-    history.add_argument("--start-time", default="", help="RFC 3339 (default end time - 7 days)")
-    comparison = _add(
+    _add(
         prediction_commands,
         "comparison",
         lambda c, a: c.prediction_comparison(a.model, limit=a.limit, end_time=a.end_time),
         "the latest predictions against what happened",
         "model",
+        "limit",
     )
-    comparison.add_argument("--limit", type=int, help="1..1000 (default 100)")
 
     drift = commands.add_parser("drift", help="input data drift").add_subparsers(
         dest="subcommand", required=True, metavar="subcommand"
@@ -152,7 +186,8 @@ def _parser() -> argparse.ArgumentParser:
         ),
         "drift status of one model",
         "model",
-        "drift",
+        "window_hours",
+        "baseline_days",
     )
     _add(
         drift,
@@ -165,20 +200,21 @@ def _parser() -> argparse.ArgumentParser:
         ),
         "per-feature drift, worst first",
         "model",
-        "drift",
+        "window_hours",
+        "baseline_days",
     )
 
     performance = commands.add_parser("performance", help="trends and comparison").add_subparsers(
         dest="subcommand", required=True, metavar="subcommand"
     )
-    trends = _add(
+    _add(
         performance,
         "trends",
         lambda c, a: c.performance_trends(a.model, days=a.days, end_time=a.end_time),
         "hourly performance of one model",
         "model",
+        "days",
     )
-    trends.add_argument("--days", type=int, help="1..30 (default 7)")
     _add(
         performance,
         "comparison",

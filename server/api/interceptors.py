@@ -1,4 +1,4 @@
-"""The one place where exceptions become gRPC statuses.
+"""The server's interceptors: errors become gRPC statuses, and data answers are cached.
 
 Domain errors carry a message a user can act on; bad parameters also carry
 ``google.rpc.BadRequest`` field violations (AIP-193). Anything unexpected is logged with its
@@ -16,8 +16,10 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from server.cache import ResponseCache
 from server.errors import (
     DatabaseUnavailable,
+    DeadlineExceeded,
     InvalidArgument,
     ModelNotFound,
     QueryTimeout,
@@ -26,11 +28,15 @@ from server.errors import (
 
 log = logging.getLogger(__name__)
 
+Behaviour = Callable[[Any, grpc.ServicerContext], Any]
+_NO_DEADLINE = 86_400.0  # a "deadline" further away than a day is no deadline
+
 _CODES: dict[type[ServiceError], int] = {
     InvalidArgument: code_pb2.INVALID_ARGUMENT,
     ModelNotFound: code_pb2.NOT_FOUND,
     DatabaseUnavailable: code_pb2.UNAVAILABLE,
     QueryTimeout: code_pb2.DEADLINE_EXCEEDED,
+    DeadlineExceeded: code_pb2.DEADLINE_EXCEEDED,
 }
 
 
@@ -53,8 +59,14 @@ def to_status(error: ServiceError) -> status_pb2.Status:
     return status
 
 
-class ErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
-    """Maps exceptions raised by unary-unary servicer methods to gRPC statuses."""
+class UnaryInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+    """Wraps the behaviour of the unary-unary methods that ``applies_to`` accepts."""
+
+    def applies_to(self, method: str) -> bool:
+        return True
+
+    def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
+        raise NotImplementedError
 
     def intercept_service(
         self,
@@ -62,26 +74,59 @@ class ErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        behaviour = handler.unary_unary
         method = handler_call_details.method
+        if handler is None or handler.unary_unary is None or not self.applies_to(method):
+            return handler
+        return grpc.unary_unary_rpc_method_handler(
+            self.wrap(method, handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
 
+
+class ErrorInterceptor(UnaryInterceptor):
+    """Maps exceptions raised by unary-unary servicer methods to gRPC statuses."""
+
+    def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
         def guarded(request: Any, context: grpc.ServicerContext) -> Any:
             try:
                 return behaviour(request, context)
             except ServiceError as error:
                 context.abort_with_status(rpc_status.to_status(to_status(error)))
-            except TimeoutError:  # waited for a shared computation past this call's deadline
-                context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
             except NotImplementedError:
                 context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet")
             except Exception:
                 log.exception("unexpected error in %s", method)
                 context.abort(grpc.StatusCode.INTERNAL, "internal error; it has been logged")
 
-        return grpc.unary_unary_rpc_method_handler(
-            guarded,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return guarded
+
+
+class CacheInterceptor(UnaryInterceptor):
+    """Serves the listed methods from a ResponseCache keyed by method and request bytes."""
+
+    def __init__(self, cache: ResponseCache[Any], methods: frozenset[str]) -> None:
+        self._cache = cache
+        self._methods = methods
+
+    def applies_to(self, method: str) -> bool:
+        return method in self._methods
+
+    def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
+        def cached(request: Any, context: grpc.ServicerContext) -> Any:
+            key = (method, request.SerializeToString(deterministic=True))
+            try:
+                return self._cache.get(
+                    key, lambda: behaviour(request, context), timeout=_remaining(context)
+                )
+            except TimeoutError:  # waited for another caller's computation past the deadline
+                raise DeadlineExceeded() from None
+
+        return cached
+
+
+def _remaining(context: grpc.ServicerContext) -> float | None:
+    """Seconds left before the call's deadline; None without one (grpc then reports ~forever,
+    more than a lock wait accepts)."""
+    remaining = context.time_remaining()
+    return remaining if remaining is not None and remaining < _NO_DEADLINE else None

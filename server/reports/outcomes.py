@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Self
 
 import numpy as np
 from numpy.typing import NDArray
 
 from analytics import resolve_outcomes
-from server.repositories.predictions import Bars, Predictions
-
-
-@dataclass(frozen=True, slots=True)
-class Evaluation:
-    """Predictions with their outcomes (SPEC section 4, "Actual outcome of a prediction")."""
-
-    predictions: Predictions
-    actual_return: NDArray[np.float64]  # 0 where pending
-    actual_action: NDArray[np.int8]  # HOLD where pending
-    resolved: NDArray[np.bool_]
-    correct: NDArray[np.bool_]  # resolved and predicted == actual
-
-    def take(self, index: slice | NDArray[Any]) -> Self:
-        return type(self)(
-            self.predictions.take(index),
-            self.actual_return[index],
-            self.actual_action[index],
-            self.resolved[index],
-            self.correct[index],
-        )
+from server.domain import Bars, Evaluation, Predictions
 
 
 def resolve(

@@ -2,29 +2,23 @@
 
 :class:`Params` reads the fields of one request and collects every violation (not just the
 first); :meth:`Params.check` raises one :class:`~server.errors.InvalidArgument` naming each bad
-parameter and what it accepts. Unset parameters get their documented defaults.
+parameter and what it accepts. Defaults and bounds come from the one parameter table,
+``mlanalytics.parameters``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from google.protobuf.message import Message
 
+from mlanalytics.parameters import MODEL_ID_MAX_LENGTH, PARAMETERS, WINDOWS
+from server.domain import TimeRange
 from server.errors import FieldViolation, InvalidArgument
 
-MODEL_ID_MAX_LENGTH = 100
-
-#: The windows of SPEC section 4, in the order they are documented.
-WINDOWS: dict[str, timedelta] = {
-    "1h": timedelta(hours=1),
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-    "30d": timedelta(days=30),
-}
-DEFAULT_WINDOW = "24h"
+DEFAULT_WINDOW = str(PARAMETERS["window"].default)
+HISTORY_DEFAULT_SPAN = timedelta(days=7)  # start_time's default: end_time - 7 days
 
 #: Accepted instants: late enough and early enough that every window around them is a valid date.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -34,15 +28,6 @@ LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """A named window ending at ``end``: it covers ``(start, end]``."""
-
-    name: str
-    start: datetime
-    end: datetime
 
 
 class Params:
@@ -105,17 +90,19 @@ class Params:
         """The end of the window: ``end_time`` or now."""
         return self.time("end_time", value, self.now)
 
-    def window(self, value: str, end: datetime, field: str = "window") -> Window:
+    def window(self, value: str, end: datetime, field: str = "window") -> TimeRange:
         """A named window (1h, 24h, 7d, 30d; default 24h) ending at ``end``."""
         name = value or DEFAULT_WINDOW
         length = WINDOWS.get(name)
         if length is None:
             self.reject(field, f"must be one of {', '.join(WINDOWS)} (got {_show(value)})")
             name, length = DEFAULT_WINDOW, WINDOWS[DEFAULT_WINDOW]
-        return Window(name, end - length, end)
+        return TimeRange(end - length, end, name)
 
-    def integer(self, request: Message, field: str, default: int, low: int, high: int) -> int:
-        """An optional integer field of ``request`` in ``low..high``; ``default`` when unset."""
+    def integer(self, request: Message, field: str) -> int:
+        """An optional integer field of ``request``, within the table's bounds; the table's
+        default when unset."""
+        default, low, high = PARAMETERS[field].integer_spec()
         if not request.HasField(field):
             return default
         value: int = getattr(request, field)
@@ -125,7 +112,7 @@ class Params:
         return value
 
 
-def model_window(model_id: str, window: str, end_time: str) -> tuple[str, Window]:
+def model_window(model_id: str, window: str, end_time: str) -> tuple[str, TimeRange]:
     """The validated ``(model_id, window)`` of a per-model, per-window request."""
     params = Params()
     model_id = params.model_id(model_id)

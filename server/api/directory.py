@@ -16,7 +16,7 @@ from mlanalytics.v1 import (
     prediction_service_pb2,
 )
 
-#: The four services, in the order of SPEC section 5's endpoint table.
+#: The four services, in the order of the README's endpoint table.
 SERVICES: tuple[ServiceDescriptor, ...] = (
     metrics_service_pb2.DESCRIPTOR.services_by_name["MetricsService"],
     prediction_service_pb2.DESCRIPTOR.services_by_name["PredictionService"],
