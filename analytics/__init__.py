@@ -1,4 +1,4 @@
-"""The analytics core of the ML Analytics Service: every number of SPEC section 4, in one place.
+"""The analytics core of the ML Analytics Service: every number of docs/DEFINITIONS.md, once.
 
 Pure, typed functions over numpy arrays (no I/O, no gRPC, no SQL), grouped by concern:
 

@@ -1,4 +1,4 @@
-"""Is the model's input data drifting? (SPEC section 4, "Data drift" and "Concept drift".)
+"""Is the model's input data drifting? (docs/DEFINITIONS.md#data-drift and #concept-drift.)
 
 Each feature's recent values are compared with its baseline values by the two-sample
 Kolmogorov-Smirnov statistic (the drift score), the population stability index and the

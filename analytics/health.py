@@ -1,4 +1,4 @@
-"""Is a model healthy? (SPEC section 4, "Model health", over the last 24 hours.)
+"""Is a model healthy? (docs/DEFINITIONS.md#model-health, over the last 24 hours.)
 
 A 0..100 score (win rate, latency and recency points) and a status from threshold rules. Every
 rule that fires adds one human-readable issue naming the measured value and the threshold.

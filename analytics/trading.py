@@ -1,4 +1,4 @@
-"""Trading performance of a reward series (SPEC section 4, rows with non-NULL ``reward``).
+"""Trading performance of a reward series (docs/DEFINITIONS.md#trading-metrics, non-NULL rewards).
 
 Rewards are per-bar P&L in log-return units, in time order. Annualization assumes 59 five-minute
 bars per trading day and 252 trading days a year.

@@ -4,7 +4,7 @@ Usage::
 
     python bench/bench_analytics.py [--repeat 7] [--seed 0]
 
-Targets (SPEC section 6, issue 3), on the 2-core reference machine:
+Targets (issue 3), on the 2-core reference machine:
 
 - data drift over the 13 features, 100k recent vs 1M baseline rows: < 1 s;
 - classification_report + action_stats over 1M rows: < 100 ms;

@@ -40,7 +40,7 @@ log = logging.getLogger("bench")
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = 8
 
-# Targets of SPEC section 6.
+# The targets of docs/DEFINITIONS.md#performance-targets.
 DESK_P99_MS, DESK_RPS, DESK_COLD_MS = 20.0, 1000.0, 50.0
 SCALE_MODEL_COLD_MS, SCALE_ALL_COLD_MS, RSS_MB = 250.0, 1000.0, 300.0
 ALL_MODEL_PATHS = ("/api/metrics/summary", "/api/health/models", "/api/performance/comparison")
@@ -301,7 +301,7 @@ def markdown(reports: list[Report], command: str, postgres: str) -> str:
             "",
         ]
     targets = (
-        f"Targets (SPEC section 6): desk, every endpoint p99 <= {DESK_P99_MS:.0f} ms and"
+        f"Targets: desk, every endpoint p99 <= {DESK_P99_MS:.0f} ms and"
         f" >= {DESK_RPS:.0f} req/s warm, first call <= {DESK_COLD_MS:.0f} ms; scale, per-model"
         f" first calls <= {SCALE_MODEL_COLD_MS:.0f} ms and all-model ones"
         f" (summary, health, comparison) <= {SCALE_ALL_COLD_MS:.0f} ms; RSS <= {RSS_MB:.0f} MB."

@@ -30,7 +30,7 @@ BARS_TABLE = "usdcop_m5_ohlcv"
 
 
 def schema_sql() -> str:
-    """The DDL of SPEC section 3 (tables and the index the service's queries need)."""
+    """The DDL of the tables the service reads and of the index its queries need."""
     return resources.files("devstack").joinpath("schema.sql").read_text()
 
 

@@ -90,7 +90,7 @@ class Trading:
 
 
 def trading(rewards: list[float]) -> Trading:
-    """Return statistics by the SPEC's formulas, one loop at a time."""
+    """Return statistics by docs/DEFINITIONS.md#trading-metrics, one loop at a time."""
     n = len(rewards)
     mean = sum(rewards) / n
     std = math.sqrt(sum((r - mean) ** 2 for r in rewards) / (n - 1))

@@ -22,7 +22,7 @@ END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def loose_schema(rows: Rows) -> Iterator[Rows]:
-    """The table as SPEC section 3 describes it: types only, no NOT NULL or CHECK (restored)."""
+    """The table with its column types only: no NOT NULL or CHECK (restored afterwards)."""
     rows.conn.execute("""
         ALTER TABLE dw.fact_rl_inference
             ALTER COLUMN action_raw DROP NOT NULL,
