@@ -3,9 +3,10 @@
 Dashboards poll the same calls every few seconds, often from many tabs at once. An entry is fresh
 for ``ttl`` seconds (default 2) and may be served ``stale`` seconds longer (default 1) while the
 first caller to find it stale computes its successor, so whatever changes in the database (new
-rows, rewards filled in, new bars) shows within ttl + stale + one computation, inside 5 s,
-without asking the database anything per call. While one caller computes a key, identical calls
-wait for its result instead of computing it again (single flight); errors are not cached.
+rows, rewards filled in, new bars) shows within ttl + stale + one computation, inside 5 s
+(docs/DEFINITIONS.md#caching-and-freshness), without asking the database anything per call.
+While one caller computes a key, identical calls wait for its result instead of computing it
+again (single flight); errors are not cached.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ class ConceptDrift:
 
 @dataclass(frozen=True, slots=True)
 class DriftReport:
-    """Everything about one model's drift (docs/DEFINITIONS.md#drift)."""
+    """Everything about one model's drift (docs/DEFINITIONS.md#data-drift)."""
 
     model_id: str
     verdict: DriftVerdict

@@ -25,7 +25,7 @@ from server.repositories.models import require_model, seen_models
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    """Every number of one model's window (docs/DEFINITIONS.md#metrics), computed once."""
+    """Every number of one model's window (docs/DEFINITIONS.md#rolling-metrics), computed once."""
 
     evaluation: Evaluation
     report: ClassificationReport  # over the resolved predictions

@@ -2,7 +2,7 @@
 
 The server validates requests with it, the CLI prints its help from it, the OpenAPI document
 shows it, and a test checks the proto comments and the README against it, so a default or a
-bound is typed once. Definitions: docs/DEFINITIONS.md#parameters.
+bound is typed once. Definitions: docs/DEFINITIONS.md#request-parameters.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ SUMMARY_WINDOW = "24h"
 
 
 class MetricsServicer(metrics_service_pb2_grpc.MetricsServiceServicer):
-    """Rolling metrics (docs/DEFINITIONS.md#metrics) over the windows 1h, 24h, 7d, 30d."""
+    """Rolling metrics (docs/DEFINITIONS.md#rolling-metrics) over the windows 1h, 24h, 7d, 30d."""
 
     def __init__(self, pool: ConnectionPool, settings: Settings) -> None:
         self._pool = pool
