@@ -120,8 +120,8 @@ class PredictionRow:
     symbol: str
     symbol_hash: int
     action: str
-    action_raw: float
-    confidence: float
+    action_raw: float | None
+    confidence: float | None
     close_price: float | None
     position_before: float | None
     position_after: float | None

@@ -42,8 +42,10 @@ class GradedRow:
 
     @property
     def signal_error(self) -> float | None:
-        """``action_raw`` minus the ideal signal."""
-        return None if self.outcome is None else self.row.action_raw - self.outcome.ideal_signal
+        """``action_raw`` minus the ideal signal; None while pending or without ``action_raw``."""
+        if self.outcome is None or self.row.action_raw is None:
+            return None
+        return self.row.action_raw - self.outcome.ideal_signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +127,7 @@ def recent_comparison(
     graded = _grade(conn, rows, end, hold_band)
     resolved = [g for g in graded if g.outcome is not None]
     correct = sum(bool(g.was_correct) for g in resolved)
-    errors = [abs(g.signal_error or 0.0) for g in resolved]
+    errors = [abs(e) for g in resolved if (e := g.signal_error) is not None]
     return RecentComparison(
         model_id=model_id,
         limit=limit,
@@ -171,12 +173,13 @@ def _page_summary(graded: list[GradedRow]) -> PageSummary:
     correct = sum(bool(g.was_correct) for g in resolved)
     rewards = [g.row.reward for g in graded if g.row.reward is not None]
     latencies = [g.row.latency_ms for g in graded if g.row.latency_ms is not None]
+    confidences = [g.row.confidence for g in graded if g.row.confidence is not None]
     return PageSummary(
         count=len(graded),
         resolved=len(resolved),
         correct=correct,
         accuracy=correct / len(resolved) if resolved else 0.0,
-        avg_confidence=float(np.mean([g.row.confidence for g in graded])) if graded else 0.0,
+        avg_confidence=float(np.mean(confidences)) if confidences else 0.0,
         avg_reward=float(np.mean(rewards)) if rewards else None,
         avg_latency_ms=float(np.mean(latencies)) if latencies else None,
     )
