@@ -12,18 +12,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from psycopg_pool import ConnectionPool
 
-from mlanalytics.v1 import (
-    drift_service_pb2_grpc,
-    health_service_pb2_grpc,
-    metrics_service_pb2_grpc,
-    prediction_service_pb2_grpc,
-)
 from server.api.directory import CACHED_METHODS, SERVICE_NAMES
 from server.api.interceptors import CacheInterceptor, ErrorInterceptor
-from server.api.servicers.drift import DriftServicer
-from server.api.servicers.health import HealthServicer
-from server.api.servicers.metrics import MetricsServicer
-from server.api.servicers.predictions import PredictionServicer
+from server.api.servicers import add_servicers
 from server.cache import ResponseCache
 from server.config import ConfigError, Settings
 from server.db import DatabaseMonitor, conninfo, create_pool, warn_if_index_missing
@@ -82,14 +73,7 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
 
     monitor = DatabaseMonitor(conninfo(settings), on_change=database_changed)
 
-    health_servicer = HealthServicer(pool, lambda: monitor.connected)
-    metrics = MetricsServicer(pool, settings)
-    predictions = PredictionServicer(pool, settings)
-    drift = DriftServicer(pool, settings)
-    health_service_pb2_grpc.add_HealthServiceServicer_to_server(health_servicer, server)
-    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(metrics, server)
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(predictions, server)
-    drift_service_pb2_grpc.add_DriftServiceServicer_to_server(drift, server)
+    add_servicers(server, pool, settings, lambda: monitor.connected)
     health_pb2_grpc.add_HealthServicer_to_server(grpc_health, server)
     reflection.enable_server_reflection(
         (

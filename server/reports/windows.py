@@ -16,8 +16,10 @@ from analytics import (
     latency_stats,
     trading_metrics,
 )
+from mlanalytics.parameters import PARAMETERS
 from server.db import Connection
-from server.domain import Evaluation, TimeRange
+from server.domain import DriftThresholds, Evaluation, TimeRange
+from server.reports.drift import DriftReport, drift_report
 from server.reports.outcomes import evaluate
 from server.repositories import predictions as predictions_repo
 from server.repositories.models import require_model, seen_models
@@ -120,4 +122,34 @@ def summary(conn: Connection, window: TimeRange, hold_band: float) -> Summary:
         avg_accuracy=mean([a.report.accuracy for a in with_data]),
         avg_sharpe_ratio=mean([a.trading.sharpe_ratio for a in with_data]),
         avg_win_rate=mean([a.trading.win_rate for a in with_data]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelOverview:
+    """One model's window and its drift at the end of it (default drift windows)."""
+
+    window: ModelWindow
+    drift: DriftReport
+
+
+def model_overview(
+    conn: Connection,
+    model_id: str,
+    window: TimeRange,
+    hold_band: float,
+    thresholds: DriftThresholds,
+) -> ModelOverview:
+    """Rolling metrics and accuracy over ``window``, and drift with the default windows."""
+    return ModelOverview(
+        model_window(conn, model_id, window, hold_band),
+        drift_report(
+            conn,
+            model_id,
+            window.end,
+            window_hours=PARAMETERS["window_hours"].integer_spec()[0],
+            baseline_days=PARAMETERS["baseline_days"].integer_spec()[0],
+            thresholds=thresholds,
+            hold_band=hold_band,
+        ),
     )

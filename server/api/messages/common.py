@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from analytics import ACTION_LABELS, ClassificationReport, FeatureDrift
 from mlanalytics.v1 import common_pb2
 from server.api.convert import finite, timestamp
@@ -69,19 +71,26 @@ def performance_metrics(analysis: Analysis) -> common_pb2.PerformanceMetrics:
     )
 
 
+def _window_fields(model: ModelWindow) -> dict[str, Any]:
+    """The fields that say which model and window a message is about."""
+    return {
+        "model_id": model.model_id,
+        "window": model.window.name,
+        "start_time": timestamp(model.window.start),
+        "end_time": timestamp(model.window.end),
+        "hold_band": model.hold_band,
+    }
+
+
 def rolling_metrics(model: ModelWindow) -> common_pb2.RollingMetrics:
-    analysis, window = model.analysis, model.window
+    analysis = model.analysis
     report = analysis.report
     return common_pb2.RollingMetrics(
-        model_id=model.model_id,
+        **_window_fields(model),
         model_version=model.model_version,
-        window=window.name,
-        start_time=timestamp(window.start),
-        end_time=timestamp(window.end),
         data_points=analysis.data_points,
         resolved_predictions=report.resolved,
         pending_predictions=analysis.pending,
-        hold_band=model.hold_band,
         metrics=performance_metrics(analysis),
         predictions=common_pb2.PredictionCounts(
             total=analysis.data_points,
@@ -94,14 +103,10 @@ def rolling_metrics(model: ModelWindow) -> common_pb2.RollingMetrics:
 
 
 def accuracy_report(model: ModelWindow) -> common_pb2.AccuracyReport:
-    analysis, window = model.analysis, model.window
+    analysis = model.analysis
     report = analysis.report
     return common_pb2.AccuracyReport(
-        model_id=model.model_id,
-        window=window.name,
-        start_time=timestamp(window.start),
-        end_time=timestamp(window.end),
-        hold_band=model.hold_band,
+        **_window_fields(model),
         total_predictions=analysis.data_points,
         resolved_predictions=report.resolved,
         correct_predictions=report.correct,

@@ -5,8 +5,7 @@ from __future__ import annotations
 from mlanalytics.v1 import metrics_service_pb2 as pb
 from server.api.convert import timestamp
 from server.api.messages.common import accuracy_report, drift_report, rolling_metrics
-from server.reports.drift import DriftReport
-from server.reports.windows import ModelWindow, Summary
+from server.reports.windows import ModelOverview, Summary
 
 
 def metrics_summary(summary: Summary) -> pb.MetricsSummary:
@@ -26,11 +25,12 @@ def metrics_summary(summary: Summary) -> pb.MetricsSummary:
     )
 
 
-def model_metrics(model: ModelWindow, drift: DriftReport) -> pb.ModelMetrics:
+def model_metrics(overview: ModelOverview) -> pb.ModelMetrics:
+    model = overview.window
     return pb.ModelMetrics(
         model_id=model.model_id,
         window=model.window.name,
         rolling=rolling_metrics(model),
-        drift=drift_report(drift),
+        drift=drift_report(overview.drift),
         accuracy=accuracy_report(model),
     )

@@ -1,1 +1,39 @@
 """One servicer per proto service: validate the request, run a report, map it to a message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+from psycopg_pool import ConnectionPool
+
+from mlanalytics.v1 import (
+    drift_service_pb2_grpc,
+    health_service_pb2_grpc,
+    metrics_service_pb2_grpc,
+    prediction_service_pb2_grpc,
+)
+from server.api.servicers.drift import DriftServicer
+from server.api.servicers.health import HealthServicer
+from server.api.servicers.metrics import MetricsServicer
+from server.api.servicers.predictions import PredictionServicer
+from server.config import Settings
+
+
+def add_servicers(
+    server: grpc.Server,
+    pool: ConnectionPool,
+    settings: Settings,
+    database_connected: Callable[[], bool],
+) -> None:
+    """Register the four services of ``mlanalytics.v1`` on ``server``."""
+    health_service_pb2_grpc.add_HealthServiceServicer_to_server(
+        HealthServicer(pool, settings, database_connected), server
+    )
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(
+        MetricsServicer(pool, settings), server
+    )
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+        PredictionServicer(pool, settings), server
+    )
+    drift_service_pb2_grpc.add_DriftServiceServicer_to_server(DriftServicer(pool, settings), server)

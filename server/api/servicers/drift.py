@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import grpc
-from psycopg_pool import ConnectionPool
 
 from mlanalytics.v1 import drift_service_pb2 as pb
 from mlanalytics.v1 import drift_service_pb2_grpc
 from server.api.convert import envelope
 from server.api.messages import common, drift
+from server.api.servicers.base import DataServicer
 from server.api.validation import Params
-from server.config import Settings
-from server.db import connection
 from server.reports.drift import DriftReport, drift_report
 
 
-class DriftServicer(drift_service_pb2_grpc.DriftServiceServicer):
+class DriftServicer(DataServicer, drift_service_pb2_grpc.DriftServiceServicer):
     """Is a model's input data drifting away from what it saw before?"""
-
-    def __init__(self, pool: ConnectionPool, settings: Settings) -> None:
-        self._pool = pool
-        self._hold_band = settings.hold_band
-        self._thresholds = settings.drift_thresholds
 
     def _report(
         self, request: pb.GetDriftStatusRequest | pb.GetDriftFeaturesRequest
@@ -32,16 +25,15 @@ class DriftServicer(drift_service_pb2_grpc.DriftServiceServicer):
         window_hours = params.integer(request, "window_hours")
         baseline_days = params.integer(request, "baseline_days")
         params.check()
-        with connection(self._pool) as conn:
-            return drift_report(
-                conn,
-                model_id,
-                end,
-                window_hours=window_hours,
-                baseline_days=baseline_days,
-                thresholds=self._thresholds,
-                hold_band=self._hold_band,
-            )
+        return self._read(
+            drift_report,
+            model_id,
+            end,
+            window_hours=window_hours,
+            baseline_days=baseline_days,
+            thresholds=self._settings.drift_thresholds,
+            hold_band=self._settings.hold_band,
+        )
 
     def GetDriftStatus(
         self, request: pb.GetDriftStatusRequest, context: grpc.ServicerContext

@@ -13,8 +13,9 @@ from server import SERVICE_NAME, SERVICE_VERSION
 from server.api import directory
 from server.api.convert import envelope, now_timestamp
 from server.api.messages import common, health
+from server.api.servicers.base import DataServicer
 from server.api.validation import Params
-from server.db import connection
+from server.config import Settings
 from server.reports import health as reports
 
 _DESCRIPTION = (
@@ -24,11 +25,16 @@ _DESCRIPTION = (
 )
 
 
-class HealthServicer(health_service_pb2_grpc.HealthServiceServicer):
+class HealthServicer(DataServicer, health_service_pb2_grpc.HealthServiceServicer):
     """Service and model health."""
 
-    def __init__(self, pool: ConnectionPool, database_connected: Callable[[], bool]) -> None:
-        self._pool = pool
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        settings: Settings,
+        database_connected: Callable[[], bool],
+    ) -> None:
+        super().__init__(pool, settings)
         self._database_connected = database_connected
         self._endpoints = directory.endpoints()
 
@@ -61,8 +67,7 @@ class HealthServicer(health_service_pb2_grpc.HealthServiceServicer):
         params = Params()
         end = params.end_time(request.end_time)
         params.check()
-        with connection(self._pool) as conn:
-            models = reports.model_health_list(conn, end)
+        models = self._read(reports.model_health_list, end)
         return envelope(pb.ListModelHealthResponse, health.model_health_list(models))
 
     def GetModelHealth(
@@ -72,8 +77,7 @@ class HealthServicer(health_service_pb2_grpc.HealthServiceServicer):
         model_id = params.model_id(request.model_id)
         end = params.end_time(request.end_time)
         params.check()
-        with connection(self._pool) as conn:
-            model = reports.model_health(conn, model_id, end)
+        model = self._read(reports.model_health, model_id, end)
         return envelope(pb.GetModelHealthResponse, common.model_health(model))
 
     def GetPerformanceTrends(
@@ -84,8 +88,7 @@ class HealthServicer(health_service_pb2_grpc.HealthServiceServicer):
         end = params.end_time(request.end_time)
         days = params.integer(request, "days")
         params.check()
-        with connection(self._pool) as conn:
-            trends = reports.trends(conn, model_id, end, days)
+        trends = self._read(reports.trends, model_id, end, days)
         return envelope(pb.GetPerformanceTrendsResponse, health.performance_trends(trends))
 
     def GetPerformanceComparison(
@@ -94,8 +97,7 @@ class HealthServicer(health_service_pb2_grpc.HealthServiceServicer):
         params = Params()
         window = params.window(request.window, params.end_time(request.end_time))
         params.check()
-        with connection(self._pool) as conn:
-            versions = reports.version_comparison(conn, window)
+        versions = self._read(reports.version_comparison, window)
         return envelope(
             pb.GetPerformanceComparisonResponse, health.performance_comparison(window, versions)
         )

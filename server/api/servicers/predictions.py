@@ -3,33 +3,26 @@
 from __future__ import annotations
 
 import grpc
-from psycopg_pool import ConnectionPool
 
 from mlanalytics.v1 import prediction_service_pb2 as pb
 from mlanalytics.v1 import prediction_service_pb2_grpc
 from server.api.convert import envelope
 from server.api.messages import common, predictions
+from server.api.servicers.base import DataServicer
 from server.api.validation import HISTORY_DEFAULT_SPAN, Params, model_window
-from server.config import Settings
-from server.db import connection
 from server.domain import TimeRange
 from server.reports import windows
 from server.reports.predictions import history_page, recent_comparison
 
 
-class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
+class PredictionServicer(DataServicer, prediction_service_pb2_grpc.PredictionServiceServicer):
     """Predictions against their actual next-bar outcomes."""
-
-    def __init__(self, pool: ConnectionPool, settings: Settings) -> None:
-        self._pool = pool
-        self._hold_band = settings.hold_band
 
     def GetPredictionAccuracy(
         self, request: pb.GetPredictionAccuracyRequest, context: grpc.ServicerContext
     ) -> pb.GetPredictionAccuracyResponse:
         model_id, window = model_window(request.model_id, request.window, request.end_time)
-        with connection(self._pool) as conn:
-            model = windows.model_window(conn, model_id, window, self._hold_band)
+        model = self._read(windows.model_window, model_id, window, self._settings.hold_band)
         return envelope(pb.GetPredictionAccuracyResponse, common.accuracy_report(model))
 
     def GetPredictionHistory(
@@ -44,15 +37,14 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         if start > end:
             params.reject("start_time", "must not be after end_time")
         params.check()
-        with connection(self._pool) as conn:
-            history = history_page(
-                conn,
-                model_id,
-                TimeRange(start, end),
-                page=page,
-                page_size=page_size,
-                hold_band=self._hold_band,
-            )
+        history = self._read(
+            history_page,
+            model_id,
+            TimeRange(start, end),
+            page=page,
+            page_size=page_size,
+            hold_band=self._settings.hold_band,
+        )
         return envelope(pb.GetPredictionHistoryResponse, predictions.prediction_history(history))
 
     def GetPredictionComparison(
@@ -63,10 +55,9 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         end = params.end_time(request.end_time)
         limit = params.integer(request, "limit")
         params.check()
-        with connection(self._pool) as conn:
-            comparison = recent_comparison(
-                conn, model_id, end, limit=limit, hold_band=self._hold_band
-            )
+        comparison = self._read(
+            recent_comparison, model_id, end, limit=limit, hold_band=self._settings.hold_band
+        )
         return envelope(
             pb.GetPredictionComparisonResponse, predictions.prediction_comparison(comparison)
         )
