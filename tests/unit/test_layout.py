@@ -43,8 +43,7 @@ def test_only_server_api_imports_generated_code(path: Path) -> None:
 def test_no_module_both_computes_and_builds_messages(path: Path) -> None:
     imported = _imports(path)
     calls_analytics = any(
-        name.startswith("analytics.") and name.rsplit(".", 1)[-1][:1].islower()
-        for name in imported
+        name.startswith("analytics.") and name.rsplit(".", 1)[-1][:1].islower() for name in imported
     )
     assert not (calls_analytics and _generated(imported)), "analytics functions and protobuf"
 
