@@ -7,6 +7,8 @@ Pure, typed functions over numpy arrays (no I/O, no gRPC, no SQL), grouped by co
 - `analytics.classification`: accuracy, precision/recall/F1, confusion matrix, MSE/MAE,
   per-action statistics;
 - `analytics.trading`: return, Sharpe, Sortino, win rate, profit factor, drawdown, latency;
+- `analytics.risk`: Calmar ratio, value at risk, expected shortfall, tail ratio, probabilistic
+  Sharpe ratio;
 - `analytics.drift`: per-feature KS / PSI / Wasserstein, data and concept drift, drift status;
 - `analytics.health`: health score, status and issues;
 - `analytics.trends`: hourly buckets, least-squares trends, moving average, best/worst hour.
@@ -65,6 +67,13 @@ from analytics.health import (
     assess_health,
 )
 from analytics.outcomes import DEFAULT_HOLD_BAND, Outcomes, resolve_outcomes
+from analytics.risk import (
+    MIN_PSR_REWARDS,
+    TAIL_PROBABILITY,
+    RiskMetrics,
+    probabilistic_sharpe_ratio,
+    risk_metrics,
+)
 from analytics.trading import (
     PERIODS_PER_YEAR,
     LatencyStats,
@@ -97,11 +106,13 @@ __all__ = [
     "LATENCY_WARNING_MS",
     "LONG",
     "MIN_PREDICTIONS",
+    "MIN_PSR_REWARDS",
     "MIN_SAMPLES",
     "PERIODS_PER_YEAR",
     "SHORT",
     "SILENCE_CRITICAL_MIN",
     "SILENCE_WARNING_MIN",
+    "TAIL_PROBABILITY",
     "WIN_RATE_CRITICAL",
     "WIN_RATE_WARNING",
     "ActionStats",
@@ -116,6 +127,7 @@ __all__ = [
     "KsResult",
     "LatencyStats",
     "Outcomes",
+    "RiskMetrics",
     "TradingMetrics",
     "TrendSummary",
     "action_index",
@@ -133,8 +145,10 @@ __all__ = [
     "ks_test",
     "latency_stats",
     "moving_average",
+    "probabilistic_sharpe_ratio",
     "psi",
     "resolve_outcomes",
+    "risk_metrics",
     "safe_ratio",
     "sharpe_ratio",
     "sortino_ratio",

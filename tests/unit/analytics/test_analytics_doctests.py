@@ -13,6 +13,7 @@ MODULES = [
     "analytics.drift",
     "analytics.health",
     "analytics.outcomes",
+    "analytics.risk",
     "analytics.trading",
     "analytics.trends",
 ]
