@@ -9,6 +9,7 @@ Pure, typed functions over numpy arrays (no I/O, no gRPC, no SQL), grouped by co
 - `analytics.trading`: return, Sharpe, Sortino, win rate, profit factor, drawdown, latency;
 - `analytics.risk`: Calmar ratio, value at risk, expected shortfall, tail ratio, probabilistic
   Sharpe ratio;
+- `analytics.ab`: paired A/B comparison of two models on the 5-minute bars both traded;
 - `analytics.drift`: per-feature KS / PSI / Wasserstein, data and concept drift, drift status;
 - `analytics.health`: health score, status and issues;
 - `analytics.trends`: hourly buckets, least-squares trends, moving average, best/worst hour.
@@ -19,6 +20,21 @@ is None); a bad argument raises `ValueError` naming it. Inputs are assumed to be
 whose sums fit in float64 (|x| well below 1e300).
 """
 
+from analytics.ab import (
+    AB_MIN_COMMON_BARS,
+    AB_SIGNIFICANCE_LEVEL,
+    BAR_INTERVAL,
+    VERDICT_INSUFFICIENT_DATA,
+    VERDICT_MODEL_A,
+    VERDICT_MODEL_B,
+    VERDICT_NO_SIGNIFICANT_DIFFERENCE,
+    ABComparison,
+    BarRewards,
+    ConfidenceInterval,
+    ab_comparison,
+    bar_rewards,
+    paired_difference_test,
+)
 from analytics.actions import (
     ACTION_CODES,
     ACTION_LABELS,
@@ -95,8 +111,11 @@ from analytics.trends import (
 )
 
 __all__ = [
+    "AB_MIN_COMMON_BARS",
+    "AB_SIGNIFICANCE_LEVEL",
     "ACTION_CODES",
     "ACTION_LABELS",
+    "BAR_INTERVAL",
     "DEFAULT_CRITICAL_THRESHOLD",
     "DEFAULT_HOLD_BAND",
     "DEFAULT_WARNING_THRESHOLD",
@@ -113,11 +132,18 @@ __all__ = [
     "SILENCE_CRITICAL_MIN",
     "SILENCE_WARNING_MIN",
     "TAIL_PROBABILITY",
+    "VERDICT_INSUFFICIENT_DATA",
+    "VERDICT_MODEL_A",
+    "VERDICT_MODEL_B",
+    "VERDICT_NO_SIGNIFICANT_DIFFERENCE",
     "WIN_RATE_CRITICAL",
     "WIN_RATE_WARNING",
+    "ABComparison",
     "ActionStats",
+    "BarRewards",
     "ClassMetrics",
     "ClassificationReport",
+    "ConfidenceInterval",
     "DataDrift",
     "DriftVerdict",
     "FeatureDrift",
@@ -130,9 +156,11 @@ __all__ = [
     "RiskMetrics",
     "TradingMetrics",
     "TrendSummary",
+    "ab_comparison",
     "action_index",
     "action_stats",
     "assess_health",
+    "bar_rewards",
     "classification_report",
     "concept_drift",
     "confusion_matrix",
@@ -145,6 +173,7 @@ __all__ = [
     "ks_test",
     "latency_stats",
     "moving_average",
+    "paired_difference_test",
     "probabilistic_sharpe_ratio",
     "psi",
     "resolve_outcomes",

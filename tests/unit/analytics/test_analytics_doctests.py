@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "analytics.ab",
     "analytics.actions",
     "analytics.classification",
     "analytics.drift",
