@@ -10,6 +10,7 @@ Pure, typed functions over numpy arrays (no I/O, no gRPC, no SQL), grouped by co
 - `analytics.risk`: Calmar ratio, value at risk, expected shortfall, tail ratio, probabilistic
   Sharpe ratio;
 - `analytics.ab`: paired A/B comparison of two models on the 5-minute bars both traded;
+- `analytics.calibration`: Brier score, expected calibration error, reliability table;
 - `analytics.drift`: per-feature KS / PSI / Wasserstein, data and concept drift, drift status;
 - `analytics.health`: health score, status and issues;
 - `analytics.trends`: hourly buckets, least-squares trends, moving average, best/worst hour.
@@ -44,6 +45,12 @@ from analytics.actions import (
     action_index,
     decode_actions,
     encode_actions,
+)
+from analytics.calibration import (
+    CALIBRATION_BINS,
+    Calibration,
+    ReliabilityBin,
+    confidence_calibration,
 )
 from analytics.classification import (
     ActionStats,
@@ -116,6 +123,7 @@ __all__ = [
     "ACTION_CODES",
     "ACTION_LABELS",
     "BAR_INTERVAL",
+    "CALIBRATION_BINS",
     "DEFAULT_CRITICAL_THRESHOLD",
     "DEFAULT_HOLD_BAND",
     "DEFAULT_WARNING_THRESHOLD",
@@ -141,6 +149,7 @@ __all__ = [
     "ABComparison",
     "ActionStats",
     "BarRewards",
+    "Calibration",
     "ClassMetrics",
     "ClassificationReport",
     "ConfidenceInterval",
@@ -153,6 +162,7 @@ __all__ = [
     "KsResult",
     "LatencyStats",
     "Outcomes",
+    "ReliabilityBin",
     "RiskMetrics",
     "TradingMetrics",
     "TrendSummary",
@@ -163,6 +173,7 @@ __all__ = [
     "bar_rewards",
     "classification_report",
     "concept_drift",
+    "confidence_calibration",
     "confusion_matrix",
     "data_drift",
     "decode_actions",

@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "analytics.ab",
     "analytics.actions",
+    "analytics.calibration",
     "analytics.classification",
     "analytics.drift",
     "analytics.health",
