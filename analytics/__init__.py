@@ -7,6 +7,10 @@ Pure, typed functions over numpy arrays (no I/O, no gRPC, no SQL), grouped by co
 - `analytics.classification`: accuracy, precision/recall/F1, confusion matrix, MSE/MAE,
   per-action statistics;
 - `analytics.trading`: return, Sharpe, Sortino, win rate, profit factor, drawdown, latency;
+- `analytics.risk`: Calmar ratio, value at risk, expected shortfall, tail ratio, probabilistic
+  Sharpe ratio;
+- `analytics.ab`: paired A/B comparison of two models on the 5-minute bars both traded;
+- `analytics.calibration`: Brier score, expected calibration error, reliability table;
 - `analytics.drift`: per-feature KS / PSI / Wasserstein, data and concept drift, drift status;
 - `analytics.health`: health score, status and issues;
 - `analytics.trends`: hourly buckets, least-squares trends, moving average, best/worst hour.
@@ -17,6 +21,21 @@ is None); a bad argument raises `ValueError` naming it. Inputs are assumed to be
 whose sums fit in float64 (|x| well below 1e300).
 """
 
+from analytics.ab import (
+    AB_MIN_COMMON_BARS,
+    AB_SIGNIFICANCE_LEVEL,
+    BAR_INTERVAL,
+    VERDICT_INSUFFICIENT_DATA,
+    VERDICT_MODEL_A,
+    VERDICT_MODEL_B,
+    VERDICT_NO_SIGNIFICANT_DIFFERENCE,
+    ABComparison,
+    BarRewards,
+    ConfidenceInterval,
+    ab_comparison,
+    bar_rewards,
+    paired_difference_test,
+)
 from analytics.actions import (
     ACTION_CODES,
     ACTION_LABELS,
@@ -26,6 +45,12 @@ from analytics.actions import (
     action_index,
     decode_actions,
     encode_actions,
+)
+from analytics.calibration import (
+    CALIBRATION_BINS,
+    Calibration,
+    ReliabilityBin,
+    confidence_calibration,
 )
 from analytics.classification import (
     ActionStats,
@@ -66,6 +91,13 @@ from analytics.health import (
     assess_health,
 )
 from analytics.outcomes import DEFAULT_HOLD_BAND, Outcomes, resolve_outcomes
+from analytics.risk import (
+    MIN_PSR_REWARDS,
+    TAIL_PROBABILITY,
+    RiskMetrics,
+    probabilistic_sharpe_ratio,
+    risk_metrics,
+)
 from analytics.trading import (
     PERIODS_PER_YEAR,
     LatencyStats,
@@ -87,8 +119,12 @@ from analytics.trends import (
 )
 
 __all__ = [
+    "AB_MIN_COMMON_BARS",
+    "AB_SIGNIFICANCE_LEVEL",
     "ACTION_CODES",
     "ACTION_LABELS",
+    "BAR_INTERVAL",
+    "CALIBRATION_BINS",
     "DEFAULT_CRITICAL_THRESHOLD",
     "DEFAULT_HOLD_BAND",
     "DEFAULT_WARNING_THRESHOLD",
@@ -98,16 +134,26 @@ __all__ = [
     "LATENCY_WARNING_MS",
     "LONG",
     "MIN_PREDICTIONS",
+    "MIN_PSR_REWARDS",
     "MIN_SAMPLES",
     "PERIODS_PER_YEAR",
     "SHORT",
     "SILENCE_CRITICAL_MIN",
     "SILENCE_WARNING_MIN",
+    "TAIL_PROBABILITY",
+    "VERDICT_INSUFFICIENT_DATA",
+    "VERDICT_MODEL_A",
+    "VERDICT_MODEL_B",
+    "VERDICT_NO_SIGNIFICANT_DIFFERENCE",
     "WIN_RATE_CRITICAL",
     "WIN_RATE_WARNING",
+    "ABComparison",
     "ActionStats",
+    "BarRewards",
+    "Calibration",
     "ClassMetrics",
     "ClassificationReport",
+    "ConfidenceInterval",
     "DataDrift",
     "DriftVerdict",
     "FeatureDrift",
@@ -117,13 +163,18 @@ __all__ = [
     "KsResult",
     "LatencyStats",
     "Outcomes",
+    "ReliabilityBin",
+    "RiskMetrics",
     "TradingMetrics",
     "TrendSummary",
+    "ab_comparison",
     "action_index",
     "action_stats",
     "assess_health",
+    "bar_rewards",
     "classification_report",
     "concept_drift",
+    "confidence_calibration",
     "confusion_matrix",
     "data_drift",
     "decode_actions",
@@ -134,8 +185,11 @@ __all__ = [
     "ks_test",
     "latency_stats",
     "moving_average",
+    "paired_difference_test",
+    "probabilistic_sharpe_ratio",
     "psi",
     "resolve_outcomes",
+    "risk_metrics",
     "safe_ratio",
     "sharpe_ratio",
     "shortfall",

@@ -8,11 +8,14 @@ import importlib
 import pytest
 
 MODULES = [
+    "analytics.ab",
     "analytics.actions",
+    "analytics.calibration",
     "analytics.classification",
     "analytics.drift",
     "analytics.health",
     "analytics.outcomes",
+    "analytics.risk",
     "analytics.trading",
     "analytics.trends",
 ]
