@@ -3,6 +3,7 @@
 Pure, typed functions over numpy arrays (no I/O, no gRPC, no SQL), grouped by concern:
 
 - `analytics.actions`: action codes (LONG = 1, SHORT = -1, HOLD = 0) and label conversion;
+- `analytics.calendar`: market time: trading sessions, holidays, market minutes;
 - `analytics.outcomes`: the actual forward return and action of each prediction;
 - `analytics.classification`: accuracy, precision/recall/F1, confusion matrix, MSE/MAE,
   per-action statistics;
@@ -26,6 +27,16 @@ from analytics.actions import (
     action_index,
     decode_actions,
     encode_actions,
+)
+from analytics.calendar import (
+    ALWAYS,
+    MONDAY_TO_FRIDAY,
+    WEEKDAY_NAMES,
+    Instant,
+    MarketCalendar,
+    TradingSession,
+    format_weekdays,
+    parse_weekdays,
 )
 from analytics.classification import (
     ActionStats,
@@ -88,6 +99,7 @@ from analytics.trends import (
 __all__ = [
     "ACTION_CODES",
     "ACTION_LABELS",
+    "ALWAYS",
     "DEFAULT_CRITICAL_THRESHOLD",
     "DEFAULT_HOLD_BAND",
     "DEFAULT_WARNING_THRESHOLD",
@@ -98,10 +110,12 @@ __all__ = [
     "LONG",
     "MIN_PREDICTIONS",
     "MIN_SAMPLES",
+    "MONDAY_TO_FRIDAY",
     "PERIODS_PER_YEAR",
     "SHORT",
     "SILENCE_CRITICAL_MIN",
     "SILENCE_WARNING_MIN",
+    "WEEKDAY_NAMES",
     "WIN_RATE_CRITICAL",
     "WIN_RATE_WARNING",
     "ActionStats",
@@ -113,10 +127,13 @@ __all__ = [
     "HealthAssessment",
     "HourExtreme",
     "HourlyBuckets",
+    "Instant",
     "KsResult",
     "LatencyStats",
+    "MarketCalendar",
     "Outcomes",
     "TradingMetrics",
+    "TradingSession",
     "TrendSummary",
     "action_index",
     "action_stats",
@@ -129,10 +146,12 @@ __all__ = [
     "drift_status",
     "encode_actions",
     "feature_drift",
+    "format_weekdays",
     "hourly_buckets",
     "ks_test",
     "latency_stats",
     "moving_average",
+    "parse_weekdays",
     "psi",
     "resolve_outcomes",
     "safe_ratio",

@@ -9,6 +9,7 @@ import pytest
 
 MODULES = [
     "analytics.actions",
+    "analytics.calendar",
     "analytics.classification",
     "analytics.drift",
     "analytics.health",
