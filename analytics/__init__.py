@@ -36,6 +36,7 @@ from analytics.calendar import (
     MarketCalendar,
     TradingSession,
     format_weekdays,
+    holiday_countries,
     parse_weekdays,
 )
 from analytics.classification import (
@@ -147,6 +148,7 @@ __all__ = [
     "encode_actions",
     "feature_drift",
     "format_weekdays",
+    "holiday_countries",
     "hourly_buckets",
     "ks_test",
     "latency_stats",

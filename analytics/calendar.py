@@ -46,6 +46,7 @@ __all__ = [
     "MarketCalendar",
     "TradingSession",
     "format_weekdays",
+    "holiday_countries",
     "parse_weekdays",
 ]
 
@@ -158,7 +159,7 @@ class TradingSession:
         if not weekdays or not weekdays <= frozenset(range(7)):
             raise ValueError(f"weekdays must be a non-empty set of 0..6, got {sorted(weekdays)}")
         object.__setattr__(self, "weekdays", weekdays)
-        if self.holidays is not None and self.holidays not in _supported_countries():
+        if self.holidays is not None and self.holidays not in holiday_countries():
             raise ValueError(
                 "holidays must be a country code of the holidays package (such as 'CO') or "
                 f"None, got {self.holidays!r}"
@@ -402,14 +403,15 @@ def _trading_day(
 def _zone(key: str) -> ZoneInfo:
     try:
         return ZoneInfo(key)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):  # OSError: a directory
         raise ValueError(
             f"timezone must be an IANA time zone such as 'America/Bogota', got {key!r}"
         ) from None
 
 
 @functools.cache
-def _supported_countries() -> frozenset[str]:
+def holiday_countries() -> frozenset[str]:
+    """The country codes ``holidays.country_holidays`` knows (``"CO"``, ``"US"``, ...)."""
     import holidays  # noqa: PLC0415 (about 50 ms: only for calendars with holidays)
 
     return frozenset(holidays.list_supported_countries())
