@@ -118,6 +118,14 @@ def format_weekdays(days: Iterable[int]) -> str:
     )
 
 
+@functools.cache
+def holiday_countries() -> frozenset[str]:
+    """The country codes ``holidays.country_holidays`` knows (``"CO"``, ``"US"``, ...)."""
+    import holidays  # noqa: PLC0415 (about 50 ms: only for calendars with holidays)
+
+    return frozenset(holidays.list_supported_countries())
+
+
 # --- the session -------------------------------------------------------------------------------
 
 
@@ -407,14 +415,6 @@ def _zone(key: str) -> ZoneInfo:
         raise ValueError(
             f"timezone must be an IANA time zone such as 'America/Bogota', got {key!r}"
         ) from None
-
-
-@functools.cache
-def holiday_countries() -> frozenset[str]:
-    """The country codes ``holidays.country_holidays`` knows (``"CO"``, ``"US"``, ...)."""
-    import holidays  # noqa: PLC0415 (about 50 ms: only for calendars with holidays)
-
-    return frozenset(holidays.list_supported_countries())
 
 
 @functools.lru_cache(maxsize=256)

