@@ -54,9 +54,10 @@ fmt: $(STAMP)
 bench: gen
 	$(PY) -m bench.run $(BENCH_ARGS)
 
-## seed: load the demo data into the database at DSN (make seed DSN=postgresql://...)
+## seed: load the demo data into the database at DSN (make seed DSN=postgresql://...); rows only
+## inside the market session (MARKET_*), or around the clock with CALENDAR=always
 seed: gen
-	$(PY) -m devstack seed --dsn "$(DSN)"
+	$(PY) -m devstack seed --dsn "$(DSN)" $(if $(CALENDAR),--calendar $(CALENDAR))
 
 clean:
 	rm -rf $(VENV) build clients/python/mlanalytics/v1 .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@
 Pure, typed functions over numpy arrays (no I/O, no gRPC, no SQL), grouped by concern:
 
 - `analytics.actions`: action codes (LONG = 1, SHORT = -1, HOLD = 0) and label conversion;
+- `analytics.calendar`: market time: trading sessions, holidays, market minutes;
 - `analytics.outcomes`: the actual forward return and action of each prediction;
 - `analytics.classification`: accuracy, precision/recall/F1, confusion matrix, MSE/MAE,
   per-action statistics;
@@ -45,6 +46,17 @@ from analytics.actions import (
     action_index,
     decode_actions,
     encode_actions,
+)
+from analytics.calendar import (
+    ALWAYS,
+    MONDAY_TO_FRIDAY,
+    WEEKDAY_NAMES,
+    Instant,
+    MarketCalendar,
+    TradingSession,
+    format_weekdays,
+    holiday_countries,
+    parse_weekdays,
 )
 from analytics.calibration import (
     CALIBRATION_BINS,
@@ -123,6 +135,7 @@ __all__ = [
     "AB_SIGNIFICANCE_LEVEL",
     "ACTION_CODES",
     "ACTION_LABELS",
+    "ALWAYS",
     "BAR_INTERVAL",
     "CALIBRATION_BINS",
     "DEFAULT_CRITICAL_THRESHOLD",
@@ -136,6 +149,7 @@ __all__ = [
     "MIN_PREDICTIONS",
     "MIN_PSR_REWARDS",
     "MIN_SAMPLES",
+    "MONDAY_TO_FRIDAY",
     "PERIODS_PER_YEAR",
     "SHORT",
     "SILENCE_CRITICAL_MIN",
@@ -145,6 +159,7 @@ __all__ = [
     "VERDICT_MODEL_A",
     "VERDICT_MODEL_B",
     "VERDICT_NO_SIGNIFICANT_DIFFERENCE",
+    "WEEKDAY_NAMES",
     "WIN_RATE_CRITICAL",
     "WIN_RATE_WARNING",
     "ABComparison",
@@ -160,12 +175,15 @@ __all__ = [
     "HealthAssessment",
     "HourExtreme",
     "HourlyBuckets",
+    "Instant",
     "KsResult",
     "LatencyStats",
+    "MarketCalendar",
     "Outcomes",
     "ReliabilityBin",
     "RiskMetrics",
     "TradingMetrics",
+    "TradingSession",
     "TrendSummary",
     "ab_comparison",
     "action_index",
@@ -181,11 +199,14 @@ __all__ = [
     "drift_status",
     "encode_actions",
     "feature_drift",
+    "format_weekdays",
+    "holiday_countries",
     "hourly_buckets",
     "ks_test",
     "latency_stats",
     "moving_average",
     "paired_difference_test",
+    "parse_weekdays",
     "probabilistic_sharpe_ratio",
     "psi",
     "resolve_outcomes",

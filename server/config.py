@@ -8,9 +8,14 @@ that line and exits, instead of a traceback.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import time
 from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from analytics import MarketCalendar, TradingSession, holiday_countries, parse_weekdays
 
 from analytics import DEFAULT_CRITICAL_THRESHOLD, DEFAULT_HOLD_BAND, DEFAULT_WARNING_THRESHOLD
 from server.domain import DriftThresholds
@@ -52,6 +57,11 @@ class Settings:
     # refreshed); 0 disables the cache. New rows show within 1.5 x this plus one computation.
     cache_ttl_s: float = 2.0
     cors_allowed_origins: tuple[str, ...] = ("http://localhost:3000",)  # [CORS_ALLOWED_ORIGINS]
+    # When the models' market is open, built once from [MARKET_CALENDAR] (session or always),
+    # [MARKET_TIMEZONE], [MARKET_OPEN], [MARKET_CLOSE], [MARKET_DAYS] and [MARKET_HOLIDAYS]; the
+    # default is the USD/COP session (America/Bogota Mon-Fri 08:00-13:00, Colombian holidays).
+    market_calendar: MarketCalendar = field(default_factory=MarketCalendar)
+    health_min_trades: int = 20  # [HEALTH_MIN_TRADES] resolved trades a win-rate rule needs
 
     @property
     def drift_thresholds(self) -> DriftThresholds:
@@ -90,6 +100,8 @@ class Settings:
             shutdown_grace_s=env.number("SHUTDOWN_GRACE_S", d.shutdown_grace_s, 0, 300),
             cache_ttl_s=env.number("CACHE_TTL_S", d.cache_ttl_s, 0, 2.5),
             cors_allowed_origins=env.words("CORS_ALLOWED_ORIGINS", d.cors_allowed_origins),
+            market_calendar=_market_calendar(env),
+            health_min_trades=env.integer("HEALTH_MIN_TRADES", d.health_min_trades, 0, 100_000),
         )
         if settings.db_pool_min_size > settings.db_pool_max_size:
             raise ConfigError(
@@ -102,6 +114,65 @@ class Settings:
                 f"DRIFT_CRITICAL_THRESHOLD ({settings.drift_critical_threshold})"
             )
         return settings
+
+
+def _market_calendar(env: _Env) -> MarketCalendar:
+    """The MARKET_* variables; every one is checked, also when MARKET_CALENDAR is always."""
+    d = TradingSession()
+    kind = env.parsed("MARKET_CALENDAR", "session", _calendar_kind, "one of session, always")
+    timezone = env.parsed(
+        "MARKET_TIMEZONE", d.timezone, _time_zone, "an IANA time zone such as America/Bogota"
+    )
+    opens = env.parsed("MARKET_OPEN", d.open_time, _clock, "a time of day HH:MM (00:00..23:59)")
+    closes = env.parsed("MARKET_CLOSE", d.close_time, _clock, "a time of day HH:MM (00:00..23:59)")
+    days = env.parsed(
+        "MARKET_DAYS",
+        d.weekdays,
+        parse_weekdays,
+        "weekdays (Mon..Sun) or ranges, comma-separated, such as Mon-Fri or Mon,Wed,Fri",
+    )
+    country = env.parsed(
+        "MARKET_HOLIDAYS",
+        d.holidays,
+        _holiday_country,
+        "a country code of the holidays package such as CO, or none",
+    )
+    if opens >= closes:
+        raise ConfigError(
+            f"MARKET_OPEN ({opens:%H:%M}) must be before MARKET_CLOSE ({closes:%H:%M})"
+        )
+    if kind == "always":
+        return MarketCalendar.always()
+    return MarketCalendar(TradingSession(timezone, opens, closes, days, country))
+
+
+def _calendar_kind(raw: str) -> str:
+    if raw.lower() not in {"session", "always"}:
+        raise ValueError(raw)
+    return raw.lower()
+
+
+def _time_zone(raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (KeyError, ValueError, OSError):  # not found (a KeyError), malformed, a directory
+        raise ValueError(raw) from None
+    return raw
+
+
+def _clock(raw: str) -> time:
+    if not re.fullmatch(r"\d{1,2}:\d{2}", raw):
+        raise ValueError(raw)
+    hour, minute = map(int, raw.split(":"))
+    return time(hour, minute)  # ValueError past 23:59
+
+
+def _holiday_country(raw: str) -> str | None:
+    if raw.lower() == "none":
+        return None
+    if raw.upper() not in holiday_countries():
+        raise ValueError(raw)
+    return raw.upper()
 
 
 class _Env:
@@ -118,6 +189,9 @@ class _Env:
             return parse(raw.strip())
         except ValueError:
             raise ConfigError(f"{name} must be {expected}, got {raw!r}") from None
+
+    def parsed(self, name: str, default: T, parse: Callable[[str], T], expected: str) -> T:
+        return self._read(name, default, parse, expected)
 
     def text(self, name: str, default: str) -> str:
         return self._environ.get(name, default).strip()

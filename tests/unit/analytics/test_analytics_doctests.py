@@ -11,6 +11,7 @@ MODULES = [
     "analytics.ab",
     "analytics.actions",
     "analytics.calibration",
+    "analytics.calendar",
     "analytics.classification",
     "analytics.drift",
     "analytics.health",
