@@ -15,10 +15,16 @@ from datetime import time
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from analytics import MarketCalendar, TradingSession, holiday_countries, parse_weekdays
-
-from analytics import DEFAULT_CRITICAL_THRESHOLD, DEFAULT_HOLD_BAND, DEFAULT_WARNING_THRESHOLD
-from server.domain import DriftThresholds
+from analytics import (
+    DEFAULT_CRITICAL_THRESHOLD,
+    DEFAULT_HOLD_BAND,
+    DEFAULT_WARNING_THRESHOLD,
+    MarketCalendar,
+    TradingSession,
+    holiday_countries,
+    parse_weekdays,
+)
+from server.domain import DriftThresholds, HealthRules
 
 T = TypeVar("T")
 
@@ -66,6 +72,10 @@ class Settings:
     @property
     def drift_thresholds(self) -> DriftThresholds:
         return DriftThresholds(self.drift_warning_threshold, self.drift_critical_threshold)
+
+    @property
+    def health_rules(self) -> HealthRules:
+        return HealthRules(self.market_calendar, self.health_min_trades)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

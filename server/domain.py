@@ -15,7 +15,7 @@ from typing import Any, Self
 import numpy as np
 from numpy.typing import NDArray
 
-from analytics import safe_ratio
+from analytics import MarketCalendar, safe_ratio
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,15 @@ class TimeRange:
     start: datetime
     end: datetime
     name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HealthRules:
+    """What the health rules need beyond the data: the market calendar and the fewest trades a
+    win-rate verdict needs."""
+
+    calendar: MarketCalendar
+    min_trades: int
 
 
 @dataclass(frozen=True, slots=True)

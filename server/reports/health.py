@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from analytics import (
     HealthAssessment,
     HourExtreme,
+    MarketCalendar,
     TrendSummary,
     assess_health,
     safe_ratio,
@@ -19,32 +20,54 @@ from analytics import (
     summarize_trend,
 )
 from server.db import Connection
-from server.domain import HourlyAggregates, ModelActivity, TimeRange, VersionAggregates
+from server.domain import (
+    HealthRules,
+    HourlyAggregates,
+    ModelActivity,
+    TimeRange,
+    VersionAggregates,
+)
 from server.repositories import health as health_repo
 from server.repositories import performance as performance_repo
 from server.repositories.models import require_model
 
-HEALTH_WINDOW = timedelta(hours=24)
+HEALTH_WINDOW_MINUTES = 24 * 60.0  # of market time
 _STATUS_ORDER = {"critical": 0, "warning": 1, "healthy": 2}
 _HOUR = np.timedelta64(1, "h")
 
 
 @dataclass(frozen=True, slots=True)
+class MarketState:
+    """The market at one instant: its calendar, whether it is open, its last close and next
+    open (None with the ``always`` calendar)."""
+
+    calendar: str
+    open: bool
+    last_close: datetime | None
+    next_open: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class ModelHealth:
-    """The health rules applied to one model; ``activity`` is None when the model has no
-    prediction at or before the end of the window."""
+    """The health rules applied to one model's window; ``activity`` is None when the model has
+    no prediction at or before the end of the window."""
 
     model_id: str
     assessment: HealthAssessment
     activity: ModelActivity | None
-    minutes_since_last: float | None
+    minutes_since_last: float | None  # calendar minutes
+    market_minutes_since_last: float | None
+    window: TimeRange
+    market: MarketState
 
 
 @dataclass(frozen=True, slots=True)
 class HealthList:
-    """Every model seen in the 7 days before ``end``: critical first, then warning, healthy."""
+    """Every model seen in the 7 days before ``window.end``: critical first, then warning,
+    healthy."""
 
-    end: datetime
+    window: TimeRange
+    market: MarketState
     models: list[ModelHealth]
 
     def count(self, status: str) -> int:
@@ -81,35 +104,64 @@ class VersionPerformance:
     sharpe_ratio: float
 
 
-def health_window(end: datetime) -> TimeRange:
-    """The health rules' window: the 24 h before ``end``."""
-    return TimeRange(end - HEALTH_WINDOW, end)
+def health_window(end: datetime, calendar: MarketCalendar) -> TimeRange:
+    """The health rules' window: the last 24 hours of market time before ``end``."""
+    return TimeRange(calendar.market_window_start(end, HEALTH_WINDOW_MINUTES), end)
 
 
-def assess(model_id: str, activity: ModelActivity | None, end: datetime) -> ModelHealth:
+def market_state(calendar: MarketCalendar, at: datetime) -> MarketState:
+    return MarketState(
+        calendar=calendar.describe(),
+        open=bool(calendar.is_open(at)),
+        last_close=calendar.last_close(at),
+        next_open=calendar.next_open(at),
+    )
+
+
+def assess(
+    model_id: str,
+    activity: ModelActivity | None,
+    window: TimeRange,
+    rules: HealthRules,
+    market: MarketState,
+) -> ModelHealth:
     """Apply the health rules (docs/DEFINITIONS.md#model-health) to one model's window."""
     if activity is None:  # the model exists, but not at or before end_time
-        return ModelHealth(model_id, assess_health(0, 0.0, None, None), None, None)
+        verdict = assess_health(0, 0.0, None, None)
+        return ModelHealth(model_id, verdict, None, None, None, window, market)
+    end = window.end
     minutes = (end - activity.last_prediction).total_seconds() / 60.0
+    market_minutes = rules.calendar.market_minutes(activity.last_prediction, end)
     verdict = assess_health(
-        activity.predictions, activity.win_rate, activity.avg_latency_ms, minutes
+        activity.predictions,
+        activity.win_rate,
+        activity.avg_latency_ms,
+        market_minutes,
+        trades=activity.realized,
+        min_trades=rules.min_trades,
     )
-    return ModelHealth(activity.model_id, verdict, activity, minutes)
+    return ModelHealth(
+        activity.model_id, verdict, activity, minutes, market_minutes, window, market
+    )
 
 
-def model_health_list(conn: Connection, end: datetime) -> HealthList:
+def model_health_list(conn: Connection, end: datetime, rules: HealthRules) -> HealthList:
+    window = health_window(end, rules.calendar)
+    market = market_state(rules.calendar, end)
     models = [
-        assess(a.model_id, a, end) for a in health_repo.recent_models(conn, health_window(end))
+        assess(a.model_id, a, window, rules, market)
+        for a in health_repo.recent_models(conn, window)
     ]
     models.sort(key=lambda m: (_STATUS_ORDER[m.assessment.status], m.model_id))
-    return HealthList(end, models)
+    return HealthList(window, market, models)
 
 
-def model_health(conn: Connection, model_id: str, end: datetime) -> ModelHealth:
-    activity = health_repo.model_activity(conn, model_id, health_window(end))
+def model_health(conn: Connection, model_id: str, end: datetime, rules: HealthRules) -> ModelHealth:
+    window = health_window(end, rules.calendar)
+    activity = health_repo.model_activity(conn, model_id, window)
     if activity is None:
         require_model(conn, model_id)
-    return assess(model_id, activity, end)
+    return assess(model_id, activity, window, rules, market_state(rules.calendar, end))
 
 
 def trends(conn: Connection, model_id: str, end: datetime, days: int) -> Trends:

@@ -170,8 +170,11 @@ def test_cli_tables_and_errors(
     target = ["--target", f"127.0.0.1:{proxy.port}"]
     assert cli([*target, "health", "models"]) == 0
     table = capsys.readouterr().out
+    assert table.splitlines()[0] == "market: open (always)"  # the test server's calendar
     assert "dqn_legacy_v0.9" in table
     assert "critical" in table
+    assert cli(["health", "models", "--json", *target]) == 0  # global options after the command
+    assert json.loads(capsys.readouterr().out)["market"] == {"calendar": "always", "open": True}
     assert cli([*target, "metrics", "rolling", "--model", MODEL, "--window", "2h"]) == 1
     out, err = capsys.readouterr()
     assert out == ""

@@ -242,8 +242,21 @@ def render(message: Message) -> str:
         message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
     lines: list[str] = []
+    market = as_dict.pop("market", None)
+    if isinstance(market, dict):
+        lines.append(_market_line(market))
     _render(as_dict, "", lines)
     return "\n".join(lines)
+
+
+def _market_line(market: dict[str, Any]) -> str:
+    """``market: closed (America/Bogota Mon-Fri 08:00-13:00 +CO holidays), next open ...``."""
+    state = "open" if market.get("open") else "closed"
+    line = f"market: {state} ({market.get('calendar', '')})"
+    for key in ("last_close", "next_open"):
+        if key in market:
+            line += f", {key.replace('_', ' ')} {market[key]}"
+    return line
 
 
 def _scalar(value: Any) -> str:

@@ -26,6 +26,7 @@ import type {
   HourWinRate,
   MetricsSummary,
   ModelComparison,
+  MarketState,
   ModelHealth,
   ModelHealthList,
   ModelMetrics,
@@ -260,6 +261,13 @@ const healthScoreBreakdown: Shape<HealthScoreBreakdown> = {
   recency_points: "int32",
 };
 
+const marketState: Shape<MarketState> = {
+  calendar: "string",
+  open: "bool",
+  last_close: maybe("timestamp"),
+  next_open: maybe("timestamp"),
+};
+
 export const modelHealth: Shape<ModelHealth> = {
   model_id: "string",
   model_version: "string",
@@ -272,6 +280,9 @@ export const modelHealth: Shape<ModelHealth> = {
   last_prediction: maybe("timestamp"),
   minutes_since_last: maybe("double"),
   issues: ["string"],
+  market_minutes_since_last: maybe("double"),
+  window_start: maybe("timestamp"),
+  market: maybe(marketState),
 };
 
 export const metricsSummary: Shape<MetricsSummary> = {
@@ -410,6 +421,8 @@ export const modelHealthList: Shape<ModelHealthList> = {
   warning_models: "int32",
   critical_models: "int32",
   models: [modelHealth],
+  window_start: maybe("timestamp"),
+  market: maybe(marketState),
 };
 
 const hourWinRate: Shape<HourWinRate> = { hour: maybe("timestamp"), win_rate: "double" };

@@ -8,7 +8,7 @@ from analytics import ACTION_LABELS, ClassificationReport, FeatureDrift
 from mlanalytics.v1 import common_pb2
 from server.api.convert import finite, timestamp
 from server.reports.drift import DriftReport, DriftSide
-from server.reports.health import ModelHealth
+from server.reports.health import MarketState, ModelHealth
 from server.reports.windows import Analysis, ModelWindow
 
 
@@ -189,8 +189,18 @@ def drift_report(report: DriftReport) -> common_pb2.DriftReport:
     )
 
 
+def market_state(market: MarketState) -> common_pb2.MarketState:
+    return common_pb2.MarketState(
+        calendar=market.calendar,
+        open=market.open,
+        last_close=None if market.last_close is None else timestamp(market.last_close),
+        next_open=None if market.next_open is None else timestamp(market.next_open),
+    )
+
+
 def model_health(health: ModelHealth) -> common_pb2.ModelHealth:
     verdict, activity = health.assessment, health.activity
+    window_start, market = timestamp(health.window.start), market_state(health.market)
     if activity is None:
         return common_pb2.ModelHealth(
             model_id=health.model_id,
@@ -198,6 +208,8 @@ def model_health(health: ModelHealth) -> common_pb2.ModelHealth:
             health_score=verdict.health_score,
             score_breakdown=common_pb2.HealthScoreBreakdown(),
             issues=verdict.issues,
+            window_start=window_start,
+            market=market,
         )
     return common_pb2.ModelHealth(
         model_id=health.model_id,
@@ -214,5 +226,8 @@ def model_health(health: ModelHealth) -> common_pb2.ModelHealth:
         avg_latency_ms=finite(activity.avg_latency_ms),
         last_prediction=timestamp(activity.last_prediction),
         minutes_since_last=health.minutes_since_last,
+        market_minutes_since_last=health.market_minutes_since_last,
         issues=verdict.issues,
+        window_start=window_start,
+        market=market,
     )

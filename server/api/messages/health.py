@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from mlanalytics.v1 import health_service_pb2 as pb
 from server.api.convert import finite, timestamp
-from server.api.messages.common import model_health
+from server.api.messages.common import market_state, model_health
 from server.domain import TimeRange
 from server.reports.health import HealthList, HourWinRate, Trends, VersionPerformance
 
 
 def model_health_list(health: HealthList) -> pb.ModelHealthList:
     return pb.ModelHealthList(
-        end_time=timestamp(health.end),
+        end_time=timestamp(health.window.end),
+        window_start=timestamp(health.window.start),
+        market=market_state(health.market),
         total_models=len(health.models),
         healthy_models=health.count("healthy"),
         warning_models=health.count("warning"),

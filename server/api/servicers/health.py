@@ -67,7 +67,7 @@ class HealthServicer(DataServicer, health_service_pb2_grpc.HealthServiceServicer
         params = Params()
         end = params.end_time(request.end_time)
         params.check()
-        models = self._read(reports.model_health_list, end)
+        models = self._read(reports.model_health_list, end, self._settings.health_rules)
         return envelope(pb.ListModelHealthResponse, health.model_health_list(models))
 
     def GetModelHealth(
@@ -77,7 +77,7 @@ class HealthServicer(DataServicer, health_service_pb2_grpc.HealthServiceServicer
         model_id = params.model_id(request.model_id)
         end = params.end_time(request.end_time)
         params.check()
-        model = self._read(reports.model_health, model_id, end)
+        model = self._read(reports.model_health, model_id, end, self._settings.health_rules)
         return envelope(pb.GetModelHealthResponse, common.model_health(model))
 
     def GetPerformanceTrends(
