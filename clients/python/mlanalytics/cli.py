@@ -226,6 +226,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="start the whole local stack (what `make run` does)")
     seed = commands.add_parser("seed", help="load or top up the demo data in a writable database")
     seed.add_argument("--dsn", required=True, help="libpq connection string")
+    seed.add_argument(
+        "--calendar",
+        choices=("session", "always"),
+        help="rows only inside market sessions, or around the clock (default: MARKET_CALENDAR)",
+    )
     return parser
 
 
@@ -299,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "seed":
         from devstack.__main__ import seed_command  # noqa: PLC0415 (as above)
 
-        return seed_command(args.dsn)
+        return seed_command(args.dsn, args.calendar)
     try:
         with AnalyticsClient(args.target, timeout=args.timeout) as client:
             result = args.handler(client, args)
