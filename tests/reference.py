@@ -146,3 +146,44 @@ def risk(rewards: list[float]) -> dict[str, float | None]:
         "tail_ratio": abs(q95) / abs(q05) if q05 else None,
         "psr": psr,
     }
+
+
+@dataclass(frozen=True)
+class Paired:
+    common_bars: int
+    differences: list[float]
+    mean: float | None
+    ci95: tuple[float, float] | None
+    p_value: float | None
+    verdict: str
+
+
+def paired(
+    rows_a: list[tuple[datetime, float | None]], rows_b: list[tuple[datetime, float | None]]
+) -> Paired:
+    """The A/B comparison of docs/DEFINITIONS.md#model-ab with dicts and scipy's t-test."""
+
+    def per_bar(rows: list[tuple[datetime, float | None]]) -> dict[int, float]:
+        bars: dict[int, float] = {}
+        for at, reward in rows:
+            if reward is not None:
+                bar = int(at.timestamp()) // 300
+                bars[bar] = bars.get(bar, 0.0) + reward
+        return bars
+
+    a, b = per_bar(rows_a), per_bar(rows_b)
+    d = [a[bar] - b[bar] for bar in sorted(a.keys() & b.keys())]
+    n = len(d)
+    mean = float(np.mean(d)) if d else None
+    ci = p = None
+    if n >= 2:
+        half = stats.t.ppf(0.975, n - 1) * np.std(d, ddof=1) / math.sqrt(n)
+        ci = (float(np.mean(d) - half), float(np.mean(d) + half))
+        p = float(stats.ttest_1samp(d, 0.0).pvalue)
+    if n < 30:
+        verdict = "insufficient_data"
+    elif p is not None and p < 0.05:
+        verdict = "model_a" if np.mean(d) > 0 else "model_b"
+    else:
+        verdict = "no_significant_difference"
+    return Paired(n, d, mean, ci, p, verdict)

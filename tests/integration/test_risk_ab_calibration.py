@@ -1,8 +1,9 @@
-"""Risk metrics and confidence calibration, through the real server.
+"""Risk metrics, confidence calibration and the model A/B test, through the real server.
 
 Every number is checked against an independent computation on the rows the test wrote: numpy's
 quantile, scipy's moments, t-test and normal CDF, scikit-learn's Brier score and calibration
-curve, or a case worked by hand (docs/DEFINITIONS.md#risk-metrics, #confidence-calibration).
+curve, or a case worked by hand (docs/DEFINITIONS.md#risk-metrics, #model-ab,
+#confidence-calibration).
 """
 
 from __future__ import annotations
@@ -15,12 +16,17 @@ import grpc
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-from reference import outcome, risk
+from reference import outcome, paired, risk
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss
 
+from mlanalytics.v1 import health_service_pb2 as hpb
+from mlanalytics.v1 import (
+    health_service_pb2_grpc,
+    metrics_service_pb2_grpc,
+    prediction_service_pb2_grpc,
+)
 from mlanalytics.v1 import metrics_service_pb2 as mpb
-from mlanalytics.v1 import metrics_service_pb2_grpc, prediction_service_pb2_grpc
 from mlanalytics.v1 import prediction_service_pb2 as ppb
 from rows import Rows
 
@@ -38,6 +44,11 @@ def metrics(channel: grpc.Channel) -> Any:
 @pytest.fixture
 def predictions(channel: grpc.Channel) -> Any:
     return prediction_service_pb2_grpc.PredictionServiceStub(channel)
+
+
+@pytest.fixture
+def health(channel: grpc.Channel) -> Any:
+    return health_service_pb2_grpc.HealthServiceStub(channel)
 
 
 def rolling(metrics: Any, model_id: str, window: str = "24h") -> Any:
@@ -111,7 +122,9 @@ class TestRiskMetrics:
             assert got[field] is not None, field
             assert got[field] == pytest.approx(expected[key], rel=1e-9), field
 
-    def test_every_performance_metrics_carries_them(self, rows: Rows, metrics: Any) -> None:
+    def test_every_performance_metrics_carries_them(
+        self, rows: Rows, metrics: Any, health: Any
+    ) -> None:
         rng = np.random.default_rng(3)
         for model_id in ("alpha", "beta"):
             rewards: list[float | None] = [float(x) for x in rng.normal(0, 1e-3, 200)]
@@ -124,6 +137,10 @@ class TestRiskMetrics:
             mpb.GetModelMetricsRequest(model_id="alpha", end_time=WHEN)
         ).data
         assert overview.rolling.metrics == alpha
+        ab = health.CompareModels(
+            hpb.CompareModelsRequest(model_a="alpha", model_b="beta", window="24h", end_time=WHEN)
+        ).data
+        assert ab.model_a.metrics == alpha
 
     @pytest.mark.parametrize(
         ("rewards", "absent"),
@@ -284,3 +301,160 @@ class TestCalibration:
         waiting = accuracy_report(predictions, "waiting", "1h").calibration
         assert (waiting.count, waiting.excluded) == (0, 0)  # pending predictions are in neither
         assert not waiting.HasField("brier_score")
+
+
+# --- model A/B ----------------------------------------------------------------------------------
+
+Rewards = list[tuple[datetime, float | None]]
+
+
+def write_pair(
+    rows: Rows, rng: np.random.Generator, edge: float, bars: int
+) -> tuple[Rewards, Rewards]:
+    """Two models on ``bars`` common 5-minute bars ending at END; A earns ``edge`` more per bar.
+
+    Both see the same market move; each has noise of its own. A also traded twice in one bar
+    (summed), B's only row in another bar has a NULL reward (no common bar), and each traded
+    once where the other did not.
+    """
+    first = END - bars * FIVE
+    a: Rewards = []
+    b: Rewards = []
+    for i in range(bars):
+        market = float(rng.normal(0, 3e-3))
+        a.append(
+            (first + i * FIVE + timedelta(seconds=10), market + edge + float(rng.normal(0, 1e-3)))
+        )
+        b.append((first + i * FIVE + timedelta(seconds=40), market + float(rng.normal(0, 1e-3))))
+    a.append((first + 10 * FIVE + timedelta(minutes=2), 5e-4))  # a second row in bar 10
+    b[20] = (b[20][0], None)  # B's bar 20 has no reward
+    a.append((first - 3 * FIVE, 1e-3))  # only A, before the common span
+    b.append((first - 7 * FIVE, -1e-3))  # only B
+    for model_id, side in (("champion", a), ("challenger", b)):
+        for at, reward in side:
+            rows.inference(model_id, at, "LONG", reward=reward)
+    return a, b
+
+
+def compare(health: Any, model_a: str, model_b: str, window: str = "", end: str = WHEN) -> Any:
+    request = hpb.CompareModelsRequest(
+        model_a=model_a, model_b=model_b, window=window, end_time=end
+    )
+    return health.CompareModels(request).data
+
+
+def assert_matches(got: Any, expected: Any) -> None:
+    """The service's comparison against the reference (scipy on per-bar sums of dicts)."""
+    assert got.common_bars == expected.common_bars
+    # Sums of a few values in another order, then a t statistic: relative 1e-9 is far above
+    # the rounding and far below any formula error; p-values compared the same way.
+    assert got.mean_difference == pytest.approx(expected.mean, rel=1e-9)
+    assert got.difference_ci95.lower == pytest.approx(expected.ci95[0], rel=1e-9)
+    assert got.difference_ci95.upper == pytest.approx(expected.ci95[1], rel=1e-9)
+    assert got.p_value == pytest.approx(expected.p_value, rel=1e-9)
+    assert got.verdict == expected.verdict
+
+
+class TestCompareModels:
+    def test_a_clearly_better_model_wins(self, rows: Rows, health: Any, metrics: Any) -> None:
+        a, b = write_pair(rows, np.random.default_rng(7), edge=2e-3, bars=60)
+        expected = paired(a, b)
+        assert expected.common_bars == 59  # bar 20 has no reward for B
+        assert expected.p_value is not None
+        assert expected.p_value < 1e-6
+        got = compare(health, "champion", "challenger")
+        assert got.window == "7d"  # this RPC's default
+        assert got.start_time.ToDatetime(UTC) == END - timedelta(days=7)
+        assert_matches(got, expected)
+        assert got.verdict == "model_a"
+        assert (got.min_common_bars, got.significance_level) == (30, 0.05)
+        assert (got.model_a.model_id, got.model_b.model_id) == ("champion", "challenger")
+        assert (got.model_a.data_points, got.model_b.data_points) == (62, 61)
+        for side in (got.model_a, got.model_b):
+            assert side.metrics == rolling(metrics, side.model_id, "7d").metrics
+            assert side.probabilistic_sharpe == side.metrics.probabilistic_sharpe
+
+        swapped = compare(health, "challenger", "champion")
+        assert_matches(swapped, paired(b, a))
+        assert swapped.verdict == "model_b"
+        assert swapped.mean_difference == -got.mean_difference
+        assert swapped.p_value == pytest.approx(got.p_value, rel=1e-12)
+
+    def test_under_30_common_bars_is_insufficient_data(self, rows: Rows, health: Any) -> None:
+        a, b = write_pair(rows, np.random.default_rng(7), edge=2e-3, bars=60)
+        since = END - timedelta(hours=1)
+        got = compare(health, "champion", "challenger", "1h")
+        expected = paired([r for r in a if r[0] > since], [r for r in b if r[0] > since])
+        assert got.common_bars == expected.common_bars == 12
+        assert got.verdict == "insufficient_data"
+        # The statistics are still reported: they just decide nothing.
+        assert_matches(got, expected)
+        assert expected.p_value is not None
+        assert expected.p_value < 0.05
+
+    def test_equal_models_are_no_significant_difference(self, rows: Rows, health: Any) -> None:
+        first = END - 40 * FIVE
+        for i in range(40):
+            at = first + i * FIVE + timedelta(seconds=10)
+            wobble = 1e-3 if i % 2 else -1e-3  # d = +-1e-3 alternately: mean 0
+            rows.inference("twin_a", at, "LONG", reward=0.002 + wobble / 2)
+            rows.inference("twin_b", at, "LONG", reward=0.002 - wobble / 2)
+        got = compare(health, "twin_a", "twin_b", "24h")
+        assert got.common_bars == 40
+        assert got.mean_difference == pytest.approx(0.0, abs=1e-18)
+        assert got.p_value == pytest.approx(1.0, abs=1e-9)
+        assert got.verdict == "no_significant_difference"
+
+    def test_no_common_bar(self, rows: Rows, health: Any) -> None:
+        rows.inference("early", END - timedelta(hours=3), "LONG", reward=0.01)
+        rows.inference("late", END - timedelta(hours=1), "LONG", reward=0.02)
+        got = compare(health, "early", "late")
+        assert (got.common_bars, got.verdict) == (0, "insufficient_data")
+        for field in ("mean_difference", "difference_ci95", "p_value"):
+            assert not got.HasField(field), field
+        assert got.model_a.data_points == got.model_b.data_points == 1
+
+    def test_a_known_model_without_rows_in_the_window(self, rows: Rows, health: Any) -> None:
+        rows.inference("old", END - timedelta(days=20), "LONG", reward=0.01)
+        rows.inference("new", END - timedelta(hours=1), "LONG", reward=0.02)
+        got = compare(health, "old", "new")
+        assert (got.model_a.data_points, got.model_a.model_version) == (0, "")
+        assert not got.model_a.HasField("probabilistic_sharpe")
+        assert got.verdict == "insufficient_data"
+
+    @pytest.mark.parametrize(
+        ("fields", "violations"),
+        [
+            ({"model_b": "x"}, ["model_a"]),
+            ({"model_a": "x"}, ["model_b"]),
+            ({"model_a": " ", "model_b": ""}, ["model_a", "model_b"]),
+            ({"model_a": "champion", "model_b": "champion"}, ["model_b"]),
+            ({"model_a": "x", "model_b": "y", "window": "2h"}, ["window"]),
+            ({"model_a": "x" * 101, "model_b": "y", "end_time": "noon"}, ["model_a", "end_time"]),
+        ],
+    )
+    def test_invalid_arguments_name_the_parameter(
+        self, health: Any, fields: dict[str, str], violations: list[str]
+    ) -> None:
+        with pytest.raises(grpc.RpcError) as caught:
+            health.CompareModels(hpb.CompareModelsRequest(**fields))
+        error: Any = caught.value
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        message = error.details()
+        named = [
+            part.split(":")[0] for part in message.removeprefix("invalid request: ").split("; ")
+        ]
+        assert named == violations, message
+        if fields.get("model_a") == fields.get("model_b") == "champion":
+            assert "model_b: must differ from model_a (both are 'champion')" in message
+
+    @pytest.mark.parametrize(("model_a", "model_b"), [("nobody", "known"), ("known", "nobody")])
+    def test_unknown_model_is_not_found(
+        self, rows: Rows, health: Any, model_a: str, model_b: str
+    ) -> None:
+        rows.inference("known", END - timedelta(hours=1), "LONG", reward=0.01)
+        with pytest.raises(grpc.RpcError) as caught:
+            compare(health, model_a, model_b)
+        error: Any = caught.value
+        assert error.code() == grpc.StatusCode.NOT_FOUND
+        assert "'nobody'" in error.details()
