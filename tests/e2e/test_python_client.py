@@ -317,3 +317,5 @@ def test_walkthrough_runs_against_the_demo(demo: datetime, proxy: envoy.EnvoyPro
     assert "5 models: 2 critical" in result.stdout
     assert "drift sac_transformer_v2.1: critical" in result.stdout
     assert "bad input is explained: must be one of 1h, 24h, 7d, 30d" in result.stdout
+    assert f"{MODEL} vs {GOOD} over 7 days: verdict " in result.stdout
+    assert "confidence: Brier " in result.stdout
