@@ -47,7 +47,7 @@ ALL_MODEL_PATHS = ("/api/metrics/summary", "/api/health/models", "/api/performan
 
 
 def endpoints(data: Dataset) -> list[str]:
-    """The 14 documented paths with their default parameters, then the heaviest variants.
+    """The 15 documented paths with their default parameters, then the heaviest variants.
 
     end_time is the data set's end, so that repeated runs ask the same questions.
     """
@@ -68,6 +68,7 @@ def endpoints(data: Dataset) -> list[str]:
         f"/api/health/model/{model}?end_time={when}",
         f"/api/performance/trends/{model}?end_time={when}",
         f"/api/performance/comparison?end_time={when}",
+        f"/api/performance/ab?model_a={model}&model_b={drifting}&end_time={when}",
         # The largest answers: 30-day windows, a 1000-row page, 30 days of hourly buckets.
         f"/api/metrics/rolling?model_id={model}&window=30d&end_time={when}",
         f"/api/metrics/model/{model}?window=30d&end_time={when}",
@@ -79,9 +80,10 @@ def endpoints(data: Dataset) -> list[str]:
 
 
 def label(path: str) -> str:
-    """The path with its non-default parameters (model and end_time left out)."""
+    """The path with its non-default parameters (models and end_time left out)."""
     route, _, query = path.partition("?")
-    shown = [p for p in query.split("&") if p and not p.startswith(("end_time=", "model_id="))]
+    hidden = ("end_time=", "model_id=", "model_a=", "model_b=")
+    shown = [p for p in query.split("&") if p and not p.startswith(hidden)]
     return route + (" " + " ".join(shown) if shown else "")
 
 

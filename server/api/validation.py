@@ -44,6 +44,10 @@ class Params:
         """Record a violation (also for rules that involve more than one parameter)."""
         self._violations.append(FieldViolation(field, description))
 
+    def rejected(self, field: str) -> bool:
+        """Whether ``field`` has a violation already."""
+        return any(v.field == field for v in self._violations)
+
     def check(self) -> None:
         """Raise InvalidArgument if any parameter read so far was invalid."""
         if self._violations:
@@ -90,13 +94,15 @@ class Params:
         """The end of the window: ``end_time`` or now."""
         return self.time("end_time", value, self.now)
 
-    def window(self, value: str, end: datetime, field: str = "window") -> TimeRange:
-        """A named window (1h, 24h, 7d, 30d; default 24h) ending at ``end``."""
-        name = value or DEFAULT_WINDOW
+    def window(
+        self, value: str, end: datetime, field: str = "window", default: str = DEFAULT_WINDOW
+    ) -> TimeRange:
+        """A named window (1h, 24h, 7d, 30d; ``default`` when empty) ending at ``end``."""
+        name = value or default
         length = WINDOWS.get(name)
         if length is None:
             self.reject(field, f"must be one of {', '.join(WINDOWS)} (got {_show(value)})")
-            name, length = DEFAULT_WINDOW, WINDOWS[DEFAULT_WINDOW]
+            name, length = default, WINDOWS[default]
         return TimeRange(end - length, end, name)
 
     def integer(self, request: Message, field: str) -> int:
@@ -119,6 +125,20 @@ def model_window(model_id: str, window: str, end_time: str) -> tuple[str, TimeRa
     resolved = params.window(window, params.end_time(end_time))
     params.check()
     return model_id, resolved
+
+
+def model_pair(
+    model_a: str, model_b: str, window: str, end_time: str, default_window: str
+) -> tuple[str, str, TimeRange]:
+    """The validated ``(model_a, model_b, window)`` of an A/B request: two different models."""
+    params = Params()
+    model_a = params.model_id(model_a, "model_a")
+    model_b = params.model_id(model_b, "model_b")
+    if model_a == model_b and not params.rejected("model_a"):
+        params.reject("model_b", f"must differ from model_a (both are {_show(model_a)})")
+    resolved = params.window(window, params.end_time(end_time), default=default_window)
+    params.check()
+    return model_a, model_b, resolved
 
 
 def _show(value: str, limit: int = 40) -> str:

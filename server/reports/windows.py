@@ -8,12 +8,16 @@ import numpy as np
 
 from analytics import (
     ActionStats,
+    Calibration,
     ClassificationReport,
     LatencyStats,
+    RiskMetrics,
     TradingMetrics,
     action_stats,
     classification_report,
+    confidence_calibration,
     latency_stats,
+    risk_metrics,
     trading_metrics,
 )
 from mlanalytics.parameters import PARAMETERS
@@ -33,7 +37,9 @@ class Analysis:
     report: ClassificationReport  # over the resolved predictions
     by_action: tuple[ActionStats, ...]  # over all predictions
     trading: TradingMetrics  # over the non-NULL rewards, in time order
+    risk: RiskMetrics  # the same rewards (docs/DEFINITIONS.md#risk-metrics)
     latency: LatencyStats | None
+    calibration: Calibration  # over the resolved predictions' confidences
 
     @property
     def data_points(self) -> int:
@@ -45,7 +51,8 @@ class Analysis:
 
 
 def analyze(evaluation: Evaluation) -> Analysis:
-    """Classification, per-action, trading and latency metrics of evaluated predictions."""
+    """Classification, per-action, trading, risk, latency and calibration metrics of evaluated
+    predictions."""
     p = evaluation.predictions
     resolved = evaluation.resolved
     return Analysis(
@@ -55,7 +62,9 @@ def analyze(evaluation: Evaluation) -> Analysis:
         ),
         by_action=action_stats(p.action, p.confidence, p.reward, evaluation.correct, resolved),
         trading=trading_metrics(p.reward),
+        risk=risk_metrics(p.reward),
         latency=latency_stats(p.latency_ms),
+        calibration=confidence_calibration(p.confidence[resolved], evaluation.correct[resolved]),
     )
 
 

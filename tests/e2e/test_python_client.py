@@ -36,6 +36,7 @@ MODEL = "sac_transformer_v2.1"
 #: documented statuses: the demo data must run around the clock up to now (health's window is
 #: still calendar time).
 DEMO_CALENDAR = ALWAYS
+GOOD, COIN_FLIP = "ppo_lstm_v3.2", "a2c_conservative_v1.4"  # the demo's best and a coin flip
 
 
 def rfc3339(moment: datetime) -> str:
@@ -120,6 +121,12 @@ CALLS: list[tuple[str, dict[str, Any], str, list[str]]] = [
         "/api/performance/comparison?window=7d&",
         ["performance", "comparison", "--window", "7d"],
     ),
+    (
+        "compare_models",
+        {"model_a": GOOD, "model_b": COIN_FLIP, "window": "24h"},
+        f"/api/performance/ab?model_a={GOOD}&model_b={COIN_FLIP}&window=24h&",
+        ["performance", "ab", "--a", GOOD, "--b", COIN_FLIP, "--window", "24h"],
+    ),
 ]
 
 
@@ -161,7 +168,7 @@ def _same(got: Any, expected: Any, where: str = "data") -> bool:
 
 def test_service_calls(demo: datetime, client: AnalyticsClient, rest: Rest) -> None:
     assert client.service_health().database == "connected"
-    assert len(client.service_info().endpoints) == 14
+    assert len(client.service_info().endpoints) == 15
 
 
 def test_cli_tables_and_errors(
@@ -184,6 +191,34 @@ def test_cli_tables_and_errors(
     ]
     assert cli([*target, "health", "model", "--model", "nobody"]) == 1
     assert capsys.readouterr().err.startswith("error: NOT_FOUND: model 'nobody' not found")
+
+
+@pytest.mark.parametrize(
+    ("window", "verdict", "bars"),
+    [("7d", "model_a", range(1500, 2017)), ("1h", "insufficient_data", range(10, 13))],
+)
+def test_cli_ab_prints_the_verdict_first(  # noqa: PLR0917 (fixtures and parameters)
+    demo: datetime,
+    proxy: envoy.EnvoyProcess,
+    capsys: pytest.CaptureFixture[str],
+    window: str,
+    verdict: str,
+    bars: range,
+) -> None:
+    # The global options after the subcommand, as people type them.
+    argv = ["performance", "ab", "--a", GOOD, "--b", COIN_FLIP, "--window", window]
+    target = ["--target", f"127.0.0.1:{proxy.port}", "--end-time", rfc3339(demo)]
+    assert cli([*argv, *target]) == 0
+    first, *rest = capsys.readouterr().out.splitlines()
+    assert first.startswith(f"verdict: {verdict} ("), first
+    common = next(line for line in rest if line.startswith("common_bars"))
+    assert int(common.split()[-1]) in bars, common  # 7 days (or 1 h) of 5-minute bars
+    header, model_ids = (
+        next(line for line in rest if line.startswith(k)) for k in ("  ", "model_id")
+    )
+    assert header.split() == ["model_a", "model_b"]
+    assert model_ids.split() == ["model_id", GOOD, COIN_FLIP]
+    assert any(line.split()[0] == "probabilistic_sharpe" for line in rest if line.strip())
 
 
 def test_console_script_is_installed(proxy: envoy.EnvoyProcess) -> None:
@@ -290,3 +325,5 @@ def test_walkthrough_runs_against_the_demo(demo: datetime, proxy: envoy.EnvoyPro
     assert "5 models: 2 critical" in result.stdout
     assert "drift sac_transformer_v2.1: critical" in result.stdout
     assert "bad input is explained: must be one of 1h, 24h, 7d, 30d" in result.stdout
+    assert f"{MODEL} vs {GOOD} over 7 days: verdict " in result.stdout
+    assert "confidence: Brier " in result.stdout

@@ -31,10 +31,11 @@ DOCUMENTED_ENDPOINTS = [
     ("/api/health/model/{model_id}", "HealthService", ["end_time"]),
     ("/api/performance/trends/{model_id}", "HealthService", ["days", "end_time"]),
     ("/api/performance/comparison", "HealthService", ["window", "end_time"]),
+    ("/api/performance/ab", "HealthService", ["model_a", "model_b", "window", "end_time"]),
 ]
 
 
-def test_fourteen_documented_paths_with_their_parameters() -> None:
+def test_fifteen_documented_paths_with_their_parameters() -> None:
     got = [
         (e.path, e.rpc.split("/")[0].removeprefix("mlanalytics.v1."), list(e.query_parameters))
         for e in endpoints()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,16 +14,24 @@ ROOT = Path(__file__).resolve().parents[2]
 PROTOS = sorted((ROOT / "protos" / "mlanalytics" / "v1").glob("*_service.proto"))
 # A request field with the comment lines right above it.
 _FIELD = re.compile(r"((?:[ \t]*//[^\n]*\n)+)[ \t]*(?:optional )?\w+ (\w+) = \d+;")
-_REQUEST = re.compile(r"message \w+Request \{([^{}]*)\}")
+_REQUEST = re.compile(r"message (\w+)Request \{([^{}]*)\}")
+_RPC = re.compile(r"^\s*rpc (\w+)\((\w+)\)", re.MULTILINE)
 
 
-def _request_fields() -> list[tuple[str, str, str]]:
-    """(proto file, field name, comment) of every commented field of every request message."""
+def _rpcs() -> dict[str, str]:
+    """Request message name -> the RPC that takes it, over every service."""
+    return {request: rpc for proto in PROTOS for rpc, request in _RPC.findall(proto.read_text())}
+
+
+def _request_fields() -> list[tuple[str, str, str, str]]:
+    """(proto file, RPC, field name, comment) of every commented field of every request."""
+    rpcs = _rpcs()
     found = []
     for proto in PROTOS:
-        for body in _REQUEST.findall(proto.read_text()):
+        for message, body in _REQUEST.findall(proto.read_text()):
             for comment, name in _FIELD.findall(body + "\n"):
-                found.append((proto.name, name, " ".join(comment.replace("//", " ").split())))
+                rpc = rpcs[f"{message}Request"]
+                found.append((proto.name, rpc, name, " ".join(comment.replace("//", " ").split())))
     return found
 
 
@@ -41,14 +50,21 @@ class TestProtoComments:
     def test_every_request_parameter_is_in_the_table(self) -> None:
         fields = _request_fields()
         assert fields, "no request field found: the pattern no longer matches the protos"
-        assert {name for _, name, _ in fields} <= set(PARAMETERS)
+        assert {name for _, _, name, _ in fields} <= set(PARAMETERS)
 
-    @pytest.mark.parametrize(("proto", "name", "comment"), _request_fields())
+    def test_per_rpc_defaults_name_real_rpcs_that_take_the_parameter(self) -> None:
+        taken = {(rpc, name) for _, rpc, name, _ in _request_fields()}
+        overrides = [(rpc, p.name) for p in PARAMETERS.values() for rpc, _ in p.rpc_defaults]
+        assert overrides, "the table has no per-RPC default: this test checks nothing"
+        for rpc, name in overrides:
+            assert (rpc, name) in taken, f"{name}'s default for {rpc}: no such RPC parameter"
+
+    @pytest.mark.parametrize(("proto", "rpc", "name", "comment"), _request_fields())
     def test_comment_states_the_tables_bounds_and_default(
-        self, proto: str, name: str, comment: str
+        self, proto: str, rpc: str, name: str, comment: str
     ) -> None:
-        for fact in _documented(PARAMETERS[name]):
-            assert fact in comment, f"{proto} {name}: {comment!r} lacks {fact!r}"
+        for fact in _documented(PARAMETERS[name].for_rpc(rpc)):
+            assert fact in comment, f"{proto} {rpc} {name}: {comment!r} lacks {fact!r}"
 
 
 class TestReadme:
@@ -62,12 +78,27 @@ class TestReadme:
                 assert f"window ({p.default})" in readme
         assert f"`window` is one of `{', '.join(PARAMETERS['window'].choices)}`" in readme
 
+    def test_the_api_table_states_each_per_rpc_default(self) -> None:
+        lines = (ROOT / "README.md").read_text().splitlines()
+        for p in PARAMETERS.values():
+            for rpc, default in p.rpc_defaults:
+                [row] = [line for line in lines if f"Service.{rpc} |" in line]
+                assert f"{p.name} ({default})" in row, row
+
 
 class TestHelp:
     def test_help_names_bounds_choices_and_default(self) -> None:
         assert PARAMETERS["page_size"].help == "rows per page; 1..1000; default 100"
         assert PARAMETERS["window"].help == "the window; 1h, 24h, 7d, 30d; default 24h"
         assert PARAMETERS["end_time"].help.endswith("default now")
+
+    def test_a_per_rpc_default_changes_the_default_only(self) -> None:
+        window = PARAMETERS["window"]
+        assert window.for_rpc("CompareModels").default == "7d"
+        assert window.for_rpc("CompareModels").help == "the window; 1h, 24h, 7d, 30d; default 7d"
+        assert window.for_rpc("CompareModels").choices == window.choices
+        assert window.for_rpc("GetRollingMetrics") == replace(window, rpc_defaults=())
+        assert PARAMETERS["days"].for_rpc("CompareModels").default == 7
 
     def test_integer_spec_refuses_other_kinds(self) -> None:
         assert PARAMETERS["days"].integer_spec() == (7, 1, 30)

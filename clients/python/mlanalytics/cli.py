@@ -4,6 +4,7 @@
     mlanalytics health models                # every model's health
     mlanalytics metrics rolling --model ppo_lstm_v3.2 --window 7d
     mlanalytics drift features --model sac_transformer_v2.1 --json
+    mlanalytics performance ab --a ppo_lstm_v3.2 --b a2c_conservative_v1.4   # is A better?
     mlanalytics serve                        # the whole local stack (make run)
     mlanalytics seed --dsn postgresql://...  # demo data into a writable database
 
@@ -25,6 +26,7 @@ from google.protobuf.message import Message
 from mlanalytics.client import DEFAULT_TARGET, AnalyticsClient
 from mlanalytics.errors import AnalyticsError
 from mlanalytics.parameters import PARAMETERS
+from mlanalytics.v1 import common_pb2, health_service_pb2
 
 Handler = Callable[[AnalyticsClient, argparse.Namespace], Message]
 
@@ -32,6 +34,8 @@ Handler = Callable[[AnalyticsClient, argparse.Namespace], Message]
 #: CLI options that are request parameters: option name -> parameter name in the table.
 _OPTIONS = {
     "model": "model_id",
+    "a": "model_a",
+    "b": "model_b",
     "window": "window",
     "window_hours": "window_hours",
     "baseline_days": "baseline_days",
@@ -66,16 +70,22 @@ def _global_options(defaults: bool) -> argparse.ArgumentParser:
 
 
 def _add(
-    commands: Any, name: str, handler: Handler | None, help_text: str, *options: str
+    commands: Any,
+    name: str,
+    handler: Handler | None,
+    help_text: str,
+    *options: str,
+    rpc: str = "",
 ) -> argparse.ArgumentParser:
-    """A subcommand calling ``handler``, with the named request-parameter options."""
+    """A subcommand calling ``handler``, with the named request-parameter options (their
+    defaults as the RPC ``rpc`` reads them)."""
     parser: argparse.ArgumentParser = commands.add_parser(
         name, help=help_text, description=help_text, parents=[_global_options(defaults=False)]
     )
     if handler is not None:
         parser.set_defaults(handler=handler)
     for option in options:
-        parameter = PARAMETERS[_OPTIONS[option]]
+        parameter = PARAMETERS[_OPTIONS[option]].for_rpc(rpc)
         flag = "--" + option.replace("_", "-")
         if parameter.kind == "integer":
             parser.add_argument(flag, type=int, help=parameter.help)
@@ -204,9 +214,9 @@ def _parser() -> argparse.ArgumentParser:
         "baseline_days",
     )
 
-    performance = commands.add_parser("performance", help="trends and comparison").add_subparsers(
-        dest="subcommand", required=True, metavar="subcommand"
-    )
+    performance = commands.add_parser(
+        "performance", help="trends, comparison and A/B"
+    ).add_subparsers(dest="subcommand", required=True, metavar="subcommand")
     _add(
         performance,
         "trends",
@@ -221,6 +231,16 @@ def _parser() -> argparse.ArgumentParser:
         lambda c, a: c.performance_comparison(window=a.window, end_time=a.end_time),
         "every model version side by side",
         "window",
+    )
+    _add(
+        performance,
+        "ab",
+        lambda c, a: c.compare_models(a.a, a.b, window=a.window, end_time=a.end_time),
+        "is model A really better than model B? the verdict, then both models' metrics",
+        "a",
+        "b",
+        "window",
+        rpc="CompareModels",
     )
 
     commands.add_parser("serve", help="start the whole local stack (what `make run` does)")
@@ -243,6 +263,8 @@ def to_json(message: Message) -> str:
 
 def render(message: Message) -> str:
     """A readable view: scalar fields as ``name: value``, repeated messages as tables."""
+    if isinstance(message, health_service_pb2.ModelAbComparison):
+        return render_ab(message)
     as_dict = json_format.MessageToDict(
         message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
@@ -292,6 +314,64 @@ def _render(value: dict[str, Any], prefix: str, lines: list[str]) -> None:
             "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
         ]
         lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+
+
+def render_ab(ab: health_service_pb2.ModelAbComparison) -> str:
+    """The verdict on its own first line, the test's numbers, then the two models side by side."""
+    lines = [_verdict_line(ab), ""]
+    interval = ab.difference_ci95
+    facts = {
+        "window": f"{ab.window} ({ab.start_time.ToJsonString()} .. {ab.end_time.ToJsonString()}]",
+        "common_bars": str(ab.common_bars),
+        "mean_difference": _present(ab, "mean_difference"),
+        "difference_ci95": (
+            f"{_scalar(interval.lower)} .. {_scalar(interval.upper)}"
+            if ab.HasField("difference_ci95")
+            else "-"
+        ),
+        "p_value": _present(ab, "p_value"),
+        "min_common_bars": str(ab.min_common_bars),
+        "significance_level": _scalar(ab.significance_level),
+    }
+    width = max(map(len, facts))
+    lines += [f"{name.ljust(width)}  {value}" for name, value in facts.items()]
+
+    a, b = ab.model_a, ab.model_b
+    rows = [("", "model_a", "model_b")]
+    for field in health_service_pb2.AbSide.DESCRIPTOR.fields:
+        if field.message_type is None:
+            rows.append((field.name, _present(a, field.name), _present(b, field.name)))
+    for field in common_pb2.PerformanceMetrics.DESCRIPTOR.fields:
+        rows.append((field.name, _present(a.metrics, field.name), _present(b.metrics, field.name)))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines.append("")
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _verdict_line(ab: health_service_pb2.ModelAbComparison) -> str:
+    """``verdict: model_a (ppo_lstm_v3.2 earned more per bar: p_value 1e-07, 2016 common bars)``."""
+    if ab.verdict == "insufficient_data":
+        detail = f"{ab.common_bars} common bars; a verdict needs {ab.min_common_bars}"
+    else:
+        evidence = (
+            f"p_value {_scalar(ab.p_value)}"
+            if ab.HasField("p_value")
+            else "the same difference on every bar"
+        )
+        detail = f"{evidence}, {ab.common_bars} common bars"
+        if ab.verdict in ("model_a", "model_b"):
+            winner = getattr(ab, ab.verdict).model_id
+            detail = f"{winner} earned more per bar: {detail}"
+    return f"verdict: {ab.verdict} ({detail})"
+
+
+def _present(message: Message, name: str) -> str:
+    """A scalar field as text; "-" for an optional field that is absent."""
+    field = message.DESCRIPTOR.fields_by_name[name]
+    if field.has_presence and not message.HasField(name):
+        return "-"
+    return _scalar(getattr(message, name))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

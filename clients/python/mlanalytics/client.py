@@ -310,3 +310,19 @@ class AnalyticsClient:
             window=window, end_time=_time(end_time)
         )
         return self._call(self._health.GetPerformanceComparison, request, timeout).data
+
+    def compare_models(
+        self,
+        model_a: str,
+        model_b: str,
+        *,
+        window: str = "",
+        end_time: Time = None,
+        timeout: float | None = None,
+    ) -> health_service_pb2.ModelAbComparison:
+        """GET /api/performance/ab: both models' metrics over 1h, 24h, 7d (default) or 30d, and
+        a paired t-test of their per-bar rewards with a verdict."""
+        request = health_service_pb2.CompareModelsRequest(
+            model_a=model_a, model_b=model_b, window=window, end_time=_time(end_time)
+        )
+        return self._call(self._health.CompareModels, request, timeout).data

@@ -7,7 +7,7 @@ bound is typed once. Definitions: docs/DEFINITIONS.md#request-parameters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Literal
 
@@ -37,6 +37,13 @@ class Parameter:
     minimum: int | None = None
     maximum: int | None = None
     choices: tuple[str, ...] = ()
+    #: (RPC name, default) pairs: the RPCs where the default differs (same choices and bounds).
+    rpc_defaults: tuple[tuple[str, str | int], ...] = ()
+
+    def for_rpc(self, rpc: str) -> Parameter:
+        """This parameter as the RPC ``rpc`` (e.g. "CompareModels") reads it: its own default."""
+        default = dict(self.rpc_defaults).get(rpc, self.default)
+        return replace(self, default=default, rpc_defaults=())
 
     @property
     def required(self) -> bool:
@@ -76,7 +83,24 @@ _ALL = (
         "model_id",
         f"a model id such as 'ppo_lstm_v3.2', at most {MODEL_ID_MAX_LENGTH} characters",
     ),
-    Parameter("window", "window", "the window", default="24h", choices=tuple(WINDOWS)),
+    Parameter(
+        "model_a",
+        "model_id",
+        f"model A of an A/B comparison: a model id, at most {MODEL_ID_MAX_LENGTH} characters",
+    ),
+    Parameter(
+        "model_b",
+        "model_id",
+        f"model B, compared with model A: a model id, at most {MODEL_ID_MAX_LENGTH} characters",
+    ),
+    Parameter(
+        "window",
+        "window",
+        "the window",
+        default="24h",
+        choices=tuple(WINDOWS),
+        rpc_defaults=(("CompareModels", "7d"),),
+    ),
     Parameter(
         "end_time", "time", "RFC 3339 instant ending the window (inclusive)", default_text="now"
     ),

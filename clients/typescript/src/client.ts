@@ -15,6 +15,8 @@ import type {
   GetDriftStatusResponse,
 } from "./gen/mlanalytics/v1/drift_service.js";
 import type {
+  CompareModelsRequest,
+  CompareModelsResponse,
   GetModelHealthRequest,
   GetModelHealthResponse,
   GetPerformanceComparisonRequest,
@@ -55,6 +57,15 @@ export type Params<R> = {
 export type ModelParams<R extends { model_id: string }> = Params<Omit<R, "model_id">> & {
   model_id: string;
 };
+
+/** The A/B comparison's parameters: both models required, and different. */
+export type PairParams = Params<Omit<CompareModelsRequest, "model_a" | "model_b">> & {
+  model_a: string;
+  model_b: string;
+};
+
+/** The verdicts of an A/B comparison (`ModelAbComparison.verdict`). */
+export type Verdict = "model_a" | "model_b" | "no_significant_difference" | "insufficient_data";
 
 /** The `data` of an envelope response. */
 type Data<R extends { data?: unknown }> = NonNullable<R["data"]>;
@@ -168,6 +179,14 @@ export class AnalyticsClient {
   /** GET /api/performance/comparison: every model version of the window, best win rate first. */
   getPerformanceComparison(params: Params<GetPerformanceComparisonRequest> = {}, call?: CallOptions) {
     return this.#data<GetPerformanceComparisonResponse>("/api/performance/comparison", params, call);
+  }
+
+  /**
+   * GET /api/performance/ab: both models' metrics over the window (default 7d, unlike the other
+   * calls) and a paired t-test of their per-bar rewards, with a `Verdict`.
+   */
+  compareModels(params: PairParams, call?: CallOptions) {
+    return this.#data<CompareModelsResponse>("/api/performance/ab", params, call);
   }
 
   /** GET an /api/... path and unwrap its envelope {success, data, timestamp}. */

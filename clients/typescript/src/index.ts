@@ -1,7 +1,15 @@
 /** The ML Analytics REST client and the types of its JSON, generated from protos/. */
 
 export { AnalyticsClient } from "./client.js";
-export type { CallOptions, ClientOptions, ModelParams, Params, Window } from "./client.js";
+export type {
+  CallOptions,
+  ClientOptions,
+  ModelParams,
+  PairParams,
+  Params,
+  Verdict,
+  Window,
+} from "./client.js";
 export { AnalyticsError, Code } from "./errors.js";
 export type { FieldViolation, StatusBody } from "./errors.js";
 export type * from "./gen/mlanalytics/v1/common.js";

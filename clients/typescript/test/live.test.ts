@@ -13,6 +13,7 @@ import { assertShape } from "./shapes.js";
 const url = process.env["MLANALYTICS_URL"];
 const client = new AnalyticsClient({ baseUrl: url ?? "http://localhost:8004" });
 const MODEL = "ppo_lstm_v3.2";
+const COIN_FLIP = "a2c_conservative_v1.4";
 const DEMO_MODELS = [
   "a2c_conservative_v1.4",
   "dqn_legacy_v0.9",
@@ -62,6 +63,13 @@ const PATHS: Record<string, () => Promise<void>> = {
     assert.deepEqual(
       data.confusion_matrix.map((row) => row.predicted),
       ACTIONS,
+    );
+    const calibration = data.calibration;
+    assert.ok(calibration && calibration.count > 0, "the demo's confidences are usable");
+    assert.equal(calibration.count + calibration.excluded, data.resolved_predictions);
+    assert.equal(
+      calibration.reliability.reduce((sum, bin) => sum + bin.count, 0),
+      calibration.count,
     );
   },
   "/api/predictions/history": async () => {
@@ -133,6 +141,17 @@ const PATHS: Record<string, () => Promise<void>> = {
     assert.equal(data.models.length, data.total_models);
     assert.ok(data.total_models >= DEMO_MODELS.length);
   },
+  "/api/performance/ab": async () => {
+    const week = await client.compareModels({ model_a: MODEL, model_b: COIN_FLIP });
+    assertShape(week, shapes.modelAbComparison);
+    assert.equal(week.window, "7d", "this call's default window");
+    assert.equal(week.verdict, "model_a", "the good model beats the coin flip");
+    assert.ok(week.common_bars >= 30);
+    assert.ok(week.difference_ci95 && week.difference_ci95.lower > 0);
+    const hour = await client.compareModels({ model_a: MODEL, model_b: COIN_FLIP, window: "1h" });
+    assert.equal(hour.verdict, "insufficient_data");
+    assert.ok(hour.common_bars <= 12, `an hour holds 12 bars, got ${hour.common_bars}`);
+  },
 };
 
 /** Assert that `call()` rejects with an AnalyticsError of this HTTP status and gRPC code. */
@@ -167,6 +186,8 @@ describe("errors", { skip: url ? false : "MLANALYTICS_URL is not set" }, () => {
       [() => client.getPerformanceTrends({ model_id: MODEL, days: 31 }), "days"],
       [() => client.getMetricsSummary({ end_time: "yesterday" }), "end_time"],
       [() => client.getPredictionAccuracy({ model_id: "" }), "model_id"],
+      [() => client.compareModels({ model_a: MODEL, model_b: MODEL }), "model_b"],
+      [() => client.compareModels({ model_a: "", model_b: MODEL }), "model_a"],
     ];
     for (const [call, field] of cases) {
       const error = await rejects(call, 400, Code.INVALID_ARGUMENT);
@@ -196,6 +217,7 @@ describe("errors", { skip: url ? false : "MLANALYTICS_URL is not set" }, () => {
       () => client.getModelMetrics({ model_id: "no_such_model" }),
       () => client.getModelHealth({ model_id: "no_such_model" }),
       () => client.getDriftStatus({ model_id: "no_such_model" }),
+      () => client.compareModels({ model_a: MODEL, model_b: "no_such_model" }),
     ]) {
       const error = await rejects(call, 404, Code.NOT_FOUND);
       assert.match(error.message, /no_such_model/);

@@ -11,8 +11,11 @@
 import assert from "node:assert/strict";
 
 import type {
+  AbSide,
   AccuracyReport,
   ActionBreakdown,
+  ConfidenceCalibration,
+  ConfidenceInterval,
   ConceptDrift,
   ConfusionMatrixRow,
   DriftFeatures,
@@ -29,6 +32,7 @@ import type {
   MarketState,
   ModelHealth,
   ModelHealthList,
+  ModelAbComparison,
   ModelMetrics,
   PageSummary,
   PerformanceComparison,
@@ -39,6 +43,7 @@ import type {
   PredictionHistory,
   PredictionRecord,
   ComparisonEntry,
+  ReliabilityBin,
   RollingMetrics,
   SummaryAggregate,
   TrendBucket,
@@ -157,6 +162,11 @@ const performanceMetrics: Shape<PerformanceMetrics> = {
   p50_latency_ms: maybe("double"),
   p95_latency_ms: maybe("double"),
   p99_latency_ms: maybe("double"),
+  calmar_ratio: maybe("double"),
+  var_95: maybe("double"),
+  cvar_95: maybe("double"),
+  tail_ratio: maybe("double"),
+  probabilistic_sharpe: maybe("double"),
 };
 
 const predictionCounts: Shape<PredictionCounts> = {
@@ -200,6 +210,21 @@ export const accuracyReport: Shape<AccuracyReport> = {
   mae: "double",
   by_action: [actionBreakdown],
   confusion_matrix: [confusionMatrixRow],
+  calibration: maybe<Shape<ConfidenceCalibration>>({
+    brier_score: maybe("double"),
+    expected_calibration_error: maybe("double"),
+    reliability: [
+      {
+        lower: "double",
+        upper: "double",
+        count: "int32",
+        mean_confidence: "double",
+        accuracy: "double",
+      } satisfies Shape<ReliabilityBin>,
+    ],
+    count: "int32",
+    excluded: "int32",
+  }),
 };
 
 const featureDrift: Shape<FeatureDrift> = {
@@ -474,4 +499,28 @@ export const performanceComparison: Shape<PerformanceComparison> = {
       sharpe_ratio: "double",
     } satisfies Shape<ModelComparison>,
   ],
+};
+
+const abSide: Shape<AbSide> = {
+  model_id: "string",
+  model_version: "string",
+  data_points: "int32",
+  probabilistic_sharpe: maybe("double"),
+  metrics: maybe(performanceMetrics),
+};
+
+export const modelAbComparison: Shape<ModelAbComparison> = {
+  verdict: "string",
+  window: "string",
+  start_time: maybe("timestamp"),
+  end_time: maybe("timestamp"),
+  hold_band: "double",
+  model_a: maybe(abSide),
+  model_b: maybe(abSide),
+  common_bars: "int32",
+  mean_difference: maybe("double"),
+  difference_ci95: maybe<Shape<ConfidenceInterval>>({ lower: "double", upper: "double" }),
+  p_value: maybe("double"),
+  min_common_bars: "int32",
+  significance_level: "double",
 };

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analytics import ACTION_LABELS, ClassificationReport, FeatureDrift
+from analytics import ACTION_LABELS, Calibration, ClassificationReport, FeatureDrift
 from mlanalytics.v1 import common_pb2
 from server.api.convert import finite, timestamp
 from server.reports.drift import DriftReport, DriftSide
@@ -48,6 +48,7 @@ def confusion_matrix(report: ClassificationReport) -> list[common_pb2.ConfusionM
 
 def performance_metrics(analysis: Analysis) -> common_pb2.PerformanceMetrics:
     report, trading, latency = analysis.report, analysis.trading, analysis.latency
+    risk = analysis.risk
     return common_pb2.PerformanceMetrics(
         accuracy=report.accuracy,
         precision=report.precision,
@@ -68,6 +69,31 @@ def performance_metrics(analysis: Analysis) -> common_pb2.PerformanceMetrics:
         p50_latency_ms=latency.p50 if latency else None,
         p95_latency_ms=latency.p95 if latency else None,
         p99_latency_ms=latency.p99 if latency else None,
+        calmar_ratio=finite(risk.calmar_ratio),
+        var_95=finite(risk.var_95),
+        cvar_95=finite(risk.cvar_95),
+        tail_ratio=finite(risk.tail_ratio),
+        probabilistic_sharpe=finite(risk.probabilistic_sharpe),
+    )
+
+
+def confidence_calibration(calibration: Calibration) -> common_pb2.ConfidenceCalibration:
+    """Brier score, ECE and the reliability bins; only the counts when nothing is usable."""
+    return common_pb2.ConfidenceCalibration(
+        brier_score=finite(calibration.brier_score),
+        expected_calibration_error=finite(calibration.expected_calibration_error),
+        reliability=[
+            common_pb2.ReliabilityBin(
+                lower=b.lower,
+                upper=b.upper,
+                count=b.count,
+                mean_confidence=b.mean_confidence,
+                accuracy=b.accuracy,
+            )
+            for b in calibration.reliability
+        ],
+        count=calibration.count,
+        excluded=calibration.excluded,
     )
 
 
@@ -120,6 +146,7 @@ def accuracy_report(model: ModelWindow) -> common_pb2.AccuracyReport:
         mae=report.mae,
         by_action=action_breakdown(analysis),
         confusion_matrix=confusion_matrix(report),
+        calibration=confidence_calibration(analysis.calibration),
     )
 
 

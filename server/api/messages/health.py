@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from mlanalytics.v1 import health_service_pb2 as pb
 from server.api.convert import finite, timestamp
-from server.api.messages.common import market_state, model_health
+from server.api.messages.common import market_state, model_health, performance_metrics
 from server.domain import TimeRange
+from server.reports.ab import ModelPair
 from server.reports.health import HealthList, HourWinRate, Trends, VersionPerformance
+from server.reports.windows import ModelWindow
 
 
 def model_health_list(health: HealthList) -> pb.ModelHealthList:
@@ -77,6 +79,40 @@ def performance_comparison(
             )
             for v in versions
         ],
+    )
+
+
+def model_ab_comparison(pair: ModelPair) -> pb.ModelAbComparison:
+    comparison, interval = pair.comparison, pair.comparison.difference_ci95
+    return pb.ModelAbComparison(
+        verdict=comparison.verdict,
+        window=pair.window.name,
+        start_time=timestamp(pair.window.start),
+        end_time=timestamp(pair.window.end),
+        hold_band=pair.hold_band,
+        model_a=_ab_side(pair.model_a),
+        model_b=_ab_side(pair.model_b),
+        common_bars=comparison.common_bars,
+        mean_difference=finite(comparison.mean_difference),
+        difference_ci95=(
+            None
+            if interval is None
+            else pb.ConfidenceInterval(lower=interval.lower, upper=interval.upper)
+        ),
+        p_value=finite(comparison.p_value),
+        min_common_bars=pair.min_common_bars,
+        significance_level=pair.significance_level,
+    )
+
+
+def _ab_side(model: ModelWindow) -> pb.AbSide:
+    analysis = model.analysis
+    return pb.AbSide(
+        model_id=model.model_id,
+        model_version=model.model_version,
+        data_points=analysis.data_points,
+        probabilistic_sharpe=finite(analysis.risk.probabilistic_sharpe),
+        metrics=performance_metrics(analysis),
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import grpc
 from psycopg_pool import ConnectionPool
 
+from mlanalytics.parameters import PARAMETERS
 from mlanalytics.v1 import health_service_pb2 as pb
 from mlanalytics.v1 import health_service_pb2_grpc
 from server import SERVICE_NAME, SERVICE_VERSION
@@ -14,15 +15,19 @@ from server.api import directory
 from server.api.convert import envelope, now_timestamp
 from server.api.messages import common, health
 from server.api.servicers.base import DataServicer
-from server.api.validation import Params
+from server.api.validation import Params, model_pair
 from server.config import Settings
 from server.reports import health as reports
+from server.reports.ab import compare_models
 
 _DESCRIPTION = (
     "Production monitoring of the USD/COP reinforcement-learning trading models: "
     "metrics, prediction accuracy, drift and health. REST on this port; native gRPC "
     "on the same port with server reflection."
 )
+
+_COMPARE_MODELS = health_service_pb2_grpc.HealthServiceServicer.CompareModels.__name__
+AB_DEFAULT_WINDOW = str(PARAMETERS["window"].for_rpc(_COMPARE_MODELS).default)
 
 
 class HealthServicer(DataServicer, health_service_pb2_grpc.HealthServiceServicer):
@@ -101,3 +106,12 @@ class HealthServicer(DataServicer, health_service_pb2_grpc.HealthServiceServicer
         return envelope(
             pb.GetPerformanceComparisonResponse, health.performance_comparison(window, versions)
         )
+
+    def CompareModels(
+        self, request: pb.CompareModelsRequest, context: grpc.ServicerContext
+    ) -> pb.CompareModelsResponse:
+        model_a, model_b, window = model_pair(
+            request.model_a, request.model_b, request.window, request.end_time, AB_DEFAULT_WINDOW
+        )
+        pair = self._read(compare_models, model_a, model_b, window, self._settings.hold_band)
+        return envelope(pb.CompareModelsResponse, health.model_ab_comparison(pair))
