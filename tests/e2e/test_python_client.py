@@ -33,8 +33,8 @@ from server.app import create_server
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "sac_transformer_v2.1"
 #: The walkthrough asks without an end time, so at the machine's clock, and expects the demo's
-#: documented statuses: the demo data must run around the clock up to now (health's window is
-#: still calendar time).
+#: documented statuses: the demo data runs around the clock up to now, as the test server's
+#: calendar does (tests/integration/test_market_health.py covers the session calendar).
 DEMO_CALENDAR = ALWAYS
 GOOD, COIN_FLIP = "ppo_lstm_v3.2", "a2c_conservative_v1.4"  # the demo's best and a coin flip
 
