@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import grpc
 from psycopg_pool import ConnectionPool
 
@@ -9,19 +11,29 @@ from mlanalytics.v1 import drift_service_pb2 as pb
 from mlanalytics.v1 import drift_service_pb2_grpc
 from server.api.convert import envelope
 from server.api.messages import common, drift
+from server.api.streaming import abort, envelope_fields, watch
 from server.api.validation import Params
 from server.config import Settings
 from server.db import connection
+from server.errors import InvalidArgument
+from server.evaluations import DriftKey, Evaluations
+from server.reports.changes import drift_signature
 from server.reports.drift import DriftReport, drift_report
+from server.streams import Hub
 
 
 class DriftServicer(drift_service_pb2_grpc.DriftServiceServicer):
     """Is a model's input data drifting away from what it saw before?"""
 
-    def __init__(self, pool: ConnectionPool, settings: Settings) -> None:
+    def __init__(
+        self, pool: ConnectionPool, settings: Settings, *, hub: Hub, evaluations: Evaluations
+    ) -> None:
         self._pool = pool
         self._hold_band = settings.hold_band
         self._thresholds = settings.drift_thresholds
+        self._hub = hub
+        self._evaluations = evaluations
+        self._heartbeat_s = settings.stream_heartbeat_s
 
     def _report(
         self, request: pb.GetDriftStatusRequest | pb.GetDriftFeaturesRequest
@@ -52,3 +64,32 @@ class DriftServicer(drift_service_pb2_grpc.DriftServiceServicer):
         self, request: pb.GetDriftFeaturesRequest, context: grpc.ServicerContext
     ) -> pb.GetDriftFeaturesResponse:
         return envelope(pb.GetDriftFeaturesResponse, drift.drift_features(self._report(request)))
+
+    def WatchDrift(
+        self, request: pb.WatchDriftRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.WatchDriftResponse]:
+        params = Params()
+        key = DriftKey(
+            params.model_id(request.model_id),
+            params.integer(request, "window_hours"),
+            params.integer(request, "baseline_days"),
+        )
+        try:
+            params.check()
+        except InvalidArgument as error:
+            abort(context, error)
+
+        def render(report: DriftReport, revision: str) -> pb.WatchDriftResponse:
+            return pb.WatchDriftResponse(**envelope_fields(revision, common.drift_report(report)))
+
+        return watch(
+            context,
+            self._hub,
+            "drift",
+            key,
+            evaluate=lambda: self._evaluations.drift(key),
+            signature=drift_signature,
+            render=render,
+            heartbeat=lambda revision: pb.WatchDriftResponse(**envelope_fields(revision)),
+            heartbeat_s=self._heartbeat_s,
+        )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import grpc
+from google.api import httpbody_pb2
 from psycopg_pool import ConnectionPool
 
 from mlanalytics.v1 import health_service_pb2 as pb
@@ -13,9 +14,14 @@ from server import SERVICE_NAME, SERVICE_VERSION
 from server.api import directory
 from server.api.convert import envelope, now_timestamp
 from server.api.messages import common, health
+from server.api.streaming import envelope_fields, watch
 from server.api.validation import Params
 from server.db import connection
+from server.evaluations import Evaluations
 from server.reports import health as reports
+from server.reports.changes import health_signature
+from server.reports.health import HealthList
+from server.streams import Hub
 
 _DESCRIPTION = (
     "Production monitoring of the USD/COP reinforcement-learning trading models: "
@@ -27,10 +33,23 @@ _DESCRIPTION = (
 class HealthServicer(health_service_pb2_grpc.HealthServiceServicer):
     """Service and model health."""
 
-    def __init__(self, pool: ConnectionPool, database_connected: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        database_connected: Callable[[], bool],
+        *,
+        hub: Hub,
+        evaluations: Evaluations,
+        heartbeat_s: float,
+        exposition: Callable[[], tuple[str, bytes]],
+    ) -> None:
         self._pool = pool
         self._database_connected = database_connected
         self._endpoints = directory.endpoints()
+        self._hub = hub
+        self._evaluations = evaluations
+        self._heartbeat_s = heartbeat_s
+        self._exposition = exposition
 
     def GetServiceHealth(
         self, request: pb.GetServiceHealthRequest, context: grpc.ServicerContext
@@ -99,3 +118,29 @@ class HealthServicer(health_service_pb2_grpc.HealthServiceServicer):
         return envelope(
             pb.GetPerformanceComparisonResponse, health.performance_comparison(window, versions)
         )
+
+    def WatchModelHealth(
+        self, request: pb.WatchModelHealthRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.WatchModelHealthResponse]:
+        def render(models: HealthList, revision: str) -> pb.WatchModelHealthResponse:
+            return pb.WatchModelHealthResponse(
+                **envelope_fields(revision, health.model_health_list(models))
+            )
+
+        return watch(
+            context,
+            self._hub,
+            "health",
+            (),
+            evaluate=self._evaluations.health,
+            signature=health_signature,
+            render=render,
+            heartbeat=lambda revision: pb.WatchModelHealthResponse(**envelope_fields(revision)),
+            heartbeat_s=self._heartbeat_s,
+        )
+
+    def GetPrometheusMetrics(
+        self, request: pb.GetPrometheusMetricsRequest, context: grpc.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        content_type, body = self._exposition()
+        return httpbody_pb2.HttpBody(content_type=content_type, data=body)
