@@ -50,7 +50,7 @@ class Telemetry:
     """The registry, the RPC metrics, and the text exposition of everything registered."""
 
     def __init__(self) -> None:
-        disable_created_metrics()  # no `*_created` series: Prometheus does not use them
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # no `*_created` series
         self.registry = CollectorRegistry(auto_describe=True)
         self.started = Counter(
             "grpc_server_started",
