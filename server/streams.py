@@ -82,6 +82,7 @@ class Subscription(Generic[T]):
 
     def __init__(self, topic: Topic[T], queue_size: int) -> None:
         self.topic = topic
+        self.on_drop: Callable[[], None] | None = None  # called once when dropped as too slow
         self._queue_size = queue_size
         self._condition = threading.Condition()
         self._pending: deque[Snapshot[T]] = deque()
@@ -123,6 +124,8 @@ class Subscription(Generic[T]):
         with self._condition:
             self._pending.clear()
         self._end(SlowSubscriber(self._queue_size))
+        if self.on_drop is not None:
+            self.on_drop()
 
     def _end(self, reason: StreamEnded | Exception) -> None:
         with self._condition:

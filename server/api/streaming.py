@@ -5,7 +5,8 @@ its first evaluation is done); then one per change, and a heartbeat after ``hear
 without a message. The stream ends with a status that says why:
 
 * RESOURCE_EXHAUSTED: the reader was too slow (dropped), or the server has as many streams as it
-  allows;
+  allows (a dropped reader that reads nothing more for three heartbeat intervals is cancelled
+  instead: CANCELLED);
 * UNAVAILABLE: the server is shutting down, or the database is unreachable;
 * the status of a failed evaluation (NOT_FOUND for an unknown model, ...), as for unary calls.
 """
@@ -13,6 +14,7 @@ without a message. The stream ends with a status that says why:
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any, TypeVar
 
@@ -39,6 +41,9 @@ R = TypeVar("R")
 
 SNAPSHOT = "snapshot"
 HEARTBEAT = "heartbeat"
+#: A dropped reader still blocking the stream's writes after this many heartbeat intervals has
+#: its call cancelled, which frees the thread.
+STALLED_READER_HEARTBEATS = 3
 
 
 def watch(
@@ -63,6 +68,11 @@ def watch(
         context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
     # Wake the waiting thread at once when the client goes away (else after a heartbeat).
     context.add_callback(subscription.close)
+    # A dropped reader learns why once it has read what is already on its way; one that reads
+    # nothing at all for a while longer holds this thread in a blocked write: cancel the call.
+    stalled = threading.Timer(STALLED_READER_HEARTBEATS * heartbeat_s, context.cancel)
+    stalled.daemon = True
+    subscription.on_drop = stalled.start
     revision = ""
     try:
         while True:
@@ -89,6 +99,7 @@ def watch(
                 rendered: R = snapshot.rendered
                 yield rendered
     finally:
+        stalled.cancel()
         subscription.close()
 
 
