@@ -74,7 +74,8 @@ def stream() -> Iterator[Stream]:
     channel = grpc.insecure_channel(
         f"127.0.0.1:{port}", options=[("grpc.max_receive_message_length", 1_000_000)]
     )
-    yield Stream(hub, lambda: channel.unary_stream("/test.Big/Watch")(b""), served)
+    watch_call = channel.unary_stream("/test.Big/Watch", None, None)
+    yield Stream(hub, lambda: watch_call(b""), served)
     channel.close()
     hub.close()
     server.stop(0)
@@ -95,7 +96,7 @@ def test_a_slow_reader_is_dropped_with_resource_exhausted(stream: Stream) -> Non
     with pytest.raises(grpc.RpcError) as ended:
         received.extend(call)  # what was already on its way, then the status
     assert ended.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert f"{QUEUE_SIZE} snapshots were waiting unread" in ended.value.details()
+    assert f"{QUEUE_SIZE} snapshots were waiting unread" in str(ended.value.details())
     # What reached the client is bounded by the transport's window, not by how long it paused.
     assert len(received) * len(PAYLOAD) < 64 * 2**20
     assert hub.stats()["big"].subscribers == 0
