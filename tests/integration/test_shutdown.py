@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 import psycopg
@@ -99,7 +100,7 @@ def test_sigterm_ends_every_stream_with_a_final_status(
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             health = health_service_pb2_grpc.HealthServiceStub(channel)
             drift = drift_service_pb2_grpc.DriftServiceStub(channel)
-            streams = [
+            streams: list[Any] = [
                 health.WatchModelHealth(hpb.WatchModelHealthRequest()),
                 health.WatchModelHealth(hpb.WatchModelHealthRequest()),
                 drift.WatchDrift(dpb.WatchDriftRequest(model_id="m")),
