@@ -20,7 +20,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -336,7 +336,7 @@ class AnalyticsClient:
         reconnect: bool = True,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
         max_backoff: float = 5.0,
-    ) -> Iterator[health_service_pb2.WatchModelHealthResponse]:
+    ) -> Generator[health_service_pb2.WatchModelHealthResponse, None, None]:
         """GET /api/health/models/watch: the model-health list now and on every change.
 
         Yields ``WatchModelHealthResponse`` messages: ``kind`` "snapshot" with ``data`` (and
@@ -361,7 +361,7 @@ class AnalyticsClient:
         reconnect: bool = True,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
         max_backoff: float = 5.0,
-    ) -> Iterator[drift_service_pb2.WatchDriftResponse]:
+    ) -> Generator[drift_service_pb2.WatchDriftResponse, None, None]:
         """GET /api/drift/watch: one model's drift report now and whenever its status or its
         drifted features change.
 
@@ -371,7 +371,7 @@ class AnalyticsClient:
         first snapshot after that is skipped if its ``revision`` is the last one delivered, so
         nothing is delivered twice and no change is missed. ``reconnect=False`` raises instead.
         Bad parameters or an unknown model raise ``InvalidArgument`` / ``NotFound`` at once.
-        Stop by leaving the loop (the call is cancelled).
+        ``close()`` the generator (or let it go) to stop: the call is cancelled.
         """
         request = drift_service_pb2.WatchDriftRequest(
             model_id=model_id, window_hours=window_hours, baseline_days=baseline_days
@@ -417,7 +417,7 @@ def _watch(
     reconnect: bool,
     idle_timeout: float,
     max_backoff: float,
-) -> Iterator[Any]:
+) -> Generator[Any, None, None]:
     """The messages of a watch, across reconnections, without repeating a snapshot."""
     delivered = ""  # revision of the last snapshot yielded
     backoff = 0.1
