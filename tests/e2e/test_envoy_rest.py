@@ -40,10 +40,10 @@ class TestServiceEndpoints:
         assert (body["status"], body["database"]) == ("healthy", "connected")
         datetime.fromisoformat(body["timestamp"])
 
-    def test_root_lists_the_fourteen_paths(self, rest: Rest) -> None:
+    def test_root_lists_the_seventeen_paths(self, rest: Rest) -> None:
         body = rest.get("/").json()
         paths = {e["path"] for e in body["endpoints"]}
-        assert len(paths) == 14
+        assert len(paths) == 17
         assert {"/api/metrics/summary", "/api/health/models", "/health", "/"} <= paths
         rolling = next(e for e in body["endpoints"] if e["path"] == "/api/metrics/rolling")
         assert rolling["rpc"] == "mlanalytics.v1.MetricsService/GetRollingMetrics"

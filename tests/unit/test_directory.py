@@ -31,10 +31,13 @@ DOCUMENTED_ENDPOINTS = [
     ("/api/health/model/{model_id}", "HealthService", ["end_time"]),
     ("/api/performance/trends/{model_id}", "HealthService", ["days", "end_time"]),
     ("/api/performance/comparison", "HealthService", ["window", "end_time"]),
+    ("/api/health/models/watch", "HealthService", []),
+    ("/metrics", "HealthService", []),
+    ("/api/drift/watch", "DriftService", ["model_id", "window_hours", "baseline_days"]),
 ]
 
 
-def test_fourteen_documented_paths_with_their_parameters() -> None:
+def test_seventeen_documented_paths_with_their_parameters() -> None:
     got = [
         (e.path, e.rpc.split("/")[0].removeprefix("mlanalytics.v1."), list(e.query_parameters))
         for e in endpoints()
