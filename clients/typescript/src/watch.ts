@@ -179,8 +179,10 @@ export function subscribe<T>(
 async function explain(url: string, status: number, fetcher: typeof globalThis.fetch): Promise<AnalyticsError> {
   try {
     const response = await fetcher(url, { headers: { accept: "application/json" } });
-    const text = await response.text();
-    if (!response.ok) return AnalyticsError.fromResponse(response.status, response.statusText, text, url);
+    if (!response.ok) {
+      return AnalyticsError.fromResponse(response.status, response.statusText, await response.text(), url);
+    }
+    await response.body?.cancel(); // accepted this time: a stream, never to be read to its end
   } catch (cause) {
     return new AnalyticsError(`HTTP ${status} from ${url}`, { status, code: Code.UNKNOWN, url, cause });
   }
