@@ -55,6 +55,7 @@ TS_PROTO_OPTIONS = (
 GOOGLEAPIS = (
     "google/api/annotations.proto",
     "google/api/http.proto",
+    "google/api/httpbody.proto",
     "google/rpc/status.proto",
     "google/rpc/error_details.proto",
 )

@@ -1,4 +1,5 @@
-"""Assemble the gRPC server: servicers, error interceptor, reflection, gRPC health, DB monitor."""
+"""Assemble the gRPC server: servicers, interceptors, reflection, gRPC health, DB monitor,
+the watch streams' publishers and the Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from psycopg_pool import ConnectionPool
 
-from server.api.directory import CACHED_METHODS, SERVICE_NAMES
+from server.api.directory import CACHED_METHODS, METRICS_METHOD, SERVICE_NAMES
 from server.api.interceptors import CacheInterceptor, ErrorInterceptor
-from server.api.servicers import add_servicers
+from server.api.rpc_metrics import RpcMetricsInterceptor
+from server.api.servicers import StreamDeps, add_servicers
 from server.cache import ResponseCache
 from server.config import ConfigError, Settings
 from server.db import DatabaseMonitor, conninfo, create_pool, warn_if_index_missing
+from server.evaluations import Evaluations
+from server.streams import Hub
+from server.telemetry import ServiceCollector, Telemetry
 from server.warmup import warm_up
 
 log = logging.getLogger(__name__)
@@ -33,6 +38,8 @@ class Service:
     monitor: DatabaseMonitor
     health: health.HealthServicer
     cache: ResponseCache[Any] | None
+    hub: Hub
+    telemetry: Telemetry
     _stopped: bool = field(default=False, init=False)
 
     def start(self) -> None:
@@ -42,11 +49,13 @@ class Service:
         log.info("gRPC server listening on port %d", self.port)
 
     def stop(self, grace: float | None = None) -> None:
-        """Refuse new calls, let in-flight ones finish within ``grace`` s, then release the pool."""
+        """Refuse new calls, end every watch stream (UNAVAILABLE: reconnect elsewhere), let
+        in-flight calls finish within ``grace`` s, then release the pool."""
         if self._stopped:
             return
         self._stopped = True
         self.health.enter_graceful_shutdown()
+        self.hub.close()
         self.server.stop(grace).wait()
         self.monitor.stop()
         self.pool.close()
@@ -55,13 +64,22 @@ class Service:
 def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Service:
     """Build the server on ``settings.grpc_port`` (0 binds a free port; see ``Service.port``)."""
     pool = pool or create_pool(settings)
-    interceptors: list[grpc.ServerInterceptor] = [ErrorInterceptor()]  # type: ignore[type-arg]
+    telemetry = Telemetry()
+    interceptors: list[grpc.ServerInterceptor] = [  # type: ignore[type-arg]
+        RpcMetricsInterceptor(telemetry, excluded=frozenset({METRICS_METHOD})),
+        ErrorInterceptor(),
+    ]
     cache: ResponseCache[Any] | None = None
     if settings.cache_ttl_s > 0:
         cache = ResponseCache(settings.cache_ttl_s)
         interceptors.append(CacheInterceptor(cache, CACHED_METHODS))
+    # grpcio's sync server holds a thread per call for its whole life: an open stream holds one
+    # until it ends. The hub admits at most stream_max_subscribers streams, and the pool has that
+    # many threads on top of the ones for unary calls, so streams never starve them.
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=settings.grpc_max_workers),
+        futures.ThreadPoolExecutor(
+            max_workers=settings.grpc_max_workers + settings.stream_max_subscribers
+        ),
         interceptors=interceptors,
     )
     grpc_health = health.HealthServicer(experimental_non_blocking=True)
@@ -73,7 +91,28 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
 
     monitor = DatabaseMonitor(conninfo(settings), on_change=database_changed)
 
-    add_servicers(server, pool, settings, lambda: monitor.connected)
+    hub = Hub(
+        refresh_s=settings.stream_refresh_s,
+        queue_size=settings.stream_queue_size,
+        max_subscribers=settings.stream_max_subscribers,
+    )
+    evaluations = Evaluations(pool, settings)
+    telemetry.registry.register(
+        ServiceCollector(
+            pool=pool,
+            database_connected=lambda: monitor.connected,
+            cache=cache,
+            hub=hub,
+            evaluations=evaluations,
+        )
+    )
+    add_servicers(
+        server,
+        pool,
+        settings,
+        lambda: monitor.connected,
+        StreamDeps(hub, evaluations, telemetry.exposition),
+    )
     health_pb2_grpc.add_HealthServicer_to_server(grpc_health, server)
     reflection.enable_server_reflection(
         (
@@ -91,7 +130,14 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
         raise ConfigError(f"cannot listen on {address} (GRPC_PORT in use?)") from None
     warn_if_index_missing(pool)
     return Service(
-        server=server, port=port, pool=pool, monitor=monitor, health=grpc_health, cache=cache
+        server=server,
+        port=port,
+        pool=pool,
+        monitor=monitor,
+        health=grpc_health,
+        cache=cache,
+        hub=hub,
+        telemetry=telemetry,
     )
 
 

@@ -16,9 +16,18 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 T = TypeVar("T")
+
+
+class CacheStats(NamedTuple):
+    """Lookups since start: served from an entry, served another caller's computation, computed."""
+
+    hits: int
+    shared: int
+    misses: int
+    entries: int
 
 
 class ResponseCache(Generic[T]):
@@ -44,6 +53,7 @@ class ResponseCache(Generic[T]):
         self._lock = threading.Lock()
         self._entries: OrderedDict[Hashable, tuple[float, T]] = OrderedDict()  # key: (born, value)
         self._computing: dict[Hashable, Future[T]] = {}
+        self._hits = self._shared = self._misses = 0
 
     def get(self, key: Hashable, compute: Callable[[], T], timeout: float | None = None) -> T:
         """The cached value of ``key``, or ``compute()``'s (run once for concurrent callers).
@@ -60,13 +70,21 @@ class ResponseCache(Generic[T]):
                 if age < self.ttl + self.stale:
                     self._entries.move_to_end(key)
                     if age < self.ttl or pending is not None:
+                        self._hits += 1
                         return entry[1]  # fresh, or stale while another caller refreshes it
             owner = pending is None
             if pending is None:
                 pending = self._computing[key] = Future()
+                self._misses += 1
+            else:
+                self._shared += 1
         if not owner:
             return pending.result(timeout)
         return self._compute(key, compute, pending)
+
+    def stats(self) -> CacheStats:
+        with self._lock:
+            return CacheStats(self._hits, self._shared, self._misses, len(self._entries))
 
     def clear(self) -> None:
         """Forget every entry (computations under way still complete)."""

@@ -68,6 +68,16 @@ class Settings:
     # default is the USD/COP session (America/Bogota Mon-Fri 08:00-13:00, Colombian holidays).
     market_calendar: MarketCalendar = field(default_factory=MarketCalendar)
     health_min_trades: int = 20  # [HEALTH_MIN_TRADES] resolved trades a win-rate rule needs
+    # Watch streams (docs/DEFINITIONS.md#watch-streams): one evaluation per watched key per tick.
+    stream_refresh_s: float = 2.0  # [STREAM_REFRESH_S] tick of the stream publishers
+    stream_heartbeat_s: float = 10.0  # [STREAM_HEARTBEAT_S] heartbeat after this much silence
+    # [STREAM_MAX_SUBSCRIBERS] open streams at most; each holds a thread of its own, on top of the
+    # GRPC_MAX_WORKERS that serve unary calls, so streams never starve them.
+    stream_max_subscribers: int = 256
+    stream_queue_size: int = 8  # [STREAM_QUEUE_SIZE] unread snapshots before a reader is dropped
+    # [METRICS_DRIFT_MAX_AGE_S] how old the per-model drift behind /metrics may be (a scrape
+    # evaluates every model's drift at most this often).
+    metrics_drift_max_age_s: float = 60.0
 
     @property
     def drift_thresholds(self) -> DriftThresholds:
@@ -112,6 +122,15 @@ class Settings:
             cors_allowed_origins=env.words("CORS_ALLOWED_ORIGINS", d.cors_allowed_origins),
             market_calendar=_market_calendar(env),
             health_min_trades=env.integer("HEALTH_MIN_TRADES", d.health_min_trades, 0, 100_000),
+            stream_refresh_s=env.number("STREAM_REFRESH_S", d.stream_refresh_s, 0.05, 60),
+            stream_heartbeat_s=env.number("STREAM_HEARTBEAT_S", d.stream_heartbeat_s, 0.05, 15),
+            stream_max_subscribers=env.integer(
+                "STREAM_MAX_SUBSCRIBERS", d.stream_max_subscribers, 1, 1024
+            ),
+            stream_queue_size=env.integer("STREAM_QUEUE_SIZE", d.stream_queue_size, 1, 1000),
+            metrics_drift_max_age_s=env.number(
+                "METRICS_DRIFT_MAX_AGE_S", d.metrics_drift_max_age_s, 0, 3600
+            ),
         )
         if settings.db_pool_min_size > settings.db_pool_max_size:
             raise ConfigError(

@@ -28,12 +28,20 @@ SERVICE_NAMES: tuple[str, ...] = tuple(s.full_name for s in SERVICES)
 
 _LIVE = health_service_pb2.DESCRIPTOR.services_by_name["HealthService"].methods_by_name
 
-#: Every RPC whose answer depends on the data (all but service health and info), as gRPC paths.
+#: The Prometheus scrape (GET /metrics), as a gRPC path.
+METRICS_METHOD = (
+    f"/{_LIVE['GetPrometheusMetrics'].containing_service.full_name}/GetPrometheusMetrics"
+)
+
+#: Every unary RPC whose answer depends on the data (all but service health and info and the
+#: scrape, which reads the service itself), as gRPC paths.
 CACHED_METHODS: frozenset[str] = frozenset(
     f"/{service.full_name}/{method.name}"
     for service in SERVICES
     for method in service.methods
-    if method not in (_LIVE["GetServiceHealth"], _LIVE["GetServiceInfo"])
+    if not method.server_streaming
+    and method
+    not in (_LIVE["GetServiceHealth"], _LIVE["GetServiceInfo"], _LIVE["GetPrometheusMetrics"])
 )
 
 _VERBS = ("get", "put", "post", "delete", "patch")

@@ -40,10 +40,10 @@ class TestServiceEndpoints:
         assert (body["status"], body["database"]) == ("healthy", "connected")
         datetime.fromisoformat(body["timestamp"])
 
-    def test_root_lists_the_fifteen_paths(self, rest: Rest) -> None:
+    def test_root_lists_the_eighteen_paths(self, rest: Rest) -> None:
         body = rest.get("/").json()
         paths = {e["path"] for e in body["endpoints"]}
-        assert len(paths) == 15
+        assert len(paths) == 18
         assert {"/api/metrics/summary", "/api/health/models", "/health", "/"} <= paths
         rolling = next(e for e in body["endpoints"] if e["path"] == "/api/metrics/rolling")
         assert rolling["rpc"] == "mlanalytics.v1.MetricsService/GetRollingMetrics"

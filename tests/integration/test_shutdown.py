@@ -1,4 +1,5 @@
-"""SIGTERM: the server refuses new calls, lets the in-flight ones finish, and exits cleanly."""
+"""SIGTERM: the server refuses new calls, lets the in-flight ones finish, ends every watch stream
+with a final status, and exits cleanly."""
 
 from __future__ import annotations
 
@@ -9,14 +10,18 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 import psycopg
+import pytest
 
 from databases import ScratchDatabase
 from devstack.run import database_environment, free_port, wait_for_server
+from mlanalytics.v1 import drift_service_pb2 as dpb
+from mlanalytics.v1 import drift_service_pb2_grpc, health_service_pb2_grpc, metrics_service_pb2_grpc
+from mlanalytics.v1 import health_service_pb2 as hpb
 from mlanalytics.v1 import metrics_service_pb2 as mpb
-from mlanalytics.v1 import metrics_service_pb2_grpc
 from rows import Rows
 
 
@@ -70,6 +75,48 @@ def test_sigterm_drains_in_flight_calls(rows: Rows, database: ScratchDatabase) -
         assert refused, "a call after SIGTERM must be refused"
         assert server.wait(timeout=15) == 0
         channel.close()
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.wait()
+
+
+def test_sigterm_ends_every_stream_with_a_final_status(
+    rows: Rows, database: ScratchDatabase
+) -> None:
+    rows.inference("m", datetime.now(UTC) - timedelta(minutes=5), "LONG", reward=0.1)
+    port = free_port()
+    env = {
+        **os.environ,
+        **database_environment(database.dsn),
+        "SERVICE_HOST": "127.0.0.1",
+        "GRPC_PORT": str(port),
+        "SHUTDOWN_GRACE_S": "10",
+        "STREAM_HEARTBEAT_S": "0.5",
+    }
+    server = subprocess.Popen([sys.executable, "-m", "server"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_server(port, server)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            health = health_service_pb2_grpc.HealthServiceStub(channel)
+            drift = drift_service_pb2_grpc.DriftServiceStub(channel)
+            streams: list[Any] = [
+                health.WatchModelHealth(hpb.WatchModelHealthRequest()),
+                health.WatchModelHealth(hpb.WatchModelHealthRequest()),
+                drift.WatchDrift(dpb.WatchDriftRequest(model_id="m")),
+            ]
+            for stream in streams:
+                assert next(stream).kind == "snapshot"
+            stopping = time.monotonic()
+            server.send_signal(signal.SIGTERM)
+            for stream in streams:
+                with pytest.raises(grpc.RpcError) as ended:
+                    list(stream)  # heartbeats until the end, then the final status
+                assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
+                assert "shutting down" in str(ended.value.details())
+        assert server.wait(timeout=15) == 0
+        # Open streams do not hold the shutdown for its grace period.
+        assert time.monotonic() - stopping < 5
     finally:
         if server.poll() is None:
             server.kill()

@@ -32,10 +32,13 @@ DOCUMENTED_ENDPOINTS = [
     ("/api/performance/trends/{model_id}", "HealthService", ["days", "end_time"]),
     ("/api/performance/comparison", "HealthService", ["window", "end_time"]),
     ("/api/performance/ab", "HealthService", ["model_a", "model_b", "window", "end_time"]),
+    ("/api/health/models/watch", "HealthService", []),
+    ("/metrics", "HealthService", []),
+    ("/api/drift/watch", "DriftService", ["model_id", "window_hours", "baseline_days"]),
 ]
 
 
-def test_fifteen_documented_paths_with_their_parameters() -> None:
+def test_eighteen_documented_paths_with_their_parameters() -> None:
     got = [
         (e.path, e.rpc.split("/")[0].removeprefix("mlanalytics.v1."), list(e.query_parameters))
         for e in endpoints()

@@ -5,11 +5,14 @@
     mlanalytics metrics rolling --model ppo_lstm_v3.2 --window 7d
     mlanalytics drift features --model sac_transformer_v2.1 --json
     mlanalytics performance ab --a ppo_lstm_v3.2 --b a2c_conservative_v1.4   # is A better?
+    mlanalytics watch health                 # print model-health changes as they happen
+    mlanalytics watch drift --model sac_transformer_v2.1
     mlanalytics serve                        # the whole local stack (make run)
     mlanalytics seed --dsn postgresql://...  # demo data into a writable database
 
-``--json`` prints exactly the ``data`` object the REST API returns for the same call. Errors print
-one line on stderr and exit with status 1 (2 for bad command-line usage).
+``--json`` prints exactly the ``data`` object the REST API returns for the same call (for a watch,
+one JSON line per snapshot). Errors print one line on stderr and exit with status 1 (2 for bad
+command-line usage); Ctrl-C ends a watch with status 0.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from google.protobuf import json_format
@@ -243,6 +246,19 @@ def _parser() -> argparse.ArgumentParser:
         rpc="CompareModels",
     )
 
+    watch = commands.add_parser("watch", help="print changes as they happen (until Ctrl-C)")
+    watch_commands = watch.add_subparsers(dest="subcommand", required=True, metavar="subcommand")
+    _add(watch_commands, "health", None, "model-health changes: status and issues")
+    _add(
+        watch_commands,
+        "drift",
+        None,
+        "drift changes of one model: status and drifted features",
+        "model",
+        "window_hours",
+        "baseline_days",
+    )
+
     commands.add_parser("serve", help="start the whole local stack (what `make run` does)")
     seed = commands.add_parser("seed", help="load or top up the demo data in a writable database")
     seed.add_argument("--dsn", required=True, help="libpq connection string")
@@ -387,12 +403,65 @@ def main(argv: Sequence[str] | None = None) -> int:
         return seed_command(args.dsn, args.calendar)
     try:
         with AnalyticsClient(args.target, timeout=args.timeout) as client:
+            if args.command == "watch":
+                return _watch(client, args)
             result = args.handler(client, args)
     except AnalyticsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(to_json(result) if args.json else render(result))
     return 0
+
+
+def _watch(client: AnalyticsClient, args: argparse.Namespace) -> int:
+    """Print each snapshot of a watch as it arrives (only what changed, as text), until Ctrl-C."""
+    events: Iterator[Any]
+    if args.subcommand == "health":
+        events = client.watch_model_health()
+        describe: Callable[[Any], dict[str, str]] = _health_lines
+    else:
+        events = client.watch_drift(
+            args.model, window_hours=args.window_hours, baseline_days=args.baseline_days
+        )
+        describe = _drift_lines
+    shown: dict[str, str] = {}
+    try:
+        for event in events:
+            if args.json:
+                print(
+                    json_format.MessageToJson(event, preserving_proto_field_name=True, indent=None),
+                    flush=True,
+                )
+                continue
+            lines = describe(event.data)
+            changed = [line for key, line in lines.items() if shown.get(key) != line]
+            changed += [f"{key}  gone" for key in shown if key not in lines]
+            shown = lines
+            stamp = event.timestamp.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
+            for line in changed:
+                print(f"{stamp}  {line}", flush=True)
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def _health_lines(data: Any) -> dict[str, str]:
+    """One line per model: status, score, issues."""
+    return {
+        m.model_id: f"{m.model_id}  {m.status}  score {m.health_score:.0f}"
+        + (f"  ({'; '.join(m.issues)})" if m.issues else "")
+        for m in data.models
+    }
+
+
+def _drift_lines(data: Any) -> dict[str, str]:
+    """One line: the model's drift status, score and drifted features."""
+    drifted = ", ".join(data.features_drifted) or "none"
+    line = (
+        f"{data.model_id}  {data.status}  data drift {data.data_drift_score:.3f}"
+        f"  drifted: {drifted}"
+    )
+    return {data.model_id: line + (f"  ({data.reason})" if data.reason else "")}
 
 
 if __name__ == "__main__":

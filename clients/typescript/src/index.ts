@@ -11,6 +11,17 @@ export type {
   Window,
 } from "./client.js";
 export { AnalyticsError, Code } from "./errors.js";
+export type {
+  EventSourceFactory,
+  EventSourceLike,
+  Heartbeat,
+  Snapshot,
+  SourceEvent,
+  Subscription,
+  WatchEvent,
+  WatchHandlers,
+  WatchOptions,
+} from "./watch.js";
 export type { FieldViolation, StatusBody } from "./errors.js";
 export type * from "./gen/mlanalytics/v1/common.js";
 export type * from "./gen/mlanalytics/v1/drift_service.js";

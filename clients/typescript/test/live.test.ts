@@ -6,12 +6,30 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { AnalyticsClient, AnalyticsError, Code, type Window } from "../src/index.js";
+import { EventSource } from "eventsource";
+
+import { AnalyticsClient, AnalyticsError, Code, type Snapshot, type Subscription, type WatchHandlers, type Window } from "../src/index.js";
 import * as shapes from "./shapes.js";
 import { assertShape } from "./shapes.js";
 
 const url = process.env["MLANALYTICS_URL"];
-const client = new AnalyticsClient({ baseUrl: url ?? "http://localhost:8004" });
+const client = new AnalyticsClient({ baseUrl: url ?? "http://localhost:8004", eventSource: EventSource });
+
+/** The first snapshot of a watch (then the subscription is closed). */
+function firstSnapshot<T>(open: (handlers: WatchHandlers<T>) => Subscription): Promise<Snapshot<T>> {
+  return new Promise((resolve, reject) => {
+    const subscription = open({
+      onSnapshot: (_data, event) => {
+        subscription.close();
+        resolve(event);
+      },
+      onError: (error) => {
+        subscription.close();
+        reject(error);
+      },
+    });
+  });
+}
 const MODEL = "ppo_lstm_v3.2";
 const COIN_FLIP = "a2c_conservative_v1.4";
 const DEMO_MODELS = [
@@ -135,6 +153,25 @@ const PATHS: Record<string, () => Promise<void>> = {
     assert.equal(data.days, 2);
     assert.ok(data.buckets.length >= 24, `hourly buckets, got ${data.buckets.length}`);
   },
+  "/api/health/models/watch": async () => {
+    const event = await firstSnapshot((handlers) => client.watchModelHealth(handlers));
+    assert.equal(event.kind, "snapshot");
+    assert.match(event.revision, /^[0-9a-f]{16}$/);
+    assertShape(event.data, shapes.modelHealthList);
+    assert.equal(event.data.total_models, DEMO_MODELS.length);
+  },
+  "/api/drift/watch": async () => {
+    const event = await firstSnapshot((handlers) => client.watchDrift({ model_id: "sac_transformer_v2.1" }, handlers));
+    assertShape(event.data, shapes.driftReport);
+    assert.equal(event.data.status, "critical");
+    assert.ok(event.data.features_drifted.length > 0);
+  },
+  "/metrics": async () => {
+    const response = await fetch(`${client.baseUrl}/metrics`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    assert.match(await response.text(), /^mlanalytics_model_health_score\{model_id="ppo_lstm_v3\.2"\} /m);
+  },
   "/api/performance/comparison": async () => {
     const data = await client.getPerformanceComparison({ window: "7d" });
     assertShape(data, shapes.performanceComparison);
@@ -222,6 +259,17 @@ describe("errors", { skip: url ? false : "MLANALYTICS_URL is not set" }, () => {
       const error = await rejects(call, 404, Code.NOT_FOUND);
       assert.match(error.message, /no_such_model/);
     }
+  });
+
+  it("a watch of an unknown model ends with the 404 JSON error, without retrying", async () => {
+    const error = await firstSnapshot((handlers) => client.watchDrift({ model_id: "no_such_model" }, handlers)).then(
+      () => assert.fail("expected an AnalyticsError"),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof AnalyticsError);
+    assert.equal(error.status, 404);
+    assert.equal(error.code, Code.NOT_FOUND);
+    assert.match(error.message, /no_such_model/);
   });
 
   it("404 for an unknown path", async () => {

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import grpc
+from google.api import httpbody_pb2
 from psycopg_pool import ConnectionPool
 
 from mlanalytics.parameters import PARAMETERS
@@ -15,10 +16,15 @@ from server.api import directory
 from server.api.convert import envelope, now_timestamp
 from server.api.messages import common, health
 from server.api.servicers.base import DataServicer
+from server.api.streaming import envelope_fields, watch
 from server.api.validation import Params, model_pair
 from server.config import Settings
+from server.evaluations import Evaluations
 from server.reports import health as reports
 from server.reports.ab import compare_models
+from server.reports.changes import health_signature
+from server.reports.health import HealthList
+from server.streams import Hub
 
 _DESCRIPTION = (
     "Production monitoring of the USD/COP reinforcement-learning trading models: "
@@ -38,9 +44,16 @@ class HealthServicer(DataServicer, health_service_pb2_grpc.HealthServiceServicer
         pool: ConnectionPool,
         settings: Settings,
         database_connected: Callable[[], bool],
+        *,
+        hub: Hub,
+        evaluations: Evaluations,
+        exposition: Callable[[], tuple[str, bytes]],
     ) -> None:
         super().__init__(pool, settings)
         self._database_connected = database_connected
+        self._hub = hub
+        self._evaluations = evaluations
+        self._exposition = exposition
         self._endpoints = directory.endpoints()
 
     def GetServiceHealth(
@@ -115,3 +128,29 @@ class HealthServicer(DataServicer, health_service_pb2_grpc.HealthServiceServicer
         )
         pair = self._read(compare_models, model_a, model_b, window, self._settings.hold_band)
         return envelope(pb.CompareModelsResponse, health.model_ab_comparison(pair))
+
+    def WatchModelHealth(
+        self, request: pb.WatchModelHealthRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.WatchModelHealthResponse]:
+        def render(models: HealthList, revision: str) -> pb.WatchModelHealthResponse:
+            return pb.WatchModelHealthResponse(
+                **envelope_fields(revision, health.model_health_list(models))
+            )
+
+        return watch(
+            context,
+            self._hub,
+            "health",
+            (),
+            evaluate=self._evaluations.health,
+            signature=health_signature,
+            render=render,
+            heartbeat=lambda revision: pb.WatchModelHealthResponse(**envelope_fields(revision)),
+            heartbeat_s=self._settings.stream_heartbeat_s,
+        )
+
+    def GetPrometheusMetrics(
+        self, request: pb.GetPrometheusMetricsRequest, context: grpc.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        content_type, body = self._exposition()
+        return httpbody_pb2.HttpBody(content_type=content_type, data=body)
