@@ -18,7 +18,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from analytics import ALWAYS, MarketCalendar
+from analytics import MarketCalendar
 from databases import ScratchDatabase, start_embedded_postgres
 from devstack import envoy
 from devstack.demo import DEFAULT_CALENDAR
@@ -55,11 +55,7 @@ def rows(database: ScratchDatabase) -> Iterator[Rows]:
 @pytest.fixture(scope="session")
 def service(database: ScratchDatabase) -> Iterator[Service]:
     """The real gRPC server on a free port, against the test database."""
-    # Around the clock and without a trade minimum: health as it was before market time, so the
-    # tests that write a few rows at arbitrary instants keep their values (which also shows that
-    # `always` changes nothing); tests/integration/test_market_health.py starts servers with the
-    # session calendar and the trade minimum.
-    running = create_server(database.settings(market_calendar=ALWAYS, health_min_trades=0))
+    running = create_server(database.settings())
     running.start()
     yield running
     running.stop(grace=1)

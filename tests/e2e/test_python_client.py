@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -325,5 +326,7 @@ def test_walkthrough_runs_against_the_demo(demo: datetime, proxy: envoy.EnvoyPro
     assert "5 models: 2 critical" in result.stdout
     assert "drift sac_transformer_v2.1: critical" in result.stdout
     assert "bad input is explained: must be one of 1h, 24h, 7d, 30d" in result.stdout
-    assert f"{MODEL} vs {GOOD} over 7 days: verdict " in result.stdout
+    # Which two models are the healthiest depends on the demo at the machine's clock.
+    verdicts = "model_a|model_b|no_significant_difference|insufficient_data"
+    assert re.search(rf"^\S+ vs \S+ over 7 days: verdict ({verdicts}) ", result.stdout, re.M)
     assert "confidence: Brier " in result.stdout
