@@ -13,6 +13,7 @@ from grpc_reflection.v1alpha import reflection
 from psycopg_pool import ConnectionPool
 
 from mlanalytics.v1 import (
+    docs_service_pb2_grpc,
     drift_service_pb2_grpc,
     health_service_pb2_grpc,
     metrics_service_pb2_grpc,
@@ -20,6 +21,7 @@ from mlanalytics.v1 import (
 )
 from server.api.directory import CACHED_METHODS, SERVICE_NAMES
 from server.api.interceptors import CacheInterceptor, ErrorInterceptor
+from server.api.servicers.docs import DocsServicer
 from server.api.servicers.drift import DriftServicer
 from server.api.servicers.health import HealthServicer
 from server.api.servicers.metrics import MetricsServicer
@@ -90,6 +92,7 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(metrics, server)
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(predictions, server)
     drift_service_pb2_grpc.add_DriftServiceServicer_to_server(drift, server)
+    docs_service_pb2_grpc.add_DocsServiceServicer_to_server(DocsServicer(), server)
     health_pb2_grpc.add_HealthServicer_to_server(grpc_health, server)
     reflection.enable_server_reflection(
         (

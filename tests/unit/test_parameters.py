@@ -11,6 +11,8 @@ from mlanalytics.parameters import MODEL_ID_MAX_LENGTH, PARAMETERS, Parameter
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOS = sorted((ROOT / "protos" / "mlanalytics" / "v1").glob("*_service.proto"))
+#: Request fields that are not API parameters: the file name of a documentation page's asset.
+NOT_PARAMETERS = {"asset"}
 # A request field with the comment lines right above it.
 _FIELD = re.compile(r"((?:[ \t]*//[^\n]*\n)+)[ \t]*(?:optional )?\w+ (\w+) = \d+;")
 _REQUEST = re.compile(r"message \w+Request \{([^{}]*)\}")
@@ -22,6 +24,8 @@ def _request_fields() -> list[tuple[str, str, str]]:
     for proto in PROTOS:
         for body in _REQUEST.findall(proto.read_text()):
             for comment, name in _FIELD.findall(body + "\n"):
+                if name in NOT_PARAMETERS:
+                    continue
                 found.append((proto.name, name, " ".join(comment.replace("//", " ").split())))
     return found
 
