@@ -22,10 +22,18 @@ _CONTENT_TYPES = {
     ".png": "image/png",
 }
 
+#: Nothing but this service: the pages' own inline script and styles, data: images, and (ReDoc's
+#: search) a blob: worker. It also keeps ReDoc from fetching its footer logo from a CDN.
+_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline';"
+    " img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+)
+
 _SWAGGER_UI = """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <link rel="icon" type="image/png" href="/docs/favicon-32x32.png" sizes="32x32">
@@ -53,6 +61,7 @@ _REDOC = """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <link rel="icon" type="image/png" href="/docs/favicon-32x32.png" sizes="32x32">
@@ -111,8 +120,10 @@ def load() -> Documentation:
         document=Resource("application/json", document),
         swagger_ui=Resource(
             "text/html; charset=utf-8",
-            _SWAGGER_UI.format(title=f"{title}: Swagger UI").encode(),
+            _SWAGGER_UI.format(title=f"{title}: Swagger UI", csp=_CSP).encode(),
         ),
-        redoc=Resource("text/html; charset=utf-8", _REDOC.format(title=f"{title}: ReDoc").encode()),
+        redoc=Resource(
+            "text/html; charset=utf-8", _REDOC.format(title=f"{title}: ReDoc", csp=_CSP).encode()
+        ),
         assets=assets,
     )
