@@ -18,7 +18,9 @@ so the document describes what Envoy's transcoder does with exactly those descri
   ``google.rpc.BadRequest``) on 400, 404 (operations that name a model or a path resource),
   503 and 504.
 
-The descriptor set must carry source info (``protoc --include_source_info``) for the comments.
+The descriptor set must carry source info (``protoc --include_source_info``) for the comments,
+and ``google/rpc/status.proto`` with ``error_details.proto`` for the error schema (Envoy needs
+both too, to print error details).
 """
 
 from __future__ import annotations
