@@ -10,6 +10,8 @@ DESCRIPTOR := build/mlanalytics.pb
 PROTOS := $(wildcard protos/mlanalytics/v1/*.proto)
 TS     := clients/typescript
 NPM_STAMP := $(TS)/node_modules/.installed-stamp
+DOCS_UI := docs/ui
+DOCS_UI_STAMP := $(DOCS_UI)/node_modules/.installed-stamp
 
 .PHONY: run test gen lint fmt seed bench clean
 
@@ -21,14 +23,21 @@ run: gen
 test: gen
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## gen: Python stubs, typed .pyi, the Envoy descriptor set and the TypeScript types, from protos/
+## gen: Python stubs, typed .pyi, the Envoy descriptor set, the OpenAPI document with the assets
+## of /docs and /redoc, and the TypeScript types, from protos/
 gen: $(DESCRIPTOR)
 
-$(DESCRIPTOR): $(PROTOS) clients/generate.py $(STAMP) $(NPM_STAMP)
+$(DESCRIPTOR): $(PROTOS) clients/generate.py clients/python/mlanalytics/openapi.py \
+		clients/python/mlanalytics/parameters.py $(STAMP) $(NPM_STAMP) $(DOCS_UI_STAMP)
 	$(PY) clients/generate.py
 
 $(NPM_STAMP): $(TS)/package-lock.json
 	cd $(TS) && npm ci --no-audit --no-fund
+	touch $@
+
+# swagger-ui-dist and redoc, pinned by docs/ui/package-lock.json (no install scripts: docs/ui/.npmrc)
+$(DOCS_UI_STAMP): $(DOCS_UI)/package-lock.json
+	cd $(DOCS_UI) && npm ci
 	touch $@
 
 $(STAMP): pyproject.toml
@@ -61,4 +70,4 @@ seed: gen
 
 clean:
 	rm -rf $(VENV) build clients/python/mlanalytics/v1 .pytest_cache .mypy_cache .ruff_cache
-	rm -rf $(TS)/node_modules $(TS)/dist $(TS)/src/gen
+	rm -rf $(TS)/node_modules $(TS)/dist $(TS)/src/gen $(DOCS_UI)/node_modules

@@ -169,6 +169,7 @@ def run() -> int:
             top_up.start()
         print(
             "\nML Analytics Service is up\n"
+            f"  docs  http://localhost:{proxy.port}/docs   (Swagger UI; /redoc, /openapi.json)\n"
             f"  REST  http://localhost:{proxy.port}/   (try /api/health/models)\n"
             f"  gRPC  localhost:{proxy.port} through Envoy, localhost:{settings.grpc_port} direct"
             f"   (grpcurl -plaintext localhost:{proxy.port} list)\n"

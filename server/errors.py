@@ -33,6 +33,17 @@ class ModelNotFound(ServiceError):
         super().__init__(f"model {model_id!r} not found: it has no rows in the inference log")
 
 
+class DocsAssetNotFound(ServiceError):
+    """No asset of the documentation pages has this name (NOT_FOUND, HTTP 404)."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        if known:
+            super().__init__(f"no documentation asset {name!r}; there are: {', '.join(known)}")
+        else:
+            super().__init__("the documentation assets were not generated (make gen, with npm)")
+
+
 class DatabaseUnavailable(ServiceError):
     """No database connection right now: it is down, or all are busy (UNAVAILABLE, HTTP 503)."""
 

@@ -10,18 +10,20 @@ from google.api import annotations_pb2, http_pb2
 from google.protobuf.descriptor import ServiceDescriptor
 
 from mlanalytics.v1 import (
+    docs_service_pb2,
     drift_service_pb2,
     health_service_pb2,
     metrics_service_pb2,
     prediction_service_pb2,
 )
 
-#: The four services, in the order of the README's endpoint table.
+#: The services, in the order of the README's endpoint table; the documentation pages last.
 SERVICES: tuple[ServiceDescriptor, ...] = (
     metrics_service_pb2.DESCRIPTOR.services_by_name["MetricsService"],
     prediction_service_pb2.DESCRIPTOR.services_by_name["PredictionService"],
     drift_service_pb2.DESCRIPTOR.services_by_name["DriftService"],
     health_service_pb2.DESCRIPTOR.services_by_name["HealthService"],
+    docs_service_pb2.DESCRIPTOR.services_by_name["DocsService"],
 )
 
 SERVICE_NAMES: tuple[str, ...] = tuple(s.full_name for s in SERVICES)
@@ -33,15 +35,16 @@ METRICS_METHOD = (
     f"/{_LIVE['GetPrometheusMetrics'].containing_service.full_name}/GetPrometheusMetrics"
 )
 
-#: Every unary RPC whose answer depends on the data (all but service health and info and the
-#: scrape, which reads the service itself), as gRPC paths.
+#: Every unary RPC whose answer depends on the data, as gRPC paths: all but service health and
+#: info, the scrape (which reads the service itself) and those answering a raw HTTP body (the
+#: documentation pages, held in memory anyway).
 CACHED_METHODS: frozenset[str] = frozenset(
     f"/{service.full_name}/{method.name}"
     for service in SERVICES
     for method in service.methods
     if not method.server_streaming
-    and method
-    not in (_LIVE["GetServiceHealth"], _LIVE["GetServiceInfo"], _LIVE["GetPrometheusMetrics"])
+    and method not in (_LIVE["GetServiceHealth"], _LIVE["GetServiceInfo"])
+    and method.output_type.full_name != "google.api.HttpBody"
 )
 
 _VERBS = ("get", "put", "post", "delete", "patch")

@@ -20,6 +20,7 @@ from server.cache import ResponseCache
 from server.errors import (
     DatabaseUnavailable,
     DeadlineExceeded,
+    DocsAssetNotFound,
     InvalidArgument,
     ModelNotFound,
     QueryTimeout,
@@ -34,6 +35,7 @@ _NO_DEADLINE = 86_400.0  # a "deadline" further away than a day is no deadline
 _CODES: dict[type[ServiceError], int] = {
     InvalidArgument: code_pb2.INVALID_ARGUMENT,
     ModelNotFound: code_pb2.NOT_FOUND,
+    DocsAssetNotFound: code_pb2.NOT_FOUND,
     DatabaseUnavailable: code_pb2.UNAVAILABLE,
     QueryTimeout: code_pb2.DEADLINE_EXCEEDED,
     DeadlineExceeded: code_pb2.DEADLINE_EXCEEDED,

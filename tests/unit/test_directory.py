@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.api.directory import SERVICE_NAMES, endpoints
+from server.api.directory import CACHED_METHODS, SERVICE_NAMES, endpoints
 
 DOCUMENTED_ENDPOINTS = [
     ("/api/metrics/summary", "MetricsService", ["end_time"]),
@@ -35,10 +35,14 @@ DOCUMENTED_ENDPOINTS = [
     ("/api/health/models/watch", "HealthService", []),
     ("/metrics", "HealthService", []),
     ("/api/drift/watch", "DriftService", ["model_id", "window_hours", "baseline_days"]),
+    ("/openapi.json", "DocsService", []),
+    ("/docs", "DocsService", []),
+    ("/redoc", "DocsService", []),
+    ("/docs/{asset}", "DocsService", []),
 ]
 
 
-def test_eighteen_documented_paths_with_their_parameters() -> None:
+def test_documented_paths_with_their_parameters() -> None:
     got = [
         (e.path, e.rpc.split("/")[0].removeprefix("mlanalytics.v1."), list(e.query_parameters))
         for e in endpoints()
@@ -53,4 +57,10 @@ def test_service_names_come_from_the_package() -> None:
         "mlanalytics.v1.PredictionService",
         "mlanalytics.v1.DriftService",
         "mlanalytics.v1.HealthService",
+        "mlanalytics.v1.DocsService",
     )
+
+
+def test_the_documentation_pages_are_not_cached() -> None:
+    assert not any("DocsService" in method for method in CACHED_METHODS)
+    assert "/mlanalytics.v1.MetricsService/GetRollingMetrics" in CACHED_METHODS

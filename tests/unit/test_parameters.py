@@ -12,6 +12,8 @@ from mlanalytics.parameters import MODEL_ID_MAX_LENGTH, PARAMETERS, Parameter
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOS = sorted((ROOT / "protos" / "mlanalytics" / "v1").glob("*_service.proto"))
+#: Request fields that are not API parameters: the file name of a documentation page's asset.
+NOT_PARAMETERS = {"asset"}
 # A request field with the comment lines right above it.
 _FIELD = re.compile(r"((?:[ \t]*//[^\n]*\n)+)[ \t]*(?:optional )?\w+ (\w+) = \d+;")
 _REQUEST = re.compile(r"message (\w+)Request \{([^{}]*)\}")
@@ -30,6 +32,8 @@ def _request_fields() -> list[tuple[str, str, str, str]]:
     for proto in PROTOS:
         for message, body in _REQUEST.findall(proto.read_text()):
             for comment, name in _FIELD.findall(body + "\n"):
+                if name in NOT_PARAMETERS:
+                    continue
                 rpc = rpcs[f"{message}Request"]
                 found.append((proto.name, rpc, name, " ".join(comment.replace("//", " ").split())))
     return found

@@ -9,11 +9,13 @@ import grpc
 from psycopg_pool import ConnectionPool
 
 from mlanalytics.v1 import (
+    docs_service_pb2_grpc,
     drift_service_pb2_grpc,
     health_service_pb2_grpc,
     metrics_service_pb2_grpc,
     prediction_service_pb2_grpc,
 )
+from server.api.servicers.docs import DocsServicer
 from server.api.servicers.drift import DriftServicer
 from server.api.servicers.health import HealthServicer
 from server.api.servicers.metrics import MetricsServicer
@@ -40,7 +42,8 @@ def add_servicers(
     database_connected: Callable[[], bool],
     streams: StreamDeps,
 ) -> None:
-    """Register the four services of ``mlanalytics.v1`` on ``server``."""
+    """Register the services of ``mlanalytics.v1`` on ``server``."""
+    docs_service_pb2_grpc.add_DocsServiceServicer_to_server(DocsServicer(), server)
     health_service_pb2_grpc.add_HealthServiceServicer_to_server(
         HealthServicer(
             pool,
