@@ -1,4 +1,4 @@
-"""Assemble the gRPC server: servicers, error interceptor, reflection, gRPC health, DB monitor."""
+"""Assemble the gRPC server: servicers, interceptors, reflection, gRPC health, DB monitor."""
 
 from __future__ import annotations
 
@@ -18,8 +18,13 @@ from mlanalytics.v1 import (
     metrics_service_pb2_grpc,
     prediction_service_pb2_grpc,
 )
+from server.admission import Admission, database_call_limit
 from server.api.directory import CACHED_METHODS, SERVICE_NAMES
-from server.api.interceptors import CacheInterceptor, ErrorInterceptor
+from server.api.interceptors import (
+    AdmissionInterceptor,
+    ErrorInterceptor,
+    RequestDecodingInterceptor,
+)
 from server.api.servicers.drift import DriftServicer
 from server.api.servicers.health import HealthServicer
 from server.api.servicers.metrics import MetricsServicer
@@ -42,6 +47,7 @@ class Service:
     monitor: DatabaseMonitor
     health: health.HealthServicer
     cache: ResponseCache[Any] | None
+    admission: Admission
     _stopped: bool = field(default=False, init=False)
 
     def start(self) -> None:
@@ -61,18 +67,25 @@ class Service:
         self.pool.close()
 
 
+#: Request metadata (headers) the server accepts. Above Envoy's own limit (8 KiB of request
+#: headers, envoy.yaml) plus what it adds on the way (x-envoy-original-path repeats the URL), so
+#: an oversized request is refused at the edge with 431, never here at random (gRPC refuses
+#: metadata between its soft and hard limits with a probability).
+MAX_METADATA_BYTES = 32 * 1024
+
+
 def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Service:
-    """Build the server on ``settings.grpc_port`` (0 binds a free port; see ``Service.port``)."""
+    """Build the server on ``settings.grpc_host:grpc_port`` (port 0 binds a free one; see
+    ``Service.port``)."""
     pool = pool or create_pool(settings)
-    interceptors: list[grpc.ServerInterceptor] = [ErrorInterceptor()]  # type: ignore[type-arg]
     cache: ResponseCache[Any] | None = None
     if settings.cache_ttl_s > 0:
-        cache = ResponseCache(settings.cache_ttl_s)
-        interceptors.append(CacheInterceptor(cache, CACHED_METHODS))
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=settings.grpc_max_workers),
-        interceptors=interceptors,
-    )
+        cache = ResponseCache(
+            settings.cache_ttl_s,
+            max_bytes=settings.cache_max_bytes,
+            size=lambda response: int(response.ByteSize()),
+        )
+    admission = Admission(database_call_limit(settings.db_pool_max_size, settings.grpc_max_workers))
     grpc_health = health.HealthServicer(experimental_non_blocking=True)
 
     def database_changed(up: bool) -> None:
@@ -80,7 +93,20 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
         if cache is not None and not up:
             cache.clear()  # from now on callers learn of the outage (503), not stale answers
 
-    monitor = DatabaseMonitor(conninfo(settings), on_change=database_changed)
+    monitor = DatabaseMonitor(conninfo(settings), on_change=database_changed, pool=pool)
+    interceptors: list[grpc.ServerInterceptor] = [  # type: ignore[type-arg]
+        RequestDecodingInterceptor(),  # first: its deserializers are the ones grpcio uses
+        ErrorInterceptor(database_failed=monitor.report_failure),
+        AdmissionInterceptor(admission, CACHED_METHODS, cache),
+    ]
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.grpc_max_workers),
+        interceptors=interceptors,
+        options=[
+            ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+            ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
+        ],
+    )
 
     health_servicer = HealthServicer(pool, lambda: monitor.connected)
     metrics = MetricsServicer(pool, settings)
@@ -99,7 +125,7 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
         ),
         server,
     )
-    address = f"{settings.service_host}:{settings.grpc_port}"
+    address = f"{settings.grpc_host}:{settings.grpc_port}"
     try:
         port = server.add_insecure_port(address)
     except RuntimeError:
@@ -107,7 +133,13 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
         raise ConfigError(f"cannot listen on {address} (GRPC_PORT in use?)") from None
     warn_if_index_missing(pool)
     return Service(
-        server=server, port=port, pool=pool, monitor=monitor, health=grpc_health, cache=cache
+        server=server,
+        port=port,
+        pool=pool,
+        monitor=monitor,
+        health=grpc_health,
+        cache=cache,
+        admission=admission,
     )
 
 
