@@ -13,10 +13,13 @@ from server.errors import ServerBusy
 class TestAdmission:
     def test_refuses_beyond_the_limit_without_waiting(self) -> None:
         admission = Admission(2)
-        with admission.admit(), admission.admit():
-            with pytest.raises(ServerBusy, match="2 database calls already in progress"):
-                with admission.admit():
-                    pass  # pragma: no cover
+        with (
+            admission.admit(),
+            admission.admit(),
+            pytest.raises(ServerBusy, match="2 database calls already in progress"),
+            admission.admit(),
+        ):
+            pass  # pragma: no cover
         assert admission.refused == 1
         with admission.admit():  # both slots are free again
             pass

@@ -1,4 +1,4 @@
-"""Malformed request messages: the field at fault is named; the warning about them is rate-limited."""
+"""Malformed request messages: the field at fault is named; their warning is rate-limited."""
 
 from __future__ import annotations
 
