@@ -154,7 +154,8 @@ class DatabaseMonitor:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
         if self._conn is not None:
             self._conn.close()
 
