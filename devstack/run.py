@@ -22,6 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from psycopg.conninfo import conninfo_to_dict
 
 from devstack import embedded, envoy
+from devstack.roles import create_reader_role, reader_dsn
 from devstack.seed import seed_demo
 from server.config import ConfigError, Settings
 
@@ -85,7 +86,8 @@ def _database(settings: Settings, env: dict[str, str]) -> tuple[DemoTopUp | None
     dsn = database.dsn(settings.postgres_db)
     with psycopg.connect(dsn, autocommit=True) as conn:
         seed_demo(conn)
-    env.update(database_environment(dsn))
+        create_reader_role(conn)
+    env.update(database_environment(reader_dsn(dsn)))  # the service reads; the top-up writes
     where = (
         f"embedded PostgreSQL in {embedded.DEFAULT_DATA_DIR} (demo data, topped up every minute)"
     )
