@@ -55,4 +55,4 @@ def reader_dsn(dsn: str, role: str = READER) -> str:
     """``dsn`` as ``role`` (without the owner's password)."""
     parts = conninfo_to_dict(dsn)
     parts.pop("password", None)
-    return make_conninfo(**{**parts, "user": role})
+    return make_conninfo("", **{**parts, "user": role})
