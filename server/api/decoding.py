@@ -112,15 +112,21 @@ class RateLimitedWarning:
     Client errors are logged this way: a line is worth having, but anyone can send them in bulk.
     """
 
-    def __init__(self, logger: logging.Logger, interval: float = 10.0) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger,
+        interval: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._logger = logger
         self._interval = interval
+        self._clock = clock
         self._lock = threading.Lock()
-        self._next = 0.0
+        self._next = -float("inf")
         self._suppressed = 0
 
     def __call__(self, message: str, *args: object) -> None:
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             if now < self._next:
                 self._suppressed += 1

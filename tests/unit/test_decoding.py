@@ -69,15 +69,18 @@ class TestLenient:
 class TestRateLimitedWarning:
     def test_one_line_per_interval_then_a_count(self, caplog: pytest.LogCaptureFixture) -> None:
         logger = logging.getLogger("test.ratelimited")
-        warn = RateLimitedWarning(logger, interval=3600)
+        now = [0.0]
+        warn = RateLimitedWarning(logger, interval=10, clock=lambda: now[0])
         with caplog.at_level(logging.WARNING, logger="test.ratelimited"):
             for i in range(100):
+                now[0] = i * 0.01  # 100 within a second
                 warn("bad request %d", i)
-        assert [r.getMessage() for r in caplog.records] == ["bad request 0"]
-        warn._next = 0.0  # the interval has passed
-        with caplog.at_level(logging.WARNING, logger="test.ratelimited"):
-            warn("bad request %d", 100)
-        assert caplog.records[-1].getMessage() == (
-            "bad request 100 (and 99 more since the last such line)"
-        )
+            now[0] = 9.99
+            warn("bad request %d", 100)  # still within the interval
+            now[0] = 10.0
+            warn("bad request %d", 101)
+        assert [r.getMessage() for r in caplog.records] == [
+            "bad request 0",
+            "bad request 101 (and 100 more since the last such line)",
+        ]
         assert all(record.exc_info is None for record in caplog.records)
