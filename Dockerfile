@@ -30,7 +30,8 @@ COPY --from=codegen /src/clients clients
 # pyyaml: `python -m devstack envoy-config` renders envoy.yaml with this deployment's CORS origins.
 RUN pip install --no-cache-dir . "pyyaml>=6,<7" && useradd --system --no-create-home app
 USER app
-EXPOSE 50051
+# The gRPC port (50051) listens on 127.0.0.1 only (GRPC_HOST): Envoy, in the same network
+# namespace, is the way in.
 STOPSIGNAL SIGTERM
 CMD ["python", "-m", "server"]
 
@@ -38,4 +39,7 @@ FROM envoyproxy/envoy:v1.40-latest AS envoy
 WORKDIR /app
 COPY envoy.yaml /app/envoy.yaml
 COPY --from=codegen /src/build/mlanalytics.pb /app/build/mlanalytics.pb
-CMD ["envoy", "-c", "/app/envoy.yaml", "--disable-hot-restart"]
+# Envoy exits at once on SIGTERM; envoy-graceful drains it first (bash, /dev/tcp: no curl here).
+COPY devstack/envoy-graceful /app/envoy-graceful
+CMD ["/app/envoy-graceful", "envoy", "-c", "/app/envoy.yaml", "--disable-hot-restart", \
+     "--drain-strategy", "immediate"]

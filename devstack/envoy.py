@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 ENVOY_YAML = ROOT / "envoy.yaml"
 DESCRIPTOR_SET = ROOT / "build" / "mlanalytics.pb"
+#: Runs Envoy and drains it on SIGTERM before it exits (docker-compose.yml runs Envoy with it too).
+GRACEFUL = Path(__file__).resolve().parent / "envoy-graceful"
 
 _HCM = "envoy.filters.network.http_connection_manager"
 _TRANSCODER = "envoy.filters.http.grpc_json_transcoder"
@@ -93,13 +96,13 @@ class EnvoyProcess:
     workdir: Path
 
     def stop(self) -> None:
+        """SIGTERM: Envoy drains (requests in flight finish, up to SHUTDOWN_GRACE_S), then exits."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=float(os.environ.get("SHUTDOWN_GRACE_S", "10")) + 5)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                _kill(self.process)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -118,10 +121,13 @@ def start(
     admin_path = workdir / "admin-address"
     process = subprocess.Popen(
         [
+            str(GRACEFUL),
             envoy_binary(),
             "-c",
             str(config_path),
             "--disable-hot-restart",
+            "--drain-strategy",
+            "immediate",
             "--admin-address-path",
             str(admin_path),
             "-l",
@@ -133,6 +139,9 @@ def start(
         stdout=stdout,
         stderr=subprocess.STDOUT if stdout is not None else None,
         preexec_fn=preexec_fn,  # noqa: PLW1509 (only sets the parent-death signal)
+        # Its own process group: a Ctrl-C in the terminal reaches `make run`, which drains Envoy,
+        # rather than Envoy itself, which would exit at once.
+        start_new_session=True,
         env={**os.environ},
     )
     deadline = time.monotonic() + timeout
@@ -144,8 +153,14 @@ def start(
         if port:
             return EnvoyProcess(process, port, f"http://{admin_path.read_text().strip()}", workdir)
         time.sleep(0.05)
-    process.kill()
+    _kill(process)
     raise TimeoutError("envoy did not bind its listener in time")
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the wrapper and Envoy under it (their process group)."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _bound_port(admin_path: Path) -> int | None:

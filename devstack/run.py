@@ -24,6 +24,7 @@ from psycopg.conninfo import conninfo_to_dict
 from analytics import MarketCalendar
 from devstack import embedded, envoy
 from devstack.demo import check_calendar
+from devstack.roles import create_reader_role, reader_dsn
 from devstack.seed import seed_demo
 from server.config import ConfigError, Settings
 
@@ -88,7 +89,8 @@ def _database(settings: Settings, env: dict[str, str]) -> tuple[DemoTopUp | None
     dsn = database.dsn(settings.postgres_db)
     with psycopg.connect(dsn, autocommit=True) as conn:
         seed_demo(conn, calendar=settings.market_calendar)
-    env.update(database_environment(dsn))
+        create_reader_role(conn)
+    env.update(database_environment(reader_dsn(dsn)))  # the service reads; the top-up writes
     where = (
         f"embedded PostgreSQL in {embedded.DEFAULT_DATA_DIR} (demo data, topped up every minute,"
         f" market {settings.market_calendar.describe()})"

@@ -13,8 +13,13 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from psycopg_pool import ConnectionPool
 
+from server.admission import Admission, database_call_limit
 from server.api.directory import CACHED_METHODS, METRICS_METHOD, SERVICE_NAMES
-from server.api.interceptors import CacheInterceptor, ErrorInterceptor
+from server.api.interceptors import (
+    AdmissionInterceptor,
+    ErrorInterceptor,
+    RequestDecodingInterceptor,
+)
 from server.api.rpc_metrics import RpcMetricsInterceptor
 from server.api.servicers import StreamDeps, add_servicers
 from server.cache import ResponseCache
@@ -40,6 +45,7 @@ class Service:
     cache: ResponseCache[Any] | None
     hub: Hub
     telemetry: Telemetry
+    admission: Admission
     _stopped: bool = field(default=False, init=False)
 
     def start(self) -> None:
@@ -61,18 +67,40 @@ class Service:
         self.pool.close()
 
 
+#: Request metadata (headers) the server accepts. Above Envoy's own limit (8 KiB of request
+#: headers, envoy.yaml) plus what it adds on the way (x-envoy-original-path repeats the URL), so
+#: an oversized request is refused at the edge with 431, never here at random (gRPC refuses
+#: metadata between its soft and hard limits with a probability).
+MAX_METADATA_BYTES = 32 * 1024
+
+
 def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Service:
-    """Build the server on ``settings.grpc_port`` (0 binds a free port; see ``Service.port``)."""
+    """Build the server on ``settings.grpc_host:grpc_port`` (port 0 binds a free one; see
+    ``Service.port``)."""
     pool = pool or create_pool(settings)
     telemetry = Telemetry()
-    interceptors: list[grpc.ServerInterceptor] = [  # type: ignore[type-arg]
-        RpcMetricsInterceptor(telemetry, excluded=frozenset({METRICS_METHOD})),
-        ErrorInterceptor(),
-    ]
     cache: ResponseCache[Any] | None = None
     if settings.cache_ttl_s > 0:
-        cache = ResponseCache(settings.cache_ttl_s)
-        interceptors.append(CacheInterceptor(cache, CACHED_METHODS))
+        cache = ResponseCache(
+            settings.cache_ttl_s,
+            max_bytes=settings.cache_max_bytes,
+            size=lambda response: int(response.ByteSize()),
+        )
+    admission = Admission(database_call_limit(settings.db_pool_max_size, settings.grpc_max_workers))
+    grpc_health = health.HealthServicer(experimental_non_blocking=True)
+
+    def database_changed(up: bool) -> None:
+        _set_serving(grpc_health, up)
+        if cache is not None and not up:
+            cache.clear()  # from now on callers learn of the outage (503), not stale answers
+
+    monitor = DatabaseMonitor(conninfo(settings), on_change=database_changed, pool=pool)
+    interceptors: list[grpc.ServerInterceptor] = [  # type: ignore[type-arg]
+        RequestDecodingInterceptor(),  # first: its deserializers are the ones grpcio uses
+        RpcMetricsInterceptor(telemetry, excluded=frozenset({METRICS_METHOD})),
+        ErrorInterceptor(database_failed=monitor.report_failure),
+        AdmissionInterceptor(admission, CACHED_METHODS, cache),
+    ]
     # grpcio's sync server holds a thread per call for its whole life: an open stream holds one
     # until it ends. The hub admits at most stream_max_subscribers streams, and the pool has that
     # many threads on top of the ones for unary calls, so streams never starve them.
@@ -81,15 +109,11 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
             max_workers=settings.grpc_max_workers + settings.stream_max_subscribers
         ),
         interceptors=interceptors,
+        options=[
+            ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+            ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
+        ],
     )
-    grpc_health = health.HealthServicer(experimental_non_blocking=True)
-
-    def database_changed(up: bool) -> None:
-        _set_serving(grpc_health, up)
-        if cache is not None and not up:
-            cache.clear()  # from now on callers learn of the outage (503), not stale answers
-
-    monitor = DatabaseMonitor(conninfo(settings), on_change=database_changed)
 
     hub = Hub(
         refresh_s=settings.stream_refresh_s,
@@ -122,7 +146,7 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
         ),
         server,
     )
-    address = f"{settings.service_host}:{settings.grpc_port}"
+    address = f"{settings.grpc_host}:{settings.grpc_port}"
     try:
         port = server.add_insecure_port(address)
     except RuntimeError:
@@ -138,6 +162,7 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
         cache=cache,
         hub=hub,
         telemetry=telemetry,
+        admission=admission,
     )
 
 

@@ -40,8 +40,11 @@ class ConfigError(ValueError):
 class Settings:
     """Service configuration (environment variable names in brackets)."""
 
-    service_host: str = "0.0.0.0"  # [SERVICE_HOST] bind address of Envoy and the gRPC server
+    service_host: str = "0.0.0.0"  # [SERVICE_HOST] bind address of Envoy's public port
     service_port: int = 8004  # [SERVICE_PORT] Envoy's public port (REST + gRPC)
+    # [GRPC_HOST] bind address of the gRPC server's own port: loopback, so that the only door
+    # from outside is Envoy's (which shares the host, or the network namespace in compose).
+    grpc_host: str = "127.0.0.1"
     grpc_port: int = 50051  # [GRPC_PORT] the gRPC server's own port; 0 picks a free one
     postgres_host: str | None = None  # [POSTGRES_HOST] unset: `make run` embeds PostgreSQL
     postgres_port: int = 5432  # [POSTGRES_PORT]
@@ -57,11 +60,16 @@ class Settings:
     drift_warning_threshold: float = DEFAULT_WARNING_THRESHOLD  # [DRIFT_WARNING_THRESHOLD]
     drift_critical_threshold: float = DEFAULT_CRITICAL_THRESHOLD  # [DRIFT_CRITICAL_THRESHOLD]
     hold_band: float = DEFAULT_HOLD_BAND  # [HOLD_BAND] |log return| at or below it is HOLD
-    grpc_max_workers: int = 16  # [GRPC_MAX_WORKERS] threads serving RPCs
+    # [GRPC_MAX_WORKERS] threads serving RPCs: database-bound calls get at most DB_POOL_MAX_SIZE of
+    # them, and never the last 4 (server/admission.py), so cheap calls never wait behind them.
+    grpc_max_workers: int = 16
     shutdown_grace_s: float = 10.0  # [SHUTDOWN_GRACE_S] SIGTERM: time given to in-flight calls
     # [CACHE_TTL_S] how long a response is fresh (it may be served half as long again while it is
     # refreshed); 0 disables the cache. New rows show within 1.5 x this plus one computation.
     cache_ttl_s: float = 2.0
+    # [CACHE_MAX_BYTES] the cached answers' total serialized size (the entries are also at most
+    # 512); beyond it the least recently used go first.
+    cache_max_bytes: int = 32 * 1024 * 1024
     cors_allowed_origins: tuple[str, ...] = ("http://localhost:3000",)  # [CORS_ALLOWED_ORIGINS]
     # When the models' market is open, built once from [MARKET_CALENDAR] (session or always),
     # [MARKET_TIMEZONE], [MARKET_OPEN], [MARKET_CLOSE], [MARKET_DAYS] and [MARKET_HOLIDAYS]; the
@@ -95,6 +103,7 @@ class Settings:
         settings = cls(
             service_host=env.text("SERVICE_HOST", d.service_host),
             service_port=env.integer("SERVICE_PORT", d.service_port, 1, 65535),
+            grpc_host=env.text("GRPC_HOST", d.grpc_host) or d.grpc_host,
             grpc_port=env.integer("GRPC_PORT", d.grpc_port, 0, 65535),
             postgres_host=env.text("POSTGRES_HOST", "") or None,
             postgres_port=env.integer("POSTGRES_PORT", d.postgres_port, 1, 65535),
@@ -116,9 +125,10 @@ class Settings:
                 "DRIFT_CRITICAL_THRESHOLD", d.drift_critical_threshold, 0, 1
             ),
             hold_band=env.number("HOLD_BAND", d.hold_band, 0, 0.1),
-            grpc_max_workers=env.integer("GRPC_MAX_WORKERS", d.grpc_max_workers, 1, 256),
+            grpc_max_workers=env.integer("GRPC_MAX_WORKERS", d.grpc_max_workers, 5, 256),
             shutdown_grace_s=env.number("SHUTDOWN_GRACE_S", d.shutdown_grace_s, 0, 300),
             cache_ttl_s=env.number("CACHE_TTL_S", d.cache_ttl_s, 0, 2.5),
+            cache_max_bytes=env.integer("CACHE_MAX_BYTES", d.cache_max_bytes, 0, 2**31 - 1),
             cors_allowed_origins=env.words("CORS_ALLOWED_ORIGINS", d.cors_allowed_origins),
             market_calendar=_market_calendar(env),
             health_min_trades=env.integer("HEALTH_MIN_TRADES", d.health_min_trades, 0, 100_000),

@@ -51,6 +51,18 @@ class DatabaseUnavailable(ServiceError):
         super().__init__("database unavailable (down, or every connection busy); retry shortly")
 
 
+class ServerBusy(ServiceError):
+    """Every slot for database work is taken: the call is refused at once (UNAVAILABLE, HTTP 503).
+
+    Refusing, rather than queueing, keeps threads free for the calls that need no database
+    (health, the endpoint directory, cached answers).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"server busy: {limit} database calls already in progress; retry shortly")
+
+
 class QueryTimeout(ServiceError):
     """A query ran past the statement timeout (DEADLINE_EXCEEDED, HTTP 504)."""
 

@@ -37,3 +37,5 @@ def test_smoke_run_writes_the_report(admin_dsn: str, tmp_path: Path) -> None:
         assert float(first_call) > 0, endpoint
         assert float(rps) > 0, endpoint  # it answered under load
     assert "Server peak RSS:" in report
+    [mix] = [line for line in lines if line.startswith("Uncacheable mix")]
+    assert " 0 failures; server peak RSS through it " in mix

@@ -195,7 +195,11 @@ class TestDeploymentFiles:
         binary = Path(compose.__file__).parent / "docker-compose"
         result = subprocess.run(
             [str(binary), "-f", str(ROOT / "docker-compose.yml"), "config", "--quiet"],
-            env={"POSTGRES_PASSWORD": "test", "PATH": "/usr/bin:/bin"},
+            env={
+                "POSTGRES_PASSWORD": "test",
+                "POSTGRES_READER_PASSWORD": "test-reader",
+                "PATH": "/usr/bin:/bin",
+            },
             capture_output=True,
             text=True,
             timeout=60,
