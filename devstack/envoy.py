@@ -1,4 +1,5 @@
-"""Render ``envoy.yaml`` for a local run or a test, and run Envoy.
+"""Render ``envoy.yaml`` for a local run or a test, and validate it (Envoy is started by
+:func:`devstack.processes.start_envoy`).
 
 The committed ``envoy.yaml`` is the deployed configuration. Locally the listener port, the admin
 port, the gRPC backend, the descriptor set's path and the CORS origins vary; :func:`render` applies
@@ -7,15 +8,9 @@ those to a copy and nothing else, so what the tests exercise is the deployed fil
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,85 +76,3 @@ def validate(config_path: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         check=False,
     )
-
-
-@dataclass
-class EnvoyProcess:
-    """A running Envoy: its process, public port and admin URL."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    admin_url: str
-    workdir: Path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def start(
-    config: dict[str, Any],
-    *,
-    log_level: str = "warning",
-    timeout: float = 30.0,
-    stdout: int | None = None,
-    preexec_fn: Any = None,
-) -> EnvoyProcess:
-    """Start Envoy on ``config`` and wait until its listener is bound; learn the bound port."""
-    workdir = Path(tempfile.mkdtemp(prefix="mlanalytics-envoy-"))
-    config_path = workdir / "envoy.yaml"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    admin_path = workdir / "admin-address"
-    process = subprocess.Popen(
-        [
-            envoy_binary(),
-            "-c",
-            str(config_path),
-            "--disable-hot-restart",
-            "--admin-address-path",
-            str(admin_path),
-            "-l",
-            log_level,
-            "--base-id-path",
-            str(workdir / "base-id"),
-            "--use-dynamic-base-id",
-        ],
-        stdout=stdout,
-        stderr=subprocess.STDOUT if stdout is not None else None,
-        preexec_fn=preexec_fn,  # noqa: PLW1509 (only sets the parent-death signal)
-        env={**os.environ},
-    )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            shutil.rmtree(workdir, ignore_errors=True)
-            raise RuntimeError(f"envoy exited with status {process.returncode} at start-up")
-        port = _bound_port(admin_path)
-        if port:
-            return EnvoyProcess(process, port, f"http://{admin_path.read_text().strip()}", workdir)
-        time.sleep(0.05)
-    process.kill()
-    raise TimeoutError("envoy did not bind its listener in time")
-
-
-def _bound_port(admin_path: Path) -> int | None:
-    """The public listener's port once Envoy reports it bound, else None."""
-    if not admin_path.exists() or not admin_path.read_text().strip():
-        return None
-    try:
-        url = f"http://{admin_path.read_text().strip()}/listeners?format=json"
-        with urllib.request.urlopen(url, timeout=1) as reply:
-            listeners = json.load(reply)["listener_statuses"]
-    except (OSError, ValueError, KeyError):
-        return None
-    for listener in listeners:
-        port = listener.get("local_address", {}).get("socket_address", {}).get("port_value")
-        if port:
-            return int(port)
-    return None

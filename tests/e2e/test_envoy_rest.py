@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 import pytest
 
-from devstack import envoy
+from devstack import envoy, processes
 from mlanalytics.v1 import health_service_pb2, health_service_pb2_grpc
 from restclient import Reply, Rest
 from rows import Rows
@@ -145,13 +145,13 @@ class TestHeaders:
 
 
 class TestNativeGrpcThroughEnvoy:
-    def test_stub_call_on_the_public_port(self, proxy: envoy.EnvoyProcess) -> None:
+    def test_stub_call_on_the_public_port(self, proxy: processes.EnvoyProcess) -> None:
         with grpc.insecure_channel(f"127.0.0.1:{proxy.port}") as channel:
             stub = health_service_pb2_grpc.HealthServiceStub(channel)
             reply = stub.GetServiceHealth(health_service_pb2.GetServiceHealthRequest(), timeout=10)
         assert reply.status == "healthy"
 
-    def test_grpcurl_lists_services_via_reflection(self, proxy: envoy.EnvoyProcess) -> None:
+    def test_grpcurl_lists_services_via_reflection(self, proxy: processes.EnvoyProcess) -> None:
         grpcurl = Path(sys.executable).parent / "grpcurl"
         result = subprocess.run(
             [str(grpcurl), "-plaintext", f"127.0.0.1:{proxy.port}", "list"],
@@ -169,7 +169,7 @@ class TestNativeGrpcThroughEnvoy:
             "mlanalytics.v1.PredictionService",
         }
 
-    def test_grpcurl_calls_grpc_health(self, proxy: envoy.EnvoyProcess) -> None:
+    def test_grpcurl_calls_grpc_health(self, proxy: processes.EnvoyProcess) -> None:
         grpcurl = Path(sys.executable).parent / "grpcurl"
         result = subprocess.run(
             [str(grpcurl), "-plaintext", f"127.0.0.1:{proxy.port}", "grpc.health.v1.Health/Check"],

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack import envoy
+from devstack import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 TYPESCRIPT = ROOT / "clients" / "typescript"
@@ -40,7 +40,7 @@ def node() -> str:
 
 
 @pytest.fixture
-def url(demo: datetime, proxy: envoy.EnvoyProcess) -> str:
+def url(demo: datetime, proxy: processes.EnvoyProcess) -> str:
     """Envoy's URL, in front of the demo data (which ends now)."""
     return f"http://127.0.0.1:{proxy.port}"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import pytest
 
+from devstack.processes import SERVER_COMMAND
 from server.config import ConfigError, Settings
 
 
@@ -81,7 +81,7 @@ class TestSettingsFromEnv:
 class TestStartUpErrors:
     def _run_server(self, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "server"],
+            SERVER_COMMAND,
             env={**os.environ, **env},
             capture_output=True,
             text=True,
