@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -11,11 +10,24 @@ from server.cache import ResponseCache
 
 
 class Clock:
+    """A clock the test sets; it notes which threads have read it (every ``get`` reads it once,
+    under the cache's lock, before deciding to compute, wait or answer)."""
+
     def __init__(self) -> None:
         self.now = 0.0
+        self._readers: set[str] = set()
+        self._read = threading.Condition()
 
     def __call__(self) -> float:
+        with self._read:
+            self._readers.add(threading.current_thread().name)
+            self._read.notify_all()
         return self.now
+
+    def wait_for_readers(self, names: set[str]) -> None:
+        """Until every thread named has read the clock."""
+        with self._read:
+            assert self._read.wait_for(lambda: names <= self._readers, timeout=5), names
 
 
 class TestResponseCache:
@@ -34,21 +46,21 @@ class TestResponseCache:
         cache: ResponseCache[str] = ResponseCache(ttl=2.0, stale=1.0, clock=clock)
         cache.get("k", lambda: "old")
         clock.now = 2.5  # expired, but within the stale allowance
-        release = threading.Event()
+        running, release = threading.Event(), threading.Event()
         refreshes: list[int] = []
 
         def refresh() -> str:
             refreshes.append(1)
+            running.set()
             release.wait(5)
             return "new"
 
         assert cache.get("k", refresh) == "old"  # no waiting on the refresh
+        assert running.wait(5)
         assert cache.get("k", refresh) == "old"  # and only one refresh at a time
         release.set()
-        deadline = time.monotonic() + 5
-        while cache.get("k", refresh) != "new":
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        cache.close()  # waits for the refresh under way
+        assert cache.get("k", refresh) == "new"
         assert len(refreshes) == 1
         clock.now = 2.5 + 3.0 + 0.01  # beyond ttl + stale of the refreshed entry (born at 2.5)
         assert cache.get("k", lambda: "newest") == "newest"
@@ -59,7 +71,8 @@ class TestResponseCache:
         assert cache.get("b", lambda: "B") == "B"
 
     def test_concurrent_callers_share_one_computation(self) -> None:
-        cache: ResponseCache[int] = ResponseCache(ttl=10)
+        clock = Clock()
+        cache: ResponseCache[int] = ResponseCache(ttl=10, clock=clock)
         started, release = threading.Event(), threading.Event()
         computations = []
 
@@ -70,17 +83,21 @@ class TestResponseCache:
             return 42
 
         results: list[int] = []
-        threads = [
-            threading.Thread(target=lambda: results.append(cache.get("k", slow))) for _ in range(8)
+        callers = [
+            threading.Thread(
+                target=lambda: results.append(cache.get("k", slow)), name=f"caller-{i}"
+            )
+            for i in range(8)
         ]
-        threads[0].start()
-        started.wait(5)
-        for t in threads[1:]:
-            t.start()
-        time.sleep(0.05)
+        callers[0].start()
+        started.wait(5)  # the first caller computes
+        for caller in callers[1:]:
+            caller.start()
+        # Every other caller has looked for "k" while it was being computed: each waits for it.
+        clock.wait_for_readers({caller.name for caller in callers[1:]})
         release.set()
-        for t in threads:
-            t.join(5)
+        for caller in callers:
+            caller.join(5)
         assert results == [42] * 8
         assert len(computations) == 1
 
