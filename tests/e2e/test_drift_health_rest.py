@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 import pytest
 
 from analytics import FEATURES
+from conftest import END, END_TIME
 from restclient import Rest
 from rows import Rows
-
-END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-WHEN = "end_time=2026-03-02T12:00:00Z"
 
 
 @pytest.fixture
@@ -54,7 +52,7 @@ def _ok(rest: Rest, path: str) -> Any:
 
 
 def test_drift_status(data: Rows, rest: Rest) -> None:
-    body = _ok(rest, f"/api/drift/status?model_id=sac_transformer_v2.1&{WHEN}")
+    body = _ok(rest, f"/api/drift/status?model_id=sac_transformer_v2.1&end_time={END_TIME}")
     assert body["features_drifted"] == ["vix_z"]
     # One feature of 13 moved: the mean KS statistic (the status's basis) stays below 0.15.
     assert body["max_feature_drift"] > 0.8
@@ -69,7 +67,7 @@ def test_drift_status(data: Rows, rest: Rest) -> None:
 def test_drift_features(data: Rows, rest: Rest) -> None:
     body = _ok(
         rest,
-        f"/api/drift/features?model_id=sac_transformer_v2.1&window_hours=12&baseline_days=3&{WHEN}",
+        f"/api/drift/features?model_id=sac_transformer_v2.1&window_hours=12&baseline_days=3&end_time={END_TIME}",
     )
     assert body["features"][0]["feature"] == "vix_z"
     assert body["features"][0]["is_drifted"] is True
@@ -78,13 +76,13 @@ def test_drift_features(data: Rows, rest: Rest) -> None:
 
 
 def test_model_health(data: Rows, rest: Rest) -> None:
-    body = _ok(rest, f"/api/health/model/sac_transformer_v2.1?{WHEN}")
+    body = _ok(rest, f"/api/health/model/sac_transformer_v2.1?end_time={END_TIME}")
     assert body["prediction_count"] == 288
     assert body["status"] in ("healthy", "warning", "critical")
 
 
 def test_trends(data: Rows, rest: Rest) -> None:
-    body = _ok(rest, f"/api/performance/trends/sac_transformer_v2.1?days=2&{WHEN}")
+    body = _ok(rest, f"/api/performance/trends/sac_transformer_v2.1?days=2&end_time={END_TIME}")
     # Clock hours: the window (END - 2 d, END] starts and ends inside an hour, so 49 buckets, the
     # first without its 12:00 row and the last with only it.
     assert len(body["buckets"]) == 49
@@ -94,13 +92,13 @@ def test_trends(data: Rows, rest: Rest) -> None:
 
 
 def test_comparison(data: Rows, rest: Rest) -> None:
-    body = _ok(rest, f"/api/performance/comparison?window=7d&{WHEN}")
+    body = _ok(rest, f"/api/performance/comparison?window=7d&end_time={END_TIME}")
     [model] = body["models"]
     assert (model["model_id"], model["predictions"]) == ("sac_transformer_v2.1", 7 * 288)
 
 
 def test_model_metrics_has_drift(data: Rows, rest: Rest) -> None:
-    body = _ok(rest, f"/api/metrics/model/sac_transformer_v2.1?{WHEN}")
+    body = _ok(rest, f"/api/metrics/model/sac_transformer_v2.1?end_time={END_TIME}")
     assert body["drift"]["features_drifted"] == ["vix_z"]
 
 

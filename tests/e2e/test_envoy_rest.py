@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 
+from conftest import END, END_TIME
 from devstack import envoy, processes
 from mlanalytics.v1 import health_service_pb2, health_service_pb2_grpc
 from restclient import Reply, Rest
 from rows import Rows
 
 ROOT = Path(__file__).resolve().parents[2]
-END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
 def assert_json_error(reply: Reply, status: int, code: int) -> Any:
@@ -61,7 +61,7 @@ class TestModelHealthOverRest:
                 latency_ms=30,
             )
         rows.inference("m2", END - timedelta(days=2), "SHORT", reward=0.1, latency_ms=30)
-        reply = rest.get(f"/api/health/models?end_time={END.isoformat().replace('+00:00', 'Z')}")
+        reply = rest.get(f"/api/health/models?end_time={END_TIME}")
         assert reply.status == 200
         body = reply.json()
         assert body["success"] is True

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from conftest import END, END_TIME
 from restclient import Rest
 from rows import Rows
 
-END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-WHEN = "end_time=2026-03-02T12:00:00Z"
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$|^@type$")
 
 
@@ -54,7 +53,7 @@ def _ok(rest: Rest, path: str) -> dict[str, Any]:
 
 
 def test_summary(data: Rows, rest: Rest) -> None:
-    body = _ok(rest, f"/api/metrics/summary?{WHEN}")
+    body = _ok(rest, f"/api/metrics/summary?end_time={END_TIME}")
     assert body["total_models"] == 1
     [model] = body["models"]
     assert model["model_id"] == "ppo_lstm_v3.2"
@@ -63,7 +62,7 @@ def test_summary(data: Rows, rest: Rest) -> None:
 
 
 def test_rolling(data: Rows, rest: Rest) -> None:
-    body = _ok(rest, f"/api/metrics/rolling?model_id=ppo_lstm_v3.2&window=7d&{WHEN}")
+    body = _ok(rest, f"/api/metrics/rolling?model_id=ppo_lstm_v3.2&window=7d&end_time={END_TIME}")
     assert (body["model_id"], body["window"], body["data_points"]) == ("ppo_lstm_v3.2", "7d", 30)
     metrics = body["metrics"]
     for name in (
@@ -84,12 +83,12 @@ def test_rolling(data: Rows, rest: Rest) -> None:
 
 
 def test_model(data: Rows, rest: Rest) -> None:
-    body = _ok(rest, f"/api/metrics/model/ppo_lstm_v3.2?window=24h&{WHEN}")
+    body = _ok(rest, f"/api/metrics/model/ppo_lstm_v3.2?window=24h&end_time={END_TIME}")
     assert body["rolling"]["data_points"] == body["accuracy"]["total_predictions"] == 30
 
 
 def test_accuracy(data: Rows, rest: Rest) -> None:
-    body = _ok(rest, f"/api/predictions/accuracy?model_id=ppo_lstm_v3.2&{WHEN}")
+    body = _ok(rest, f"/api/predictions/accuracy?model_id=ppo_lstm_v3.2&end_time={END_TIME}")
     assert body["total_predictions"] == 30
     assert isinstance(body["correct_predictions"], int)
     assert [row["predicted"] for row in body["confusion_matrix"]] == ["LONG", "SHORT", "HOLD"]
@@ -97,7 +96,10 @@ def test_accuracy(data: Rows, rest: Rest) -> None:
 
 
 def test_history(data: Rows, rest: Rest) -> None:
-    body = _ok(rest, f"/api/predictions/history?model_id=ppo_lstm_v3.2&page=2&page_size=7&{WHEN}")
+    body = _ok(
+        rest,
+        f"/api/predictions/history?model_id=ppo_lstm_v3.2&page=2&page_size=7&end_time={END_TIME}",
+    )
     assert (body["total"], body["total_pages"], body["page"]) == (30, 5, 2)
     assert len(body["predictions"]) == 7
     first = body["predictions"][0]
@@ -106,7 +108,9 @@ def test_history(data: Rows, rest: Rest) -> None:
 
 
 def test_comparison(data: Rows, rest: Rest) -> None:
-    body = _ok(rest, f"/api/predictions/comparison?model_id=ppo_lstm_v3.2&limit=5&{WHEN}")
+    body = _ok(
+        rest, f"/api/predictions/comparison?model_id=ppo_lstm_v3.2&limit=5&end_time={END_TIME}"
+    )
     assert body["count"] == 5
     assert len(body["comparisons"]) == 5
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 
+from conftest import END, END_TIME
 from mlanalytics.v1 import health_service_pb2 as pb
 from mlanalytics.v1 import health_service_pb2_grpc
 from rows import Rows
 
-END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
 
 
@@ -123,7 +123,7 @@ class TestGetModelHealth:
         listed = {m.model_id: m for m in _list(channel).models}
         for model_id, expected in listed.items():
             one = stub.GetModelHealth(
-                pb.GetModelHealthRequest(model_id=model_id, end_time=END.isoformat())
+                pb.GetModelHealthRequest(model_id=model_id, end_time=END_TIME)
             )
             assert one.data == expected
 
@@ -131,9 +131,7 @@ class TestGetModelHealth:
         self, desk: Rows, channel: grpc.Channel
     ) -> None:
         stub = health_service_pb2_grpc.HealthServiceStub(channel)
-        gone = stub.GetModelHealth(
-            pb.GetModelHealthRequest(model_id="gone", end_time=END.isoformat())
-        )
+        gone = stub.GetModelHealth(pb.GetModelHealthRequest(model_id="gone", end_time=END_TIME))
         assert gone.data.status == "critical"
         assert gone.data.last_prediction.ToDatetime(UTC) == END - timedelta(days=10)
 
@@ -141,9 +139,7 @@ class TestGetModelHealth:
         self, desk: Rows, channel: grpc.Channel
     ) -> None:
         stub = health_service_pb2_grpc.HealthServiceStub(channel)
-        future = stub.GetModelHealth(
-            pb.GetModelHealthRequest(model_id="future", end_time=END.isoformat())
-        )
+        future = stub.GetModelHealth(pb.GetModelHealthRequest(model_id="future", end_time=END_TIME))
         assert future.data.status == "critical"
         assert not future.data.HasField("last_prediction")
         assert not future.data.HasField("minutes_since_last")

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import grpc
 import psycopg
 import pytest
 
+from conftest import END, END_TIME
 from databases import ScratchDatabase
 from mlanalytics.v1 import metrics_service_pb2 as mpb
 from mlanalytics.v1 import metrics_service_pb2_grpc, prediction_service_pb2_grpc
 from mlanalytics.v1 import prediction_service_pb2 as ppb
 from rows import Rows
 from server.app import create_server
-
-END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -61,7 +60,7 @@ def test_malformed_rows_are_left_out_not_fatal(loose_schema: Rows, channel: grpc
     )
     metrics = metrics_service_pb2_grpc.MetricsServiceStub(channel)
     rolling = metrics.GetRollingMetrics(
-        mpb.GetRollingMetricsRequest(model_id="messy", window="24h", end_time=END.isoformat())
+        mpb.GetRollingMetricsRequest(model_id="messy", window="24h", end_time=END_TIME)
     ).data
     assert rolling.data_points == 7
     assert rolling.resolved_predictions == 7
@@ -70,7 +69,7 @@ def test_malformed_rows_are_left_out_not_fatal(loose_schema: Rows, channel: grpc
     assert long.avg_confidence == pytest.approx(0.5)  # the NULL confidence is skipped
     predictions = prediction_service_pb2_grpc.PredictionServiceStub(channel)
     history = predictions.GetPredictionHistory(
-        ppb.GetPredictionHistoryRequest(model_id="messy", end_time=END.isoformat())
+        ppb.GetPredictionHistoryRequest(model_id="messy", end_time=END_TIME)
     ).data
     assert history.total == 7
 
@@ -93,7 +92,7 @@ def test_slow_query_is_a_deadline_not_a_hang(rows: Rows, database: ScratchDataba
             assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
             assert "too long" in error.details()
             # The pool is still usable afterwards.
-            request = mpb.GetRollingMetricsRequest(model_id="m", end_time=END.isoformat())
+            request = mpb.GetRollingMetricsRequest(model_id="m", end_time=END_TIME)
             reply = stub.GetRollingMetrics(request, timeout=10)
             assert reply.data.data_points == 1
     finally:

@@ -27,8 +27,7 @@ from analytics import (
     wasserstein,
 )
 from analytics.drift import _kstwo_sf, _quantiles_sorted
-
-NAN = float("nan")
+from conftest import NAN
 
 # Small samples with many ties (integers) or none (floats), NaN never.
 samples = hnp.arrays(

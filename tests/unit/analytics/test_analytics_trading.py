@@ -20,8 +20,7 @@ from analytics import (
     sortino_ratio,
     trading_metrics,
 )
-
-NAN = float("nan")
+from conftest import NAN
 
 finite_rewards = hnp.arrays(
     np.float64,

@@ -20,8 +20,8 @@ from analytics import (
     trend_direction,
     trend_slope,
 )
+from conftest import NAN
 
-NAN = float("nan")
 START = np.datetime64("2024-05-01T00:00", "us")
 HOUR = np.timedelta64(3_600_000_000, "us")
 
