@@ -25,7 +25,7 @@ from mlanalytics.v1 import drift_service_pb2 as dpb
 from mlanalytics.v1 import drift_service_pb2_grpc, health_service_pb2_grpc, metrics_service_pb2_grpc
 from mlanalytics.v1 import health_service_pb2 as hpb
 from mlanalytics.v1 import metrics_service_pb2 as mpb
-from rows import Rows
+from rows import Rows, as_datetime64, every_five_minutes, normal_features
 
 BARS = 8 * 288 + 2  # eight days of 5-minute bars, up to END
 
@@ -67,9 +67,7 @@ class Drifty:
         ]
         rows.inferences(
             {
-                "timestamp_utc": np.array(
-                    [t.replace(tzinfo=None) for t in self.times], "datetime64[us]"
-                ),
+                "timestamp_utc": as_datetime64(self.times),
                 "model_id": ["drifty"] * n,
                 "action_raw": [
                     0.5 if a == "LONG" else -0.5 if a == "SHORT" else 0.0 for a in actions
@@ -177,24 +175,8 @@ class TestDriftStatus:
 
     def test_unshifted_model_is_not_drifting(self, rows: Rows, drift: Any) -> None:
         rng = np.random.default_rng(9)
-        n = 8 * 288
-        times = np.array(
-            [
-                (END - timedelta(days=8) + i * FIVE_MINUTES).replace(tzinfo=None)
-                for i in range(1, n + 1)
-            ],
-            "datetime64[us]",
-        )
-        rows.inferences(
-            {
-                "timestamp_utc": times,
-                "model_id": ["calm"] * n,
-                "action_raw": [0.0] * n,
-                "action_discretized": ["HOLD"] * n,
-                "confidence": [0.5] * n,
-                **{name: rng.normal(0, 1, n) for name in FEATURES},
-            }
-        )
+        times = every_five_minutes(END, days=8)
+        rows.series("calm", times, "HOLD", normal_features(rng, times.size))
         data = drift.GetDriftStatus(
             dpb.GetDriftStatusRequest(model_id="calm", end_time=END_TIME)
         ).data
@@ -294,7 +276,7 @@ class TestTrends:
         assert [b.hour.ToDatetime(UTC) for b in data.buckets] == sorted(hours)
         # The SQL buckets equal the analytics core's numpy reference on the same rows.
         reference = hourly_buckets(
-            np.array([t.replace(tzinfo=None) for t in times], "datetime64[us]"),
+            as_datetime64(times),
             np.array([np.nan if r is None else r for r in rewards]),
             np.full(len(times), np.nan),
             np.datetime64((END - timedelta(days=3)).replace(tzinfo=None), "h"),
