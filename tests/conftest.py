@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
+import numpy as np
 import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
@@ -90,6 +91,12 @@ class InferenceLogLock:
     def wait_for_queries(self, count: int = 1) -> None:
         """Until ``count`` queries wait on the lock (the calls that sent them are in flight)."""
         eventually(lambda: self.waiting_queries() >= count, 10, f"{count} queries on the lock")
+
+
+@pytest.fixture(params=range(4), ids=lambda seed: f"seed{seed}")
+def rng(request: pytest.FixtureRequest) -> np.random.Generator:
+    """A seeded random generator: a test that takes it runs once for each of four seeds."""
+    return np.random.default_rng(request.param)
 
 
 @pytest.fixture(scope="session")
