@@ -8,7 +8,7 @@ the same timestamp, a prediction before the first bar, and a model with no rows 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -27,7 +27,7 @@ from mlanalytics.v1 import metrics_service_pb2 as mpb
 from mlanalytics.v1 import metrics_service_pb2_grpc, prediction_service_pb2_grpc
 from mlanalytics.v1 import prediction_service_pb2 as ppb
 from rows import Rows
-from server.app import create_server
+from server.app import Service
 from server.db import conninfo
 
 
@@ -414,7 +414,9 @@ class _CountingCursor(psycopg.Cursor[Any]):
 
 
 @pytest.fixture
-def counting_stub(database: ScratchDatabase) -> Iterator[Any]:
+def counting_stub(
+    database: ScratchDatabase, start_service: Callable[..., Service]
+) -> Iterator[Any]:
     settings = database.settings()
     pool = ConnectionPool(
         conninfo(settings),
@@ -423,11 +425,9 @@ def counting_stub(database: ScratchDatabase) -> Iterator[Any]:
         kwargs={"autocommit": True, "cursor_factory": _CountingCursor},
         open=True,
     )
-    service = create_server(settings, pool=pool)
-    service.start()
+    service = start_service(settings, pool=pool)
     with grpc.insecure_channel(f"127.0.0.1:{service.port}") as channel:
         yield metrics_service_pb2_grpc.MetricsServiceStub(channel)
-    service.stop(grace=1)
 
 
 def test_summary_has_no_n_plus_one(rows: Rows, counting_stub: Any) -> None:
