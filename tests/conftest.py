@@ -100,11 +100,11 @@ def rng(request: pytest.FixtureRequest) -> np.random.Generator:
 
 
 @pytest.fixture(scope="session")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScratchDatabase]:
+def database() -> Iterator[ScratchDatabase]:
     embedded = None
     admin = os.environ.get("TEST_DATABASE_URL")
     if not admin:
-        embedded = processes.start_postgres(tmp_path_factory.mktemp("pg") / "data", temporary=True)
+        embedded = processes.start_postgres()  # temporary; why not in tmp_path: see there
         admin = embedded.dsn()
     name = f"mlanalytics_test_{uuid.uuid4().hex[:10]}"
     dsn = processes.create_database(admin, name)

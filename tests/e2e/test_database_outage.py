@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import grpc
 import psycopg
@@ -24,8 +23,8 @@ from server.app import Service
 
 
 @pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[processes.EmbeddedPostgres]:
-    database = processes.start_postgres(tmp_path / "pg", temporary=True)
+def own_postgres() -> Iterator[processes.EmbeddedPostgres]:
+    database = processes.start_postgres()
     yield database
     database.close()
 
