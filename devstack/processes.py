@@ -217,8 +217,12 @@ def _wait_until_serving(server: ServerProcess, timeout: float) -> None:
             try:  # waits for the channel to connect, up to the call's timeout
                 stub.Check(health_pb2.HealthCheckRequest(), timeout=0.5, wait_for_ready=True)
                 return
-            except grpc.RpcError:
-                continue
+            except grpc.RpcError as error:
+                if error.code() not in (
+                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                    grpc.StatusCode.UNAVAILABLE,
+                ):
+                    raise
     raise TimeoutError("the gRPC server did not come up in time")
 
 
