@@ -10,6 +10,8 @@ DESCRIPTOR := build/mlanalytics.pb
 PROTOS := $(wildcard protos/mlanalytics/v1/*.proto)
 TS     := clients/typescript
 NPM_STAMP := $(TS)/node_modules/.installed-stamp
+DOCS_UI := docs/ui
+DOCS_UI_STAMP := $(DOCS_UI)/node_modules/.installed-stamp
 
 .PHONY: run test gen lint fmt seed bench clean
 
@@ -21,14 +23,21 @@ run: gen
 test: gen
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## gen: Python stubs, typed .pyi, the Envoy descriptor set and the TypeScript types, from protos/
+## gen: Python stubs, typed .pyi, the Envoy descriptor set, the OpenAPI document with the assets
+## of /docs and /redoc, and the TypeScript types, from protos/
 gen: $(DESCRIPTOR)
 
-$(DESCRIPTOR): $(PROTOS) clients/generate.py $(STAMP) $(NPM_STAMP)
+$(DESCRIPTOR): $(PROTOS) clients/generate.py clients/python/mlanalytics/openapi.py \
+		clients/python/mlanalytics/parameters.py $(STAMP) $(NPM_STAMP) $(DOCS_UI_STAMP)
 	$(PY) clients/generate.py
 
 $(NPM_STAMP): $(TS)/package-lock.json
 	cd $(TS) && npm ci --no-audit --no-fund
+	touch $@
+
+# swagger-ui-dist and redoc, pinned by docs/ui/package-lock.json (no install scripts: docs/ui/.npmrc)
+$(DOCS_UI_STAMP): $(DOCS_UI)/package-lock.json
+	cd $(DOCS_UI) && npm ci
 	touch $@
 
 $(STAMP): pyproject.toml
@@ -54,10 +63,11 @@ fmt: $(STAMP)
 bench: gen
 	$(PY) -m bench.run $(BENCH_ARGS)
 
-## seed: load the demo data into the database at DSN (make seed DSN=postgresql://...)
+## seed: load the demo data into the database at DSN (make seed DSN=postgresql://...); rows only
+## inside the market session (MARKET_*), or around the clock with CALENDAR=always
 seed: gen
-	$(PY) -m devstack seed --dsn "$(DSN)"
+	$(PY) -m devstack seed --dsn "$(DSN)" $(if $(CALENDAR),--calendar $(CALENDAR))
 
 clean:
 	rm -rf $(VENV) build clients/python/mlanalytics/v1 .pytest_cache .mypy_cache .ruff_cache
-	rm -rf $(TS)/node_modules $(TS)/dist $(TS)/src/gen
+	rm -rf $(TS)/node_modules $(TS)/dist $(TS)/src/gen $(DOCS_UI)/node_modules

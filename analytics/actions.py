@@ -1,6 +1,7 @@
 """Trading actions as small integer codes.
 
-An action is stored as the int8 code equal to the ideal signal ``y*`` of SPEC section 4:
+An action is stored as the int8 code equal to its ideal signal ``y*``
+(docs/DEFINITIONS.md#actual-outcome-of-a-prediction):
 ``LONG = 1``, ``SHORT = -1``, ``HOLD = 0``. Arrays of codes make every metric a vectorized
 integer operation; the labels ``"LONG" | "SHORT" | "HOLD"`` only appear at the edges (database
 strings in, response strings out). Everything that reports per action does so in

@@ -1,4 +1,4 @@
-"""Were the predicted actions right? (SPEC section 4, accuracy / precision / recall / F1.)
+"""Were the predicted actions right? (docs/DEFINITIONS.md#classification-metrics.)
 
 Predicted and actual actions are int8 codes (see `analytics.actions`). Every count comes from one
 ``numpy.bincount`` over a combined (predicted, actual) code, so a million rows cost a few
@@ -129,7 +129,7 @@ class ActionStats(NamedTuple):
 def safe_ratio(numerator: ArrayLike, denominator: ArrayLike) -> NDArray[np.float64]:
     """Elementwise ``numerator / denominator``, 0.0 where the denominator is 0.
 
-    Every rate of SPEC section 4 (win rate, success rate, accuracy) when SQL did the counting:
+    Every rate of docs/DEFINITIONS.md (win rate, success rate, accuracy) when SQL did the counting:
     e.g. the win rate is ``safe_ratio(#(r > 0), #(r != 0))``.
 
     Examples

@@ -1,4 +1,4 @@
-"""Is the model's input data drifting? (SPEC section 4, "Data drift" and "Concept drift".)
+"""Is the model's input data drifting? (docs/DEFINITIONS.md#data-drift and #concept-drift.)
 
 Each feature's recent values are compared with its baseline values by the two-sample
 Kolmogorov-Smirnov statistic (the drift score), the population stability index and the
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
@@ -459,15 +459,32 @@ def wasserstein(recent: ArrayLike, baseline: ArrayLike) -> float:
     return _ks_and_wasserstein(r, b, _Scratch())[1]
 
 
-def _skip_reason(recent_count: int, baseline_count: int, min_samples: int) -> str | None:
-    short = [
-        f"{side} has {count} value{'' if count == 1 else 's'}"
-        for side, count in (("recent", recent_count), ("baseline", baseline_count))
-        if count < min_samples
-    ]
+def shortfall(counts: Iterable[tuple[str, int]], minimum: int) -> str | None:
+    """Why there is too little data: each ``(text, count)`` with ``count < minimum``, joined.
+
+    Returns None when no count is below `minimum`.
+
+    Examples
+    --------
+    >>> shortfall([("recent has 4 values", 4), ("baseline has 12 values", 12)], 10)
+    'recent has 4 values, at least 10 needed'
+    >>> shortfall([("recent has 12 values", 12)], 10) is None
+    True
+    """
+    short = [text for text, count in counts if count < minimum]
     if not short:
         return None
-    return f"{' and '.join(short)}, at least {min_samples} needed"
+    return f"{' and '.join(short)}, at least {minimum} needed"
+
+
+def _skip_reason(recent_count: int, baseline_count: int, min_samples: int) -> str | None:
+    return shortfall(
+        (
+            (f"{side} has {count} value{'' if count == 1 else 's'}", count)
+            for side, count in (("recent", recent_count), ("baseline", baseline_count))
+        ),
+        min_samples,
+    )
 
 
 def feature_drift(

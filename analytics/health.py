@@ -1,4 +1,4 @@
-"""Is a model healthy? (SPEC section 4, "Model health", over the last 24 hours.)
+"""Is a model healthy? (docs/DEFINITIONS.md#model-health, over the last 24 hours.)
 
 A 0..100 score (win rate, latency and recency points) and a status from threshold rules. Every
 rule that fires adds one human-readable issue naming the measured value and the threshold.
@@ -98,6 +98,9 @@ def assess_health(
     win_rate: float,
     avg_latency_ms: float | None,
     minutes_since_last: float | None,
+    *,
+    trades: int | None = None,
+    min_trades: int = 0,
 ) -> HealthAssessment:
     r"""Health score, status and issues of one model over the last 24 hours.
 
@@ -117,7 +120,10 @@ def assess_health(
 
     A quantity that breaks its critical threshold is reported once, as critical. With no
     prediction in the window the win-rate and count rules are replaced by the single issue
-    ``"no predictions in the last 24 h"``, which is critical.
+    ``"no predictions in the last 24 h"``, which is critical. With fewer than `min_trades`
+    `trades`, the win-rate rules give no verdict: the warning
+    ``"too few trades (N < min_trades) for a win-rate verdict"`` stands in their place, so a
+    win rate over a handful of trades never makes a model critical.
 
     Parameters
     ----------
@@ -129,7 +135,12 @@ def assess_health(
         Mean latency in ms, >= 0; None without latency data.
     minutes_since_last : float or None
         Minutes since the model's last prediction (ever); None if it never predicted. A
-        negative value (clock skew between database and server) is read as 0.
+        negative value (clock skew between database and server) is read as 0. The service
+        passes market minutes (docs/DEFINITIONS.md#model-health).
+    trades : int or None
+        Trades (bars with realized P&L) the win rate is over; None: not checked.
+    min_trades : int
+        Trades a win-rate verdict needs, >= 0.
 
     Returns
     -------
@@ -147,6 +158,9 @@ def assess_health(
     silent for 185 min (over 60 min)
     """
     prediction_count = check_positive_int(prediction_count, "prediction_count", minimum=0)
+    min_trades = check_positive_int(min_trades, "min_trades", minimum=0)
+    if trades is not None:
+        trades = check_positive_int(trades, "trades", minimum=0)
     win_rate = check_fraction(win_rate, "win_rate")
     latency = (
         None if avg_latency_ms is None else check_non_negative(avg_latency_ms, "avg_latency_ms")
@@ -165,7 +179,9 @@ def assess_health(
         critical.append("no predictions in the last 24 h")
     else:
         shown = _show(100.0 * win_rate, 100.0 * WIN_RATE_CRITICAL, 1)
-        if win_rate < WIN_RATE_CRITICAL:
+        if trades is not None and trades < min_trades:
+            warning.append(f"too few trades ({trades} < {min_trades}) for a win-rate verdict")
+        elif win_rate < WIN_RATE_CRITICAL:
             critical.append(f"win rate {shown}% below {100 * WIN_RATE_CRITICAL:g}%")
         elif win_rate < WIN_RATE_WARNING:
             shown = _show(100.0 * win_rate, 100.0 * WIN_RATE_WARNING, 1)

@@ -1,9 +1,10 @@
-"""What actually happened after each prediction (SPEC section 4, "Actual outcome").
+"""What actually happened after each prediction.
 
 A prediction made at time ``t`` is judged against the market move from the bar it saw to the next
 bar: ``p0`` is the close of the latest bar with ``time <= t`` and ``p1`` the close of the first bar
 with ``time > t``. The move is the log return ``ln(p1 / p0)``; its sign beyond a small hold band is
-the action that would have been right.
+the action that would have been right. Defined in
+docs/DEFINITIONS.md#actual-outcome-of-a-prediction.
 """
 
 from __future__ import annotations

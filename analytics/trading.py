@@ -1,4 +1,4 @@
-"""Trading performance of a reward series (SPEC section 4, rows with non-NULL ``reward``).
+"""Trading performance of a reward series (docs/DEFINITIONS.md#trading-metrics, non-NULL rewards).
 
 Rewards are per-bar P&L in log-return units, in time order. Annualization assumes 59 five-minute
 bars per trading day and 252 trading days a year.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Final, NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from analytics._checks import (
     as_float_array,
@@ -216,12 +216,6 @@ def trading_metrics(rewards: ArrayLike, periods_per_year: int = PERIODS_PER_YEAR
         ratio = gross_profit / gross_loss
         profit_factor = ratio if math.isfinite(ratio) else None
 
-    equity = np.cumsum(r)
-    peak = np.maximum.accumulate(equity)
-    # The running max includes C_0 = 0, so a loss on the very first bar is a drawdown too.
-    np.maximum(peak, 0.0, out=peak)
-    max_drawdown = float(np.max(peak - equity))
-
     return TradingMetrics(
         count=n,
         total_return=total,
@@ -231,9 +225,23 @@ def trading_metrics(rewards: ArrayLike, periods_per_year: int = PERIODS_PER_YEAR
         sortino_ratio=sortino_ratio(mean, downside, n, periods_per_year),
         win_rate=n_wins / realized if realized else 0.0,
         profit_factor=profit_factor,
-        max_drawdown=max_drawdown,
+        max_drawdown=_max_drawdown(r),
         max_abs_return=max(abs(low), abs(high)),
     )
+
+
+def _max_drawdown(r: NDArray[np.float64]) -> float:
+    """Largest fall of the equity curve ``C`` (``C_0 = 0``) from its running peak; 0.0 if empty.
+
+    Internal: `r` is an already validated float64 array without NaN (see `trading_metrics`).
+    """
+    if r.size == 0:
+        return 0.0
+    equity = np.cumsum(r)
+    peak = np.maximum.accumulate(equity)
+    # The running max includes C_0 = 0, so a loss on the very first bar is a drawdown too.
+    np.maximum(peak, 0.0, out=peak)
+    return float(np.max(peak - equity))
 
 
 def latency_stats(latency_ms: ArrayLike) -> LatencyStats | None:

@@ -1,4 +1,4 @@
-"""Is a model getting better or worse? (SPEC section 4, "Trends", hourly buckets.)
+"""Is a model getting better or worse? (docs/DEFINITIONS.md#performance-trends, hourly buckets.)
 
 Bucket ``h`` covers ``[origin + h hours, origin + (h + 1) hours)``: clock hours when ``origin``
 is on the hour (the server uses the hour in which the window starts), so a dashboard sees the
@@ -198,7 +198,8 @@ def summarize_trend(
     """Slopes, directions, best/worst hour and moving average of hourly buckets.
 
     Slopes are least squares of `win_rate` and `avg_reward` on `hour_index` (so an hour without
-    predictions is a gap, not a zero); directions use the 0.001 tolerance of SPEC section 4.
+    predictions is a gap, not a zero); directions use the 0.001 tolerance of
+    docs/DEFINITIONS.md#performance-trends.
 
     Parameters
     ----------

@@ -4,11 +4,14 @@ Usage::
 
     python bench/bench_analytics.py [--repeat 7] [--seed 0]
 
-Targets (SPEC section 6, issue 3), on the 2-core reference machine:
+Targets (issue 3), on the 2-core reference machine:
 
 - data drift over the 13 features, 100k recent vs 1M baseline rows: < 1 s;
 - classification_report + action_stats over 1M rows: < 100 ms;
-- resolve_outcomes for 1M predictions over 1M bars: no target, reported for the record.
+- resolve_outcomes for 1M predictions over 1M bars: no target, reported for the record;
+- risk_metrics (next to trading_metrics, which every metrics call already pays), the paired A/B
+  comparison and confidence_calibration, at 10k and 1M rows: no target; issue 15 asks that the
+  new fields cost the rolling and accuracy calls under 10 % of their throughput.
 
 This is a script, not a test: timings depend on the machine and its load.
 """
@@ -60,6 +63,50 @@ def _drift_data(
     return recent, baseline
 
 
+def _new_analytics_rows(
+    rng: np.random.Generator, sizes: tuple[int, ...], repeat: int
+) -> list[tuple[str, float, float, str]]:
+    """(d) risk next to trading, (e) A/B and (f) calibration timings at every size in `sizes`."""
+    timings = {size: _new_analytics_timings(rng, size, repeat) for size in sizes}
+    cases = [
+        ("(d)", "trading_metrics (for scale), {} rewards"),
+        ("   ", "risk_metrics, {} rewards"),
+        ("(e)", "ab_comparison, {} rows per model"),
+        ("(f)", "confidence_calibration, {} predictions"),
+    ]
+    rows: list[tuple[str, float, float, str]] = []
+    for k, (tag, label) in enumerate(cases):
+        for m, size in enumerate(sizes):
+            median, fastest = timings[size][k]
+            rows.append(
+                (f"{tag if m == 0 else '   '} {label.format(f'{size:,}')}", median, fastest, "")
+            )
+    return rows
+
+
+def _new_analytics_timings(
+    rng: np.random.Generator, size: int, repeat: int
+) -> list[tuple[float, float]]:
+    """Median and min of trading_metrics, risk_metrics, ab_comparison, confidence_calibration."""
+    rewards = np.where(rng.random(size) < 0.1, np.nan, rng.standard_t(4, size) * 1e-3)
+    # Two models, one row per 5-minute bar each, a second apart, 10 % NULL rewards.
+    bars = np.datetime64("2024-01-01T00:00", "us") + np.arange(size) * np.timedelta64(5, "m")
+    rewards_b = np.where(rng.random(size) < 0.1, np.nan, rng.normal(0.0, 1e-3, size))
+    confidence = np.where(rng.random(size) < 0.05, np.nan, rng.beta(2.0, 1.5, size))
+    correct = rng.random(size) < 0.55
+    return [
+        _time(lambda: analytics.trading_metrics(rewards), repeat),
+        _time(lambda: analytics.risk_metrics(rewards), repeat),
+        _time(
+            lambda: analytics.ab_comparison(
+                bars, rewards, bars + np.timedelta64(1, "s"), rewards_b
+            ),
+            repeat,
+        ),
+        _time(lambda: analytics.confidence_calibration(confidence, correct), repeat),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per case (default 7)")
@@ -103,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         args.repeat,
     )
 
+    risk_rows = _new_analytics_rows(rng, (10_000, n), args.repeat)
+
     rows = [
         (
             f"(a) data_drift, 13 features, {args.recent:,} recent vs {args.baseline:,} baseline",
@@ -128,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             outcome_min,
             "",
         ),
+        *risk_rows,
     ]
     width = max(len(label) for label, *_ in rows)
     print(f"median (min) of {args.repeat} runs after one warm-up, milliseconds")

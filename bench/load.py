@@ -6,13 +6,16 @@ server for CPU, so its numbers are not comparable).
 from __future__ import annotations
 
 import http.client
+import itertools
 import re
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -39,7 +42,9 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk(url: str, *, connections: int, seconds: float, threads: int = 2) -> Load:
+def wrk(
+    url: str, *, connections: int, seconds: float, threads: int = 2, script: Path | None = None
+) -> Load:
     """wrk -c connections for ``seconds``, keep-alive, with the latency distribution."""
     out = subprocess.run(
         [
@@ -48,6 +53,7 @@ def wrk(url: str, *, connections: int, seconds: float, threads: int = 2) -> Load
             f"-c{connections}",
             f"-d{max(1, round(seconds))}s",
             "--latency",
+            *(["-s", str(script)] if script is not None else []),
             url,
         ],
         capture_output=True,
@@ -110,10 +116,85 @@ def h2load_grpc(url: str, message: bytes, *, connections: int, requests: int) ->
     )
 
 
-def python_http(url: str, *, connections: int, seconds: float) -> Load:
-    """Keep-alive GETs from ``connections`` threads (the fallback without wrk)."""
+def wrk_mix(
+    base_url: str, paths: list[str], end: datetime, *, connections: int, seconds: float
+) -> Load:
+    """wrk over ``paths`` (each with one ``{end_time}``), every request at a moment of its own:
+    request n (over all threads) asks ``paths[n % len(paths)]`` at ``end`` minus n seconds, so
+    no two requests are alike and none can be served from a cache."""
+    lua = "\n".join(
+        [
+            "local paths = {" + ", ".join(_lua_string(p) for p in paths) + "}",
+            f"local last = {int(end.timestamp())}",
+            "local threads, n = 0, 0",
+            "function setup(thread) thread:set('tid', threads); threads = threads + 1 end",
+            "function init(args) n = tid end",
+            "function request()",
+            "  local moment = os.date('!%Y-%m-%dT%H:%M:%SZ', last - n)",
+            "  local path = paths[(n % #paths) + 1]:gsub('{end_time}', moment)",
+            f"  n = n + {_MIX_THREADS}",  # thread t asks requests t, t + threads, ...
+            "  return wrk.format('GET', path)",
+            "end",
+        ]
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        script = Path(scratch) / "mix.lua"
+        script.write_text(lua + "\n")
+        return wrk(
+            base_url,
+            connections=connections,
+            seconds=seconds,
+            threads=_MIX_THREADS,
+            script=script,
+        )
+
+
+_MIX_THREADS = 2
+
+
+def _lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def mix_path(paths: list[str], end: datetime, n: int) -> str:
+    """Request n of the uncacheable mix (what the Lua script of :func:`wrk_mix` computes)."""
+    moment = (end - timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return paths[n % len(paths)].replace("{end_time}", moment)
+
+
+def python_mix(
+    base_url: str, paths: list[str], end: datetime, *, connections: int, seconds: float
+) -> Load:
+    """What :func:`wrk_mix` does, from Python threads (the fallback without wrk)."""
+    counter = itertools.count()
+    return python_http(
+        base_url,
+        connections=connections,
+        seconds=seconds,
+        target=lambda _: mix_path(paths, end, next(counter)),
+    )
+
+
+def http_mix(
+    base_url: str, paths: list[str], end: datetime, *, connections: int, seconds: float
+) -> Load:
+    """wrk_mix when wrk is installed, else the Python fallback."""
+    if have("wrk"):
+        return wrk_mix(base_url, paths, end, connections=connections, seconds=seconds)
+    return python_mix(base_url, paths, end, connections=connections, seconds=seconds)
+
+
+def python_http(
+    url: str,
+    *,
+    connections: int,
+    seconds: float,
+    target: Callable[[int], str] | None = None,
+) -> Load:
+    """Keep-alive GETs from ``connections`` threads (the fallback without wrk); ``target(n)``
+    gives the path of each request instead of ``url``'s."""
     parts = urlsplit(url)
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    fixed = parts.path + (f"?{parts.query}" if parts.query else "")
     latencies: list[float] = []
     failures = [0]
     lock = threading.Lock()
@@ -125,7 +206,7 @@ def python_http(url: str, *, connections: int, seconds: float) -> Load:
         bad = 0
         while time.monotonic() < deadline:
             start = time.perf_counter()
-            conn.request("GET", target)
+            conn.request("GET", fixed if target is None else target(len(mine)))
             response = conn.getresponse()
             response.read()
             mine.append((time.perf_counter() - start) * 1000)

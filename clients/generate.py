@@ -15,6 +15,11 @@ Outputs (all git-ignored):
   that error details render as JSON.
 * ``build/proto-deps/``: the few googleapis protos we import, copied from the installed
   ``googleapis-common-protos`` package, so that protoc and buf work offline.
+* ``clients/python/mlanalytics/v1/openapi.json``: the OpenAPI 3.1 document of the REST face, a
+  walk over that descriptor set (``mlanalytics.openapi``); the service serves it.
+* ``clients/python/mlanalytics/v1/docs/``: the scripts, style sheet and icons of the pages
+  ``/docs`` (Swagger UI) and ``/redoc`` (ReDoc), copied from the npm packages ``swagger-ui-dist``
+  and ``redoc`` in ``docs/ui`` when ``npm ci`` has been run there (``make gen`` does).
 * ``clients/typescript/src/gen/``: TypeScript interfaces of the REST JSON (ts-proto), written only
   when ``npm ci`` has been run in ``clients/typescript`` (``make gen`` does); skipped otherwise.
 """
@@ -22,9 +27,11 @@ Outputs (all git-ignored):
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
+import tomllib
 from importlib import resources
 from pathlib import Path
 
@@ -40,6 +47,31 @@ DESCRIPTOR_SET = BUILD / "mlanalytics.pb"
 TYPESCRIPT = ROOT / "clients" / "typescript"
 TS_OUT = TYPESCRIPT / "src" / "gen"
 TS_PROTO = TYPESCRIPT / "node_modules" / ".bin" / "protoc-gen-ts_proto"
+OPENAPI = PYTHON_OUT / "mlanalytics" / "v1" / "openapi.json"
+DOCS_UI = ROOT / "docs" / "ui" / "node_modules"
+DOCS_ASSETS = PYTHON_OUT / "mlanalytics" / "v1" / "docs"
+#: The files the documentation pages load, by the name they are served under (/docs/<name>).
+DOCS_ASSET_SOURCES = {
+    "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
+    "favicon-16x16.png": "swagger-ui-dist/favicon-16x16.png",
+    "favicon-32x32.png": "swagger-ui-dist/favicon-32x32.png",
+    "redoc.standalone.js": "redoc/bundles/redoc.standalone.js",
+}
+#: The services in the order of the README's endpoint table (any other follows).
+TAG_ORDER = ("MetricsService", "PredictionService", "DriftService", "HealthService")
+API_DESCRIPTION = """\
+Production monitoring of the USD/COP reinforcement-learning trading models: rolling metrics,
+prediction accuracy, input drift and model health, read from the inference log.
+
+This document is generated from the service's protos (`make gen`), the same descriptors Envoy
+transcodes with, so it describes exactly what the REST face on this port answers. Every
+`/api/...` success body is `{"success": true, "data": {...}, "timestamp": "<RFC 3339>"}` with
+the proto field names; counts are numbers, `int64` values strings, and a value that does not
+exist is absent (never `NaN`). Every error body is `{"code", "message", "details"}`: the gRPC
+status, with the HTTP status 400, 404, 503 or 504. Definitions of every number:
+`docs/DEFINITIONS.md` in the repository. The same RPCs answer native gRPC on this port.
+"""
 # Interfaces that describe the JSON exactly as Envoy's transcoder prints it, and nothing else.
 TS_PROTO_OPTIONS = (
     "onlyTypes=true",  # interfaces only: no encode/decode, no runtime dependency
@@ -55,6 +87,7 @@ TS_PROTO_OPTIONS = (
 GOOGLEAPIS = (
     "google/api/annotations.proto",
     "google/api/http.proto",
+    "google/api/httpbody.proto",
     "google/rpc/status.proto",
     "google/rpc/error_details.proto",
 )
@@ -110,7 +143,38 @@ def generate() -> None:
         "google/rpc/status.proto",
         "google/rpc/error_details.proto",
     )
+    _openapi()
+    _docs_assets()
     _typescript(sources)
+
+
+def _openapi() -> None:
+    """The OpenAPI document, from the descriptor set just written (with its source info)."""
+    # Imported only now: the package needs the stubs written above (and may not be installed).
+    sys.path.insert(0, str(PYTHON_OUT))
+    from mlanalytics.openapi import Info, document  # noqa: PLC0415
+    from mlanalytics.parameters import PARAMETERS  # noqa: PLC0415
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    doc = document(
+        DESCRIPTOR_SET.read_bytes(),
+        Info("ML Analytics Service", version, API_DESCRIPTION),
+        PARAMETERS,
+        package="mlanalytics.v1",
+        tag_order=TAG_ORDER,
+    )
+    OPENAPI.write_text(json.dumps(doc, indent=1) + "\n")
+
+
+def _docs_assets() -> None:
+    """The documentation pages' assets, if ``npm ci`` has installed them in docs/ui."""
+    missing = [s for s in DOCS_ASSET_SOURCES.values() if not (DOCS_UI / s).is_file()]
+    if missing:
+        print(f"documentation assets skipped: no {missing[0]} (npm ci in docs/ui)")
+        return
+    DOCS_ASSETS.mkdir(parents=True, exist_ok=True)
+    for name, source in DOCS_ASSET_SOURCES.items():
+        shutil.copyfile(DOCS_UI / source, DOCS_ASSETS / name)
 
 
 def _typescript(sources: list[str]) -> None:

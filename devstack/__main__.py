@@ -2,6 +2,7 @@
 
 ``python -m devstack run``                 what `make run` does
 ``python -m devstack seed --dsn DSN``      create the schema and load/top up the demo data
+                                           (``--calendar always``: around the clock)
 ``python -m devstack envoy-config --out F``  envoy.yaml for this environment (ports, CORS)
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +21,12 @@ def main() -> int:
     commands.add_parser("run", help="start the whole service locally (see `make run`)")
     seed = commands.add_parser("seed", help="create the schema and load or top up the demo data")
     seed.add_argument("--dsn", required=True, help="libpq DSN of a writable database")
+    seed.add_argument(
+        "--calendar",
+        choices=("session", "always"),
+        help="rows only inside the market session of the MARKET_* settings (default: USD/COP), "
+        "or around the clock; default: MARKET_CALENDAR",
+    )
     config = commands.add_parser("envoy-config", help="render envoy.yaml for this environment")
     config.add_argument("--out", type=Path, required=True)
     config.add_argument("--descriptor-set", type=Path, required=True)
@@ -32,19 +40,39 @@ def main() -> int:
         return run()
     if args.command == "envoy-config":
         return _envoy_config(args)
-    return seed_command(args.dsn)
+    return seed_command(args.dsn, args.calendar)
 
 
-def seed_command(dsn: str) -> int:
-    """Create the schema and load or top up the demo data in the database at ``dsn``."""
+def seed_command(dsn: str, calendar: str | None = None) -> int:
+    """Create the schema and load or top up the demo data in the database at ``dsn``.
+
+    ``calendar``: ``"session"`` (the session of the MARKET_* settings), ``"always"``, or None for
+    what MARKET_CALENDAR says.
+    """
     import psycopg
 
+    from analytics import MarketCalendar
+    from devstack.demo import check_calendar
     from devstack.seed import seed_demo
+    from server.config import ConfigError, Settings
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
+        settings = Settings.from_env(
+            os.environ if calendar is None else {**os.environ, "MARKET_CALENDAR": calendar}
+        )
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    market: MarketCalendar = settings.market_calendar
+    try:
+        check_calendar(market)
+    except ValueError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    try:
         with psycopg.connect(dsn, autocommit=True) as conn:
-            seed_demo(conn)
+            seed_demo(conn, calendar=market)
     except psycopg.Error as error:
         print(f"seed failed: {error}".strip(), file=sys.stderr)
         return 1

@@ -1,28 +1,37 @@
 """Deterministic demo data: 5-minute USD/COP bars and the inference log of five model stories.
 
-Every value is a pure function of the bar's slot number (its Unix time / 300 s), so data generated
-in several top-ups is identical to data generated at once, and re-running changes nothing.
+Every value is a pure function of the bar's slot number (its Unix time / 300 s) and the market
+calendar, so data generated in several top-ups is identical to data generated at once, and
+re-running changes nothing. Bars and inferences exist only for slots that start inside a session
+(by default the USD/COP session: Monday to Friday 08:00-12:55 in Bogota, no Colombian holidays;
+with the ``always`` calendar, every slot). The price is a walk over every slot, so the first bar
+of a session opens where the market moved to overnight.
 
-The stories (as seen at the moment of seeding):
+The stories, as seen at the end of the data (the moment of seeding, or the last close before it
+when the market is closed then):
 
 ========================  ================================================================
 ``ppo_lstm_v3.2``         good: right more often than not, fast; version 3.2.1 since 10 days
 ``a2c_conservative_v1.4`` weak: a coin flip, and slow-ish at ~120 ms (warning)
 ``sac_transformer_v2.1``  its feature pipeline broke 22 h ago: six macro features shifted
                           and its accuracy fell with them (drift critical)
-``dqn_legacy_v0.9``       went silent 3 hours ago (critical)
+``dqn_legacy_v0.9``       went silent 3 hours of market time ago, during a session (critical)
 ``td3_ensemble_v1.0``     decent calls, but ~240 ms per inference (critical)
 ========================  ================================================================
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
+
+from analytics import MarketCalendar
 
 SLOT_SECONDS = 300
 SYMBOL = "USD/COP"
@@ -32,14 +41,16 @@ BAR_VOLATILITY = 0.0006  # std of the 5-minute log return
 ACTIONS = np.array(["LONG", "SHORT", "HOLD"])
 HOLD_BAND = 0.0002
 #: Bump when the generator changes: `make run` then replaces the demo data instead of topping it up.
-DEMO_VERSION = 4
+DEMO_VERSION = 5
+#: The market the demo follows unless told otherwise: the USD/COP session.
+DEFAULT_CALENDAR = MarketCalendar()
 
 _PRICE_STREAM = 1
 
 
 @dataclass(frozen=True, slots=True)
 class Story:
-    """Something that starts ``ago`` before the seeding moment and lasts from then on."""
+    """Something that starts ``ago`` (calendar time) before the end of the data and lasts."""
 
     ago: timedelta
 
@@ -55,7 +66,7 @@ class DemoModel:
     latency_ms: float = 30.0
     version: str = "1.0.0"
     new_version: tuple[Story, str] | None = None  # (since, version)
-    silent_for: timedelta | None = None
+    silent_for: timedelta | None = None  # of market time, before the seeding moment
     drift: Story | None = None  # features shift and skill drops to 0 from then on
     fold_id: int = 3
 
@@ -174,10 +185,61 @@ def close_prices(first_slot: int, last_slot: int) -> NDArray[np.float64]:
     return np.round(START_PRICE * np.exp(log_price[first_slot - lo :]), 6)
 
 
-def bars(first_slot: int, last_slot: int) -> Bars:
-    """Bars for slots first..last."""
+def bars(first_slot: int, last_slot: int, calendar: MarketCalendar) -> Bars:
+    """Bars for the trading slots among first..last."""
+    slots = trading_slots(first_slot, last_slot, calendar)
+    return Bars(slots, close_prices(first_slot, last_slot)[slots - first_slot])
+
+
+# --- the market calendar, slot by slot ---------------------------------------------------------
+
+
+def check_calendar(calendar: MarketCalendar) -> None:
+    """The demo's 5-minute bars need a session that opens and closes on the 5-minute grid."""
+    session = calendar.session
+    if session is not None and any(
+        t.minute % 5 or t.second or t.microsecond for t in (session.open_time, session.close_time)
+    ):
+        raise ValueError(
+            "the demo data needs MARKET_OPEN and MARKET_CLOSE on the 5-minute grid, got "
+            f"{session.open_time:%H:%M}-{session.close_time:%H:%M}"
+        )
+
+
+def trading_slots(first_slot: int, last_slot: int, calendar: MarketCalendar) -> NDArray[np.int64]:
+    """The slots among first..last whose bar starts inside a session."""
     slots = np.arange(first_slot, last_slot + 1, dtype=np.int64)
-    return Bars(slots, close_prices(first_slot, last_slot))
+    return slots[calendar.is_open(slot_times(slots))]
+
+
+def previous_trading_slot(slot: int, calendar: MarketCalendar) -> int:
+    """The last trading slot before ``slot``: the one before it, or the last bar of a session."""
+    if calendar.is_open(_slot_moment(slot - 1)):
+        return slot - 1
+    close = calendar.last_close(_slot_moment(slot))
+    assert close is not None  # only `always` has none, and it is always open
+    return slot_of(close) - 1
+
+
+def next_trading_slot(slot: int, calendar: MarketCalendar) -> int:
+    """The first trading slot after ``slot``: the one after it, or the first of a session."""
+    if calendar.is_open(_slot_moment(slot + 1)):
+        return slot + 1
+    opens = calendar.next_open(_slot_moment(slot))
+    assert opens is not None  # only `always` has none, and it is always open
+    return slot_of(opens)
+
+
+def data_end(now: datetime, calendar: MarketCalendar) -> datetime:
+    """Where the data ends as of ``now``: now, or the last close when the market is closed."""
+    if calendar.is_open(now):
+        return now
+    close = calendar.last_close(now)
+    return now if close is None else close
+
+
+def _slot_moment(slot: int) -> datetime:
+    return datetime.fromtimestamp(slot * SLOT_SECONDS, UTC)
 
 
 # --- inference rows ----------------------------------------------------------------------------
@@ -199,6 +261,17 @@ class InferenceBatch:
         return int(next(iter(self.columns.values())).size) if self.columns else 0
 
 
+def forward_returns(slots: NDArray[np.int64], following: NDArray[np.int64]) -> NDArray[np.float64]:
+    """ln(close[following] / close[slot]): one bar's return, or the walk over a closed market.
+
+    A gap's sum is exactly rounded (``math.fsum``), so it does not depend on the range loaded.
+    """
+    returns = bar_returns(following)
+    for i in np.flatnonzero(following != slots + 1):
+        returns[i] = math.fsum(bar_returns(np.arange(slots[i] + 1, following[i] + 1)))
+    return returns
+
+
 def inferences(
     model: DemoModel,
     first_slot: int,
@@ -208,27 +281,33 @@ def inferences(
     *,
     previous_cumulative: float,
     topping_up: bool,
+    calendar: MarketCalendar,
 ) -> InferenceBatch:
-    """The model's rows for slots first..last (each made 2 s after its bar opens).
+    """The model's rows for the trading slots among first..last (each 2 s after its bar opens).
 
-
-    A row's reward is known once the next bar exists (slot + 1 <= last_bar_slot); until then it is
-    NULL. A story that started ``ago`` applies to slots after ``now - ago``, and, when topping up,
-    to every new slot (it had started already when the earlier rows were written).
+    A row's reward is known once the next trading bar exists (its slot <= last_bar_slot); until
+    then it is NULL. A story that started ``ago`` applies to slots after ``data_end(now) - ago``,
+    and, when topping up, to every new slot (it had started already when the earlier rows were
+    written).
     """
-    # Regenerate one slot before the first, to know the position held coming in.
-    slots = np.arange(first_slot - 1, last_slot + 1, dtype=np.int64)
+    written = trading_slots(first_slot, last_slot, calendar)
+    if not written.size:
+        return InferenceBatch()
+    # Regenerate the trading slot before the first, to know the position held coming in.
+    slots = np.concatenate([[previous_trading_slot(int(written[0]), calendar)], written])
+    following = np.concatenate([written, [next_trading_slot(int(written[-1]), calendar)]])
     times = slot_times(slots) + np.timedelta64(2, "s")
     s = model.stream
+    end = data_end(now, calendar)
 
     def since(story: Story) -> NDArray[np.bool_]:
-        start = np.datetime64((now - story.ago).replace(tzinfo=None), "us")
+        start = np.datetime64((end - story.ago).replace(tzinfo=None), "us")
         if topping_up:
             start = min(start, times[1])
         return times >= start
 
     drifted = since(model.drift) if model.drift else np.zeros(slots.size, dtype=bool)
-    next_return = bar_returns(slots + 1)
+    next_return = forward_returns(slots, following)
     truth = _label(next_return)
     luck = uniform(s, slots, 1)
     skill = np.where(drifted, 0.0, model.skill)
@@ -243,7 +322,7 @@ def inferences(
     )
     confidence = np.clip(0.35 + 0.6 * np.abs(action_raw) + 0.05 * uniform(s, slots, 4), 0, 1)
     position = np.select([choice == 0, choice == 1], [1.0, -1.0], 0.0)
-    resolved = slots + 1 <= last_bar_slot
+    resolved = following <= last_bar_slot
     reward = np.where(resolved, position * next_return, np.nan)
     latency = model.latency_ms * np.exp(0.25 * normal(s, slots, 5))
 
@@ -297,20 +376,26 @@ def inferences(
         "action_discretized": ACTIONS[choice[keep]],
         "confidence": np.round(confidence[keep], 6),
         **{name: values[keep] for name, values in features.items()},
-        "close_price": close_prices(first_slot, last_slot),
+        "close_price": close_prices(int(written[0]), int(written[-1]))[written - written[0]],
         "position_before": position[:-1],
         "position_after": position[keep],
         "position_change": position[keep] - position[:-1],
         "reward": reward[keep],
         "cumulative_reward": np.where(resolved[keep], cumulative, np.nan),
         "latency_ms": np.round(latency[keep]).astype(np.int64),
-        "metadata": np.full(
-            slots.size - 1, f'{{"source": "demo", "demo_version": {DEMO_VERSION}}}'
-        ),
+        "metadata": np.full(slots.size - 1, json.dumps(demo_metadata(calendar))),
     }
     return InferenceBatch(columns)
 
 
-def active_until(model: DemoModel, now: datetime) -> datetime:
-    """The last moment the model predicts at, as of ``now``."""
-    return now - model.silent_for if model.silent_for else now
+def demo_metadata(calendar: MarketCalendar) -> dict[str, object]:
+    """The ``metadata`` of every demo row: the generator's version and the calendar it followed."""
+    return {"source": "demo", "demo_version": DEMO_VERSION, "calendar": calendar.describe()}
+
+
+def active_until(model: DemoModel, now: datetime, calendar: MarketCalendar) -> datetime:
+    """The last moment the model predicts at, as of ``now``: a silent one stopped ``silent_for``
+    of market time earlier, so during a session even when seen on a weekend."""
+    if model.silent_for is None:
+        return now
+    return calendar.market_window_start(now, model.silent_for / timedelta(minutes=1))

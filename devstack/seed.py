@@ -2,7 +2,8 @@
 
 Used by `make run` on its embedded database at every start (and every minute while it runs), and by
 ``python -m devstack seed --dsn ...`` for any other database. Only demo rows are ever touched:
-inference rows of the demo models and bars whose ``source`` is ``demo``.
+inference rows of the demo models and bars whose ``source`` is ``demo``. The data follows a market
+calendar (the USD/COP session unless told otherwise): rows only inside sessions.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ import psycopg
 from numpy.typing import NDArray
 from psycopg import sql
 
+from analytics import MarketCalendar
 from devstack import demo
 
 log = logging.getLogger(__name__)
 
 DEMO_DAYS = 35
-#: Older demo data is replaced rather than topped up, so the stories stay as documented.
+#: Older demo data is replaced rather than topped up, so the stories stay as documented (with a
+#: session calendar that includes every weekend: a rewrite, which changes nothing a user sees).
 MAX_GAP = timedelta(days=2)
 
 INFERENCE_TABLE = "dw.fact_rl_inference"
@@ -30,7 +33,7 @@ BARS_TABLE = "usdcop_m5_ohlcv"
 
 
 def schema_sql() -> str:
-    """The DDL of SPEC section 3 (tables and the index the service's queries need)."""
+    """The DDL of the tables the service reads and of the index its queries need."""
     return resources.files("devstack").joinpath("schema.sql").read_text()
 
 
@@ -88,13 +91,19 @@ class SeedReport:
 
 
 def seed_demo(
-    conn: psycopg.Connection[tuple[object, ...]], now: datetime | None = None
+    conn: psycopg.Connection[tuple[object, ...]],
+    now: datetime | None = None,
+    calendar: MarketCalendar = demo.DEFAULT_CALENDAR,
 ) -> SeedReport:
     """Bring the demo data up to ``now`` (default: the current time) in one transaction.
 
-    Each model continues after its last resolved row (its pending rows are written again, now
-    with their rewards). Data that is missing, incomplete or older than MAX_GAP is replaced.
+    Rows exist only inside the sessions of ``calendar`` (`MarketCalendar.always()`: around the
+    clock); when the market is closed at ``now``, the data ends at the last close. Each model
+    continues after its last resolved row (its pending rows are written again, now with their
+    rewards). Data that is missing, incomplete, older than MAX_GAP, or written by another version
+    of the generator or for another calendar is replaced.
     """
+    demo.check_calendar(calendar)
     now = (now or datetime.now(UTC)).astimezone(UTC)
     now_slot = demo.slot_of(now)
     with conn.transaction():
@@ -109,17 +118,17 @@ def seed_demo(
             or last_bar[0] is None
             or now - last_bar[0] > MAX_GAP  # type: ignore[operator]
             or any(r is None for r in resume.values())
-            or _version(conn) != demo.DEMO_VERSION
+            or _metadata(conn) != demo.demo_metadata(calendar)
         )
         if fresh:
             conn.execute(f"DELETE FROM {INFERENCE_TABLE} WHERE model_id = ANY(%s)", (_ids(),))
             conn.execute(f"DELETE FROM {BARS_TABLE} WHERE source = 'demo'")
             first_slot = demo.slot_of(now - timedelta(days=DEMO_DAYS))
-            new_bars = demo.bars(first_slot, now_slot)
+            new_bars = demo.bars(first_slot, now_slot, calendar)
             starts = {m.model_id: (first_slot, 0.0) for m in demo.DEMO_MODELS}
         else:
             assert last_bar is not None
-            new_bars = demo.bars(demo.slot_of(last_bar[0]) + 1, now_slot)  # type: ignore[arg-type]
+            new_bars = demo.bars(demo.slot_of(last_bar[0]) + 1, now_slot, calendar)  # type: ignore[arg-type]
             starts = {}
             for model_id, resolved in resume.items():
                 assert resolved is not None
@@ -134,7 +143,7 @@ def seed_demo(
         rows = 0
         for model in demo.DEMO_MODELS:
             first, cumulative = starts[model.model_id]
-            last = demo.slot_of(demo.active_until(model, now) - timedelta(seconds=2))
+            last = demo.slot_of(demo.active_until(model, now, calendar) - timedelta(seconds=2))
             if last < first:
                 continue
             batch = demo.inferences(
@@ -145,6 +154,7 @@ def seed_demo(
                 now,
                 previous_cumulative=cumulative,
                 topping_up=not fresh,
+                calendar=calendar,
             )
             rows += copy_columns(conn, INFERENCE_TABLE, batch.columns)
     log.info(
@@ -156,14 +166,14 @@ def seed_demo(
     return SeedReport(fresh=fresh, bars=bars_written, inferences=rows)
 
 
-def _version(conn: psycopg.Connection[tuple[object, ...]]) -> int | None:
-    """The generator version that wrote the latest demo row."""
+def _metadata(conn: psycopg.Connection[tuple[object, ...]]) -> object:
+    """The metadata of the latest demo row: the generator version and calendar that wrote it."""
     row = conn.execute(
-        f"SELECT (metadata->>'demo_version')::int FROM {INFERENCE_TABLE}"
+        f"SELECT metadata FROM {INFERENCE_TABLE}"
         " WHERE model_id = %s ORDER BY timestamp_utc DESC LIMIT 1",
         (demo.DEMO_MODELS[0].model_id,),
     ).fetchone()
-    return None if row is None else row[0]  # type: ignore[return-value]
+    return None if row is None else row[0]
 
 
 def _ids() -> list[str]:

@@ -1,4 +1,5 @@
-"""Assemble the gRPC server: servicers, error interceptor, reflection, gRPC health, DB monitor."""
+"""Assemble the gRPC server: servicers, interceptors, reflection, gRPC health, DB monitor,
+the watch streams' publishers and the Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -12,21 +13,21 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from psycopg_pool import ConnectionPool
 
-from mlanalytics.v1 import (
-    drift_service_pb2_grpc,
-    health_service_pb2_grpc,
-    metrics_service_pb2_grpc,
-    prediction_service_pb2_grpc,
+from server.admission import Admission, database_call_limit
+from server.api.directory import CACHED_METHODS, METRICS_METHOD, SERVICE_NAMES
+from server.api.interceptors import (
+    AdmissionInterceptor,
+    ErrorInterceptor,
+    RequestDecodingInterceptor,
 )
-from server.cache import CacheInterceptor, ResponseCache
+from server.api.rpc_metrics import RpcMetricsInterceptor
+from server.api.servicers import StreamDeps, add_servicers
+from server.cache import ResponseCache
 from server.config import ConfigError, Settings
 from server.db import DatabaseMonitor, conninfo, create_pool, warn_if_index_missing
-from server.directory import CACHED_METHODS, SERVICE_NAMES
-from server.interceptor import ErrorInterceptor
-from server.servicers.drift import DriftServicer
-from server.servicers.health import HealthServicer
-from server.servicers.metrics import MetricsServicer
-from server.servicers.predictions import PredictionServicer
+from server.evaluations import Evaluations
+from server.streams import Hub
+from server.telemetry import ServiceCollector, Telemetry
 from server.warmup import warm_up
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ class Service:
     monitor: DatabaseMonitor
     health: health.HealthServicer
     cache: ResponseCache[Any] | None
+    hub: Hub
+    telemetry: Telemetry
+    admission: Admission
     _stopped: bool = field(default=False, init=False)
 
     def start(self) -> None:
@@ -51,30 +55,38 @@ class Service:
         log.info("gRPC server listening on port %d", self.port)
 
     def stop(self, grace: float | None = None) -> None:
-        """Refuse new calls, let in-flight ones finish within ``grace`` s, then release the pool."""
+        """Refuse new calls, end every watch stream (UNAVAILABLE: reconnect elsewhere), let
+        in-flight calls finish within ``grace`` s, then release the pool."""
         if self._stopped:
             return
         self._stopped = True
         self.health.enter_graceful_shutdown()
+        self.hub.close()
         self.server.stop(grace).wait()
         self.monitor.stop()
-        if self.cache is not None:
-            self.cache.close()
         self.pool.close()
 
 
+#: Request metadata (headers) the server accepts. Above Envoy's own limit (8 KiB of request
+#: headers, envoy.yaml) plus what it adds on the way (x-envoy-original-path repeats the URL), so
+#: an oversized request is refused at the edge with 431, never here at random (gRPC refuses
+#: metadata between its soft and hard limits with a probability).
+MAX_METADATA_BYTES = 32 * 1024
+
+
 def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Service:
-    """Build the server on ``settings.grpc_port`` (0 binds a free port; see ``Service.port``)."""
+    """Build the server on ``settings.grpc_host:grpc_port`` (port 0 binds a free one; see
+    ``Service.port``)."""
     pool = pool or create_pool(settings)
-    interceptors: list[grpc.ServerInterceptor] = [ErrorInterceptor()]  # type: ignore[type-arg]
+    telemetry = Telemetry()
     cache: ResponseCache[Any] | None = None
     if settings.cache_ttl_s > 0:
-        cache = ResponseCache(settings.cache_ttl_s)
-        interceptors.append(CacheInterceptor(cache, CACHED_METHODS))
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=settings.grpc_max_workers),
-        interceptors=interceptors,
-    )
+        cache = ResponseCache(
+            settings.cache_ttl_s,
+            max_bytes=settings.cache_max_bytes,
+            size=lambda response: int(response.ByteSize()),
+        )
+    admission = Admission(database_call_limit(settings.db_pool_max_size, settings.grpc_max_workers))
     grpc_health = health.HealthServicer(experimental_non_blocking=True)
 
     def database_changed(up: bool) -> None:
@@ -82,16 +94,49 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
         if cache is not None and not up:
             cache.clear()  # from now on callers learn of the outage (503), not stale answers
 
-    monitor = DatabaseMonitor(conninfo(settings), on_change=database_changed)
+    monitor = DatabaseMonitor(conninfo(settings), on_change=database_changed, pool=pool)
+    interceptors: list[grpc.ServerInterceptor] = [  # type: ignore[type-arg]
+        RequestDecodingInterceptor(),  # first: its deserializers are the ones grpcio uses
+        RpcMetricsInterceptor(telemetry, excluded=frozenset({METRICS_METHOD})),
+        ErrorInterceptor(database_failed=monitor.report_failure),
+        AdmissionInterceptor(admission, CACHED_METHODS, cache),
+    ]
+    # grpcio's sync server holds a thread per call for its whole life: an open stream holds one
+    # until it ends. The hub admits at most stream_max_subscribers streams, and the pool has that
+    # many threads on top of the ones for unary calls, so streams never starve them.
+    server = grpc.server(
+        futures.ThreadPoolExecutor(
+            max_workers=settings.grpc_max_workers + settings.stream_max_subscribers
+        ),
+        interceptors=interceptors,
+        options=[
+            ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+            ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
+        ],
+    )
 
-    health_servicer = HealthServicer(pool, settings, lambda: monitor.connected)
-    metrics = MetricsServicer(pool, settings)
-    predictions = PredictionServicer(pool, settings)
-    drift = DriftServicer(pool, settings)
-    health_service_pb2_grpc.add_HealthServiceServicer_to_server(health_servicer, server)
-    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(metrics, server)
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(predictions, server)
-    drift_service_pb2_grpc.add_DriftServiceServicer_to_server(drift, server)
+    hub = Hub(
+        refresh_s=settings.stream_refresh_s,
+        queue_size=settings.stream_queue_size,
+        max_subscribers=settings.stream_max_subscribers,
+    )
+    evaluations = Evaluations(pool, settings)
+    telemetry.registry.register(
+        ServiceCollector(
+            pool=pool,
+            database_connected=lambda: monitor.connected,
+            cache=cache,
+            hub=hub,
+            evaluations=evaluations,
+        )
+    )
+    add_servicers(
+        server,
+        pool,
+        settings,
+        lambda: monitor.connected,
+        StreamDeps(hub, evaluations, telemetry.exposition),
+    )
     health_pb2_grpc.add_HealthServicer_to_server(grpc_health, server)
     reflection.enable_server_reflection(
         (
@@ -101,7 +146,7 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
         ),
         server,
     )
-    address = f"{settings.service_host}:{settings.grpc_port}"
+    address = f"{settings.grpc_host}:{settings.grpc_port}"
     try:
         port = server.add_insecure_port(address)
     except RuntimeError:
@@ -109,7 +154,15 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
         raise ConfigError(f"cannot listen on {address} (GRPC_PORT in use?)") from None
     warn_if_index_missing(pool)
     return Service(
-        server=server, port=port, pool=pool, monitor=monitor, health=grpc_health, cache=cache
+        server=server,
+        port=port,
+        pool=pool,
+        monitor=monitor,
+        health=grpc_health,
+        cache=cache,
+        hub=hub,
+        telemetry=telemetry,
+        admission=admission,
     )
 
 

@@ -8,9 +8,23 @@ that line and exits, instead of a traceback.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import time
 from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from analytics import (
+    DEFAULT_CRITICAL_THRESHOLD,
+    DEFAULT_HOLD_BAND,
+    DEFAULT_WARNING_THRESHOLD,
+    MarketCalendar,
+    TradingSession,
+    holiday_countries,
+    parse_weekdays,
+)
+from server.domain import DriftThresholds, HealthRules
 
 T = TypeVar("T")
 
@@ -26,8 +40,11 @@ class ConfigError(ValueError):
 class Settings:
     """Service configuration (environment variable names in brackets)."""
 
-    service_host: str = "0.0.0.0"  # [SERVICE_HOST] bind address of Envoy and the gRPC server
+    service_host: str = "0.0.0.0"  # [SERVICE_HOST] bind address of Envoy's public port
     service_port: int = 8004  # [SERVICE_PORT] Envoy's public port (REST + gRPC)
+    # [GRPC_HOST] bind address of the gRPC server's own port: loopback, so that the only door
+    # from outside is Envoy's (which shares the host, or the network namespace in compose).
+    grpc_host: str = "127.0.0.1"
     grpc_port: int = 50051  # [GRPC_PORT] the gRPC server's own port; 0 picks a free one
     postgres_host: str | None = None  # [POSTGRES_HOST] unset: `make run` embeds PostgreSQL
     postgres_port: int = 5432  # [POSTGRES_PORT]
@@ -40,15 +57,43 @@ class Settings:
     db_pool_timeout_s: float = 1.0  # [DB_POOL_TIMEOUT_S] wait for a connection before UNAVAILABLE
     db_connect_timeout_s: int = 2  # [DB_CONNECT_TIMEOUT_S]
     db_statement_timeout_ms: int = 10_000  # [DB_STATEMENT_TIMEOUT_MS] beyond it: DEADLINE_EXCEEDED
-    drift_warning_threshold: float = 0.15  # [DRIFT_WARNING_THRESHOLD]
-    drift_critical_threshold: float = 0.30  # [DRIFT_CRITICAL_THRESHOLD]
-    hold_band: float = 0.0002  # [HOLD_BAND] |log return| at or below it is HOLD (2 bps)
-    grpc_max_workers: int = 16  # [GRPC_MAX_WORKERS] threads serving RPCs
+    drift_warning_threshold: float = DEFAULT_WARNING_THRESHOLD  # [DRIFT_WARNING_THRESHOLD]
+    drift_critical_threshold: float = DEFAULT_CRITICAL_THRESHOLD  # [DRIFT_CRITICAL_THRESHOLD]
+    hold_band: float = DEFAULT_HOLD_BAND  # [HOLD_BAND] |log return| at or below it is HOLD
+    # [GRPC_MAX_WORKERS] threads serving RPCs: database-bound calls get at most DB_POOL_MAX_SIZE of
+    # them, and never the last 4 (server/admission.py), so cheap calls never wait behind them.
+    grpc_max_workers: int = 16
     shutdown_grace_s: float = 10.0  # [SHUTDOWN_GRACE_S] SIGTERM: time given to in-flight calls
     # [CACHE_TTL_S] how long a response is fresh (it may be served half as long again while it is
     # refreshed); 0 disables the cache. New rows show within 1.5 x this plus one computation.
     cache_ttl_s: float = 2.0
+    # [CACHE_MAX_BYTES] the cached answers' total serialized size (the entries are also at most
+    # 512); beyond it the least recently used go first.
+    cache_max_bytes: int = 32 * 1024 * 1024
     cors_allowed_origins: tuple[str, ...] = ("http://localhost:3000",)  # [CORS_ALLOWED_ORIGINS]
+    # When the models' market is open, built once from [MARKET_CALENDAR] (session or always),
+    # [MARKET_TIMEZONE], [MARKET_OPEN], [MARKET_CLOSE], [MARKET_DAYS] and [MARKET_HOLIDAYS]; the
+    # default is the USD/COP session (America/Bogota Mon-Fri 08:00-13:00, Colombian holidays).
+    market_calendar: MarketCalendar = field(default_factory=MarketCalendar)
+    health_min_trades: int = 20  # [HEALTH_MIN_TRADES] resolved trades a win-rate rule needs
+    # Watch streams (docs/DEFINITIONS.md#watch-streams): one evaluation per watched key per tick.
+    stream_refresh_s: float = 2.0  # [STREAM_REFRESH_S] tick of the stream publishers
+    stream_heartbeat_s: float = 10.0  # [STREAM_HEARTBEAT_S] heartbeat after this much silence
+    # [STREAM_MAX_SUBSCRIBERS] open streams at most; each holds a thread of its own, on top of the
+    # GRPC_MAX_WORKERS that serve unary calls, so streams never starve them.
+    stream_max_subscribers: int = 256
+    stream_queue_size: int = 8  # [STREAM_QUEUE_SIZE] unread snapshots before a reader is dropped
+    # [METRICS_DRIFT_MAX_AGE_S] how old the per-model drift behind /metrics may be (a scrape
+    # evaluates every model's drift at most this often).
+    metrics_drift_max_age_s: float = 60.0
+
+    @property
+    def drift_thresholds(self) -> DriftThresholds:
+        return DriftThresholds(self.drift_warning_threshold, self.drift_critical_threshold)
+
+    @property
+    def health_rules(self) -> HealthRules:
+        return HealthRules(self.market_calendar, self.health_min_trades)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +103,7 @@ class Settings:
         settings = cls(
             service_host=env.text("SERVICE_HOST", d.service_host),
             service_port=env.integer("SERVICE_PORT", d.service_port, 1, 65535),
+            grpc_host=env.text("GRPC_HOST", d.grpc_host) or d.grpc_host,
             grpc_port=env.integer("GRPC_PORT", d.grpc_port, 0, 65535),
             postgres_host=env.text("POSTGRES_HOST", "") or None,
             postgres_port=env.integer("POSTGRES_PORT", d.postgres_port, 1, 65535),
@@ -79,10 +125,22 @@ class Settings:
                 "DRIFT_CRITICAL_THRESHOLD", d.drift_critical_threshold, 0, 1
             ),
             hold_band=env.number("HOLD_BAND", d.hold_band, 0, 0.1),
-            grpc_max_workers=env.integer("GRPC_MAX_WORKERS", d.grpc_max_workers, 1, 256),
+            grpc_max_workers=env.integer("GRPC_MAX_WORKERS", d.grpc_max_workers, 5, 256),
             shutdown_grace_s=env.number("SHUTDOWN_GRACE_S", d.shutdown_grace_s, 0, 300),
             cache_ttl_s=env.number("CACHE_TTL_S", d.cache_ttl_s, 0, 2.5),
+            cache_max_bytes=env.integer("CACHE_MAX_BYTES", d.cache_max_bytes, 0, 2**31 - 1),
             cors_allowed_origins=env.words("CORS_ALLOWED_ORIGINS", d.cors_allowed_origins),
+            market_calendar=_market_calendar(env),
+            health_min_trades=env.integer("HEALTH_MIN_TRADES", d.health_min_trades, 0, 100_000),
+            stream_refresh_s=env.number("STREAM_REFRESH_S", d.stream_refresh_s, 0.05, 60),
+            stream_heartbeat_s=env.number("STREAM_HEARTBEAT_S", d.stream_heartbeat_s, 0.05, 15),
+            stream_max_subscribers=env.integer(
+                "STREAM_MAX_SUBSCRIBERS", d.stream_max_subscribers, 1, 1024
+            ),
+            stream_queue_size=env.integer("STREAM_QUEUE_SIZE", d.stream_queue_size, 1, 1000),
+            metrics_drift_max_age_s=env.number(
+                "METRICS_DRIFT_MAX_AGE_S", d.metrics_drift_max_age_s, 0, 3600
+            ),
         )
         if settings.db_pool_min_size > settings.db_pool_max_size:
             raise ConfigError(
@@ -95,6 +153,65 @@ class Settings:
                 f"DRIFT_CRITICAL_THRESHOLD ({settings.drift_critical_threshold})"
             )
         return settings
+
+
+def _market_calendar(env: _Env) -> MarketCalendar:
+    """The MARKET_* variables; every one is checked, also when MARKET_CALENDAR is always."""
+    d = TradingSession()
+    kind = env.parsed("MARKET_CALENDAR", "session", _calendar_kind, "one of session, always")
+    timezone = env.parsed(
+        "MARKET_TIMEZONE", d.timezone, _time_zone, "an IANA time zone such as America/Bogota"
+    )
+    opens = env.parsed("MARKET_OPEN", d.open_time, _clock, "a time of day HH:MM (00:00..23:59)")
+    closes = env.parsed("MARKET_CLOSE", d.close_time, _clock, "a time of day HH:MM (00:00..23:59)")
+    days = env.parsed(
+        "MARKET_DAYS",
+        d.weekdays,
+        parse_weekdays,
+        "weekdays (Mon..Sun) or ranges, comma-separated, such as Mon-Fri or Mon,Wed,Fri",
+    )
+    country = env.parsed(
+        "MARKET_HOLIDAYS",
+        d.holidays,
+        _holiday_country,
+        "a country code of the holidays package such as CO, or none",
+    )
+    if opens >= closes:
+        raise ConfigError(
+            f"MARKET_OPEN ({opens:%H:%M}) must be before MARKET_CLOSE ({closes:%H:%M})"
+        )
+    if kind == "always":
+        return MarketCalendar.always()
+    return MarketCalendar(TradingSession(timezone, opens, closes, days, country))
+
+
+def _calendar_kind(raw: str) -> str:
+    if raw.lower() not in {"session", "always"}:
+        raise ValueError(raw)
+    return raw.lower()
+
+
+def _time_zone(raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (KeyError, ValueError, OSError):  # not found (a KeyError), malformed, a directory
+        raise ValueError(raw) from None
+    return raw
+
+
+def _clock(raw: str) -> time:
+    if not re.fullmatch(r"\d{1,2}:\d{2}", raw):
+        raise ValueError(raw)
+    hour, minute = map(int, raw.split(":"))
+    return time(hour, minute)  # ValueError past 23:59
+
+
+def _holiday_country(raw: str) -> str | None:
+    if raw.lower() == "none":
+        return None
+    if raw.upper() not in holiday_countries():
+        raise ValueError(raw)
+    return raw.upper()
 
 
 class _Env:
@@ -111,6 +228,9 @@ class _Env:
             return parse(raw.strip())
         except ValueError:
             raise ConfigError(f"{name} must be {expected}, got {raw!r}") from None
+
+    def parsed(self, name: str, default: T, parse: Callable[[str], T], expected: str) -> T:
+        return self._read(name, default, parse, expected)
 
     def text(self, name: str, default: str) -> str:
         return self._environ.get(name, default).strip()

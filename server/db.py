@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 Connection: TypeAlias = psycopg.Connection[tuple[Any, ...]]
 
+#: How long the pool keeps retrying one lost connection (attempts 1 s apart) before it gives up.
+RECONNECT_TIMEOUT_S = 2.0
+
 
 def conninfo(settings: Settings) -> str:
     """The libpq connection string for ``settings`` (read-only session, statement timeout)."""
@@ -56,9 +59,11 @@ def create_pool(settings: Settings) -> ConnectionPool:
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
         timeout=settings.db_pool_timeout_s,
-        # How long the pool keeps trying to replace a broken connection before giving up on it:
-        # through any outage, so that the service recovers by itself when the database returns.
-        reconnect_timeout=24 * 3600,
+        # The pool retries a failed connection after 1 s, then 2 s, 4 s... until it gives up on
+        # it after reconnect_timeout. A short one bounds the wait between attempts: retries come
+        # 1 s apart and then stop; a call that finds the pool empty starts a new attempt at once,
+        # and so does the monitor when it sees the database return (DatabaseMonitor).
+        reconnect_timeout=RECONNECT_TIMEOUT_S,
         kwargs={"autocommit": True},
         check=ConnectionPool.check_connection,
         open=False,
@@ -109,24 +114,35 @@ def warn_if_index_missing(pool: ConnectionPool) -> None:
 
 
 class DatabaseMonitor:
-    """Probes the database once per ``interval`` seconds in a daemon thread.
+    """Whether data calls can be answered: the readiness behind ``/health`` and gRPC health.
 
-    It keeps a connection of its own (not one from the pool), so that a pool busy with requests
-    is not mistaken for a database that is down. ``connected`` is the last answer (read by
-    ``GET /health`` without touching the database); ``on_change(connected)`` is called on every
-    change, to flip the gRPC health status and drop cached answers.
+    A daemon thread probes the database on a connection of its own (not one from the pool, so a
+    pool busy with requests is not mistaken for a database that is down), once per ``interval``
+    seconds, every ``recovery_interval`` seconds while it is down. ``connected`` turns False as
+    soon as the probe fails or a data call reports a lost connection (:meth:`report_failure`),
+    and True again only once a connection *from the pool* answers: when the probe sees the
+    database return, it checks the pool at once (dropping the broken connections, starting new
+    ones) and borrows one. ``on_change(connected)`` is called on every change, to flip the gRPC
+    health status and drop cached answers.
     """
 
     def __init__(
         self,
         dsn: str,
         on_change: Callable[[bool], None],
+        pool: ConnectionPool | None = None,
         interval: float = 1.0,
+        recovery_interval: float = 0.25,
     ) -> None:
         self._dsn = dsn
         self._on_change = on_change
+        self._pool = pool
         self._interval = interval
+        self._recovery_interval = recovery_interval
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._failures = 0  # data calls that reported a lost connection so far
         self._thread = threading.Thread(target=self._run, name="db-monitor", daemon=True)
         self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
         self.connected = True
@@ -137,9 +153,18 @@ class DatabaseMonitor:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
         if self._conn is not None:
             self._conn.close()
+
+    def report_failure(self) -> None:
+        """A data call could not get a working connection: not ready until the pool works."""
+        with self._lock:
+            self._failures += 1
+            self._set(connected=False)
+        self._wake.set()
 
     def probe(self) -> bool:
         """One round trip to the database (reconnecting if needed); True if it answered."""
@@ -154,10 +179,38 @@ class DatabaseMonitor:
             return False
         return True
 
+    def pool_works(self) -> bool:
+        """Check the pool's idle connections (replacing broken ones) and borrow one."""
+        if self._pool is None:
+            return True
+        try:
+            self._pool.check()
+            with self._pool.connection(timeout=self._pool.timeout) as conn:
+                conn.execute("SELECT 1")
+        except (PoolTimeout, psycopg.Error):
+            return False
+        return True
+
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            connected = self.probe()
-            if connected != self.connected:
-                self.connected = connected
-                log.warning("database %s", "reachable again" if connected else "unreachable")
-                self._on_change(connected)
+        while not self._stop.is_set():
+            self._wake.wait(self._interval if self.connected else self._recovery_interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            if not self.probe():
+                with self._lock:
+                    self._set(connected=False)
+            elif not self.connected:
+                failures = self._failures
+                if self.pool_works():
+                    with self._lock:
+                        if self._failures == failures:  # no data call failed meanwhile
+                            self._set(connected=True)
+
+    def _set(self, *, connected: bool) -> None:
+        """Record the new state (lock held) and report a change."""
+        if connected == self.connected:
+            return
+        self.connected = connected
+        log.warning("database %s", "reachable again" if connected else "unreachable")
+        self._on_change(connected)

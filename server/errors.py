@@ -1,4 +1,4 @@
-"""Domain exceptions. The error interceptor (``server.interceptor``) maps each to a gRPC code."""
+"""Domain exceptions; the error interceptor (``server.api.interceptors``) maps each to a code."""
 
 from __future__ import annotations
 
@@ -33,6 +33,17 @@ class ModelNotFound(ServiceError):
         super().__init__(f"model {model_id!r} not found: it has no rows in the inference log")
 
 
+class DocsAssetNotFound(ServiceError):
+    """No asset of the documentation pages has this name (NOT_FOUND, HTTP 404)."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        if known:
+            super().__init__(f"no documentation asset {name!r}; there are: {', '.join(known)}")
+        else:
+            super().__init__("the documentation assets were not generated (make gen, with npm)")
+
+
 class DatabaseUnavailable(ServiceError):
     """No database connection right now: it is down, or all are busy (UNAVAILABLE, HTTP 503)."""
 
@@ -40,8 +51,27 @@ class DatabaseUnavailable(ServiceError):
         super().__init__("database unavailable (down, or every connection busy); retry shortly")
 
 
+class ServerBusy(ServiceError):
+    """Every slot for database work is taken: the call is refused at once (UNAVAILABLE, HTTP 503).
+
+    Refusing, rather than queueing, keeps threads free for the calls that need no database
+    (health, the endpoint directory, cached answers).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"server busy: {limit} database calls already in progress; retry shortly")
+
+
 class QueryTimeout(ServiceError):
     """A query ran past the statement timeout (DEADLINE_EXCEEDED, HTTP 504)."""
 
     def __init__(self) -> None:
         super().__init__("the query took too long and was cancelled; try a shorter window")
+
+
+class DeadlineExceeded(ServiceError):
+    """The call's deadline passed while it waited for a shared computation (DEADLINE_EXCEEDED)."""
+
+    def __init__(self) -> None:
+        super().__init__("deadline exceeded")

@@ -25,8 +25,10 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
+from analytics import MarketCalendar
 from databases import ScratchDatabase
 from devstack import envoy, processes
+from devstack.demo import DEFAULT_CALENDAR
 from devstack.seed import create_schema, seed_demo
 from restclient import Rest
 from rows import Rows
@@ -186,13 +188,16 @@ def rest(proxy: processes.EnvoyProcess) -> Rest:
 
 
 @pytest.fixture(scope="module")
-def demo(database: ScratchDatabase) -> datetime:
+def demo(database: ScratchDatabase, request: pytest.FixtureRequest) -> datetime:
     """The demo data of `make run`, ending at the returned moment, shared by a module's tests.
 
-    Modules using it must not also use ``rows`` (which empties the tables).
+    It follows the module's ``DEMO_CALENDAR`` if it has one, else the USD/COP session (so with a
+    machine clock outside the session, it ends at the last close). Modules using it must not also
+    use ``rows`` (which empties the tables).
     """
+    calendar: MarketCalendar = getattr(request.module, "DEMO_CALENDAR", DEFAULT_CALENDAR)
     now = datetime.now(UTC).replace(microsecond=0)
     with psycopg.connect(database.dsn, autocommit=True) as conn:
         conn.execute("TRUNCATE dw.fact_rl_inference, usdcop_m5_ohlcv RESTART IDENTITY")
-        seed_demo(conn, now)
+        seed_demo(conn, now, calendar)
     return now

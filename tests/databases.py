@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from analytics import ALWAYS
 from devstack.processes import database_environment
 from server.config import Settings
 
@@ -29,6 +30,12 @@ class ScratchDatabase:
             "shutdown_grace_s": 2.0,
             # Tests write rows and ask again at once: no response cache unless a test wants one.
             "cache_ttl_s": 0.0,
+            # Around the clock and without a trade minimum: health as it was before market time,
+            # so tests that write a few rows at arbitrary instants judge them in calendar time
+            # (which also shows that `always` changes nothing); the market-time tests
+            # (tests/integration/test_market_health.py) ask for the session calendar.
+            "market_calendar": ALWAYS,
+            "health_min_trades": 0,
             **overrides,
         }
         return dataclasses.replace(settings, **values)  # type: ignore[arg-type]

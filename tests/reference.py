@@ -1,4 +1,4 @@
-"""Independent reference computations for the integration tests: plain loops and scikit-learn.
+"""Independent reference computations for the integration tests: plain loops, scikit-learn, scipy.
 
 Nothing here uses ``analytics``'s computations: these are the numbers the service must agree
 with.
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+from scipy import stats
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 LABELS = ["LONG", "SHORT", "HOLD"]
@@ -90,7 +91,7 @@ class Trading:
 
 
 def trading(rewards: list[float]) -> Trading:
-    """Return statistics by the SPEC's formulas, one loop at a time."""
+    """Return statistics by docs/DEFINITIONS.md#trading-metrics, one loop at a time."""
     n = len(rewards)
     mean = sum(rewards) / n
     std = math.sqrt(sum((r - mean) ** 2 for r in rewards) / (n - 1))
@@ -113,3 +114,76 @@ def trading(rewards: list[float]) -> Trading:
         profit_factor=gains / losses if losses else None,
         max_drawdown=drawdown,
     )
+
+
+# --- issue 15: risk, A/B and calibration ---------------------------------------------------------
+
+
+def risk(rewards: list[float]) -> dict[str, float | None]:
+    """The risk metrics by docs/DEFINITIONS.md#risk-metrics, from numpy's quantile and scipy's
+    moments (the service computes its moments itself); None where undefined."""
+    if not rewards:
+        return dict.fromkeys(("calmar_ratio", "var_95", "cvar_95", "tail_ratio", "psr"))
+    r = np.array(rewards)
+    q05, q95 = float(np.quantile(r, 0.05)), float(np.quantile(r, 0.95))
+    peak = equity = drawdown = 0.0
+    for reward in rewards:
+        equity += reward
+        peak = max(peak, equity)
+        drawdown = max(drawdown, peak - equity)
+    psr = None
+    if r.size >= 3 and r.std() > 0:
+        sr = r.mean() / r.std(ddof=1)
+        g3 = stats.skew(r)
+        g4 = stats.kurtosis(r, fisher=False)
+        radicand = 1 - g3 * sr + (g4 - 1) / 4 * sr**2
+        if radicand > 0:
+            psr = float(stats.norm.cdf(sr * math.sqrt(r.size - 1) / math.sqrt(radicand)))
+    return {
+        "calmar_ratio": float(r.mean()) * PERIODS_PER_YEAR / drawdown if drawdown else None,
+        "var_95": -q05 + 0.0,
+        "cvar_95": -float(np.mean(r[r <= q05])),
+        "tail_ratio": abs(q95) / abs(q05) if q05 else None,
+        "psr": psr,
+    }
+
+
+@dataclass(frozen=True)
+class Paired:
+    common_bars: int
+    differences: list[float]
+    mean: float | None
+    ci95: tuple[float, float] | None
+    p_value: float | None
+    verdict: str
+
+
+def paired(
+    rows_a: list[tuple[datetime, float | None]], rows_b: list[tuple[datetime, float | None]]
+) -> Paired:
+    """The A/B comparison of docs/DEFINITIONS.md#model-ab with dicts and scipy's t-test."""
+
+    def per_bar(rows: list[tuple[datetime, float | None]]) -> dict[int, float]:
+        bars: dict[int, float] = {}
+        for at, reward in rows:
+            if reward is not None:
+                bar = int(at.timestamp()) // 300
+                bars[bar] = bars.get(bar, 0.0) + reward
+        return bars
+
+    a, b = per_bar(rows_a), per_bar(rows_b)
+    d = [a[bar] - b[bar] for bar in sorted(a.keys() & b.keys())]
+    n = len(d)
+    mean = float(np.mean(d)) if d else None
+    ci = p = None
+    if n >= 2:
+        half = stats.t.ppf(0.975, n - 1) * np.std(d, ddof=1) / math.sqrt(n)
+        ci = (float(np.mean(d) - half), float(np.mean(d) + half))
+        p = float(stats.ttest_1samp(d, 0.0).pvalue)
+    if n < 30:
+        verdict = "insufficient_data"
+    elif p is not None and p < 0.05:
+        verdict = "model_a" if np.mean(d) > 0 else "model_b"
+    else:
+        verdict = "no_significant_difference"
+    return Paired(n, d, mean, ci, p, verdict)

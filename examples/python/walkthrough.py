@@ -12,6 +12,25 @@ import sys
 from mlanalytics import AnalyticsClient, InvalidArgument, NotFound
 
 
+def decisions(client: AnalyticsClient, model_id: str, rival: str) -> None:
+    """Tail risk, whether the confidence can be trusted, and whether the model beats its rival."""
+    m = client.rolling_metrics(model_id, window="7d").metrics
+    if m.HasField("probabilistic_sharpe"):
+        print(f"\n{model_id}: 95 % VaR {m.var_95:.5f}, P(Sharpe > 0) {m.probabilistic_sharpe:.3f}")
+    calibration = client.prediction_accuracy(model_id, window="7d").calibration
+    if calibration.HasField("brier_score"):
+        print(
+            f"  confidence: Brier {calibration.brier_score:.3f},"
+            f" ECE {calibration.expected_calibration_error:.3f} over {calibration.count}"
+        )
+    ab = client.compare_models(model_id, rival, window="7d")
+    evidence = f"p {ab.p_value:.2g}, " if ab.HasField("p_value") else ""
+    print(
+        f"{model_id} vs {rival} over 7 days: verdict {ab.verdict}"
+        f" ({evidence}{ab.common_bars} common bars)"
+    )
+
+
 def main(target: str) -> None:
     with AnalyticsClient(target) as client:
         health = client.service_health()
@@ -81,6 +100,7 @@ def main(target: str) -> None:
         for version in client.performance_comparison(window="7d").models:
             print(f"  {version.model_id} {version.model_version}: win rate {version.win_rate:.3f}")
         print(f"{model_id} health: {client.model_health(model_id).status}")
+        decisions(client, model_id, rival=models.models[-2].model_id)  # the next healthiest
 
         try:
             client.rolling_metrics(model_id, window="2h")

@@ -1,18 +1,16 @@
-"""Model health: the latest row and the 24 h aggregates of every recently seen model."""
+"""Model health: the latest row and the health-window aggregates of every recently seen model."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from psycopg import sql
 from psycopg.rows import class_row
 
-from analytics import safe_ratio
 from server.db import Connection
-from server.repositories.models import ALL_MODELS, SEEN_WINDOW
-
-HEALTH_WINDOW = timedelta(hours=24)
+from server.domain import ModelActivity, TimeRange
+from server.repositories.fragments import ALL_MODELS, WINS_AND_REALIZED
+from server.repositories.models import SEEN_WINDOW
 
 _ONE_MODEL = sql.SQL("SELECT %(model_id)s::varchar AS model_id")
 
@@ -35,8 +33,7 @@ _HEALTH = sql.SQL("""
     ) last
     CROSS JOIN LATERAL (
         SELECT count(*)::int4 AS predictions,
-               count(*) FILTER (WHERE f.reward > 0)::int4 AS wins,
-               count(*) FILTER (WHERE f.reward <> 0)::int4 AS realized,
+               {wins_and_realized},
                avg(f.latency_ms)::float8 AS avg_latency
         FROM dw.fact_rl_inference f
         WHERE f.model_id = c.model_id
@@ -47,39 +44,31 @@ _HEALTH = sql.SQL("""
 """)
 
 
-@dataclass(frozen=True, slots=True)
-class ModelActivity:
-    """What the health rules need to know about one model."""
-
-    model_id: str
-    model_version: str
-    last_prediction: datetime
-    predictions: int  # in the 24 h before end
-    wins: int  # rewards > 0 in the 24 h
-    realized: int  # rewards != 0 in the 24 h
-    avg_latency_ms: float | None
-
-    @property
-    def win_rate(self) -> float:
-        return float(safe_ratio(self.wins, self.realized))
+def recent_models(conn: Connection, window: TimeRange) -> list[ModelActivity]:
+    """Every model with a prediction in the 7 days before ``window.end``, by model_id; its
+    counts over ``window``."""
+    return _query(conn, ALL_MODELS, window, None, window.end - SEEN_WINDOW)
 
 
-def recent_models(conn: Connection, end: datetime) -> list[ModelActivity]:
-    """Every model with a prediction in the 7 days before ``end``, by model_id."""
-    return _query(conn, ALL_MODELS, {"end": end, "seen_since": end - SEEN_WINDOW})
-
-
-def model_activity(conn: Connection, model_id: str, end: datetime) -> ModelActivity | None:
-    """One model's activity; None if it has no prediction at or before ``end``."""
-    rows = _query(conn, _ONE_MODEL, {"model_id": model_id, "end": end, "seen_since": None})
+def model_activity(conn: Connection, model_id: str, window: TimeRange) -> ModelActivity | None:
+    """One model's activity over ``window``; None if it has no prediction by ``window.end``."""
+    rows = _query(conn, _ONE_MODEL, window, model_id, None)
     return rows[0] if rows else None
 
 
 def _query(
-    conn: Connection, models: sql.Composable, params: dict[str, object]
+    conn: Connection,
+    models: sql.Composable,
+    window: TimeRange,
+    model_id: str | None,
+    seen_since: datetime | None,
 ) -> list[ModelActivity]:
-    end = params["end"]
-    assert isinstance(end, datetime)
-    query = _HEALTH.format(models=models)
+    query = _HEALTH.format(models=models, wins_and_realized=WINS_AND_REALIZED)
+    params = {
+        "model_id": model_id,
+        "day_start": window.start,
+        "end": window.end,
+        "seen_since": seen_since,
+    }
     with conn.cursor(row_factory=class_row(ModelActivity)) as cur:
-        return cur.execute(query, {**params, "day_start": end - HEALTH_WINDOW}).fetchall()
+        return cur.execute(query, params).fetchall()

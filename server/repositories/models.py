@@ -8,20 +8,9 @@ from psycopg import sql
 
 from server.db import Connection
 from server.errors import ModelNotFound
+from server.repositories.fragments import ALL_MODELS
 
 SEEN_WINDOW = timedelta(days=7)
-
-#: Every distinct model_id by a loose index scan: one index probe per model, not a table scan.
-ALL_MODELS = sql.SQL("""
-    WITH RECURSIVE models AS (
-        (SELECT model_id FROM dw.fact_rl_inference ORDER BY model_id LIMIT 1)
-        UNION ALL
-        SELECT (SELECT f.model_id FROM dw.fact_rl_inference f
-                WHERE f.model_id > m.model_id ORDER BY f.model_id LIMIT 1)
-        FROM models m WHERE m.model_id IS NOT NULL
-    )
-    SELECT model_id FROM models WHERE model_id IS NOT NULL
-""")
 
 _SEEN = sql.SQL("""
     WITH candidates AS ({models})

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
 from psycopg import sql
 from psycopg.rows import class_row
 
 from server.db import Connection
+from server.domain import HourlyAggregates, VersionAggregates
 from server.repositories.columns import PgType, fetch_columns
-from server.repositories.models import ALL_MODELS
+from server.repositories.fragments import ALL_MODELS, WINS_AND_REALIZED
 
 # Clock hours (date_trunc in the session's UTC), as analytics.hourly_buckets with the window's
 # hour as origin.
 _HOURLY = sql.SQL("""
     SELECT date_trunc('hour', f.timestamp_utc) AS hour,
            count(*)::int4 AS predictions,
-           (count(*) FILTER (WHERE f.reward > 0))::int4 AS wins,
-           (count(*) FILTER (WHERE f.reward <> 0))::int4 AS realized,
+           {wins_and_realized},
            count(f.reward)::int4 AS rewarded,
            coalesce(sum(f.reward), 0)::float8 AS total_reward,
            coalesce(avg(f.latency_ms), 'NaN')::float8 AS avg_latency_ms
@@ -29,7 +26,7 @@ _HOURLY = sql.SQL("""
     WHERE f.model_id = %(model_id)s
       AND f.timestamp_utc > %(start)s AND f.timestamp_utc <= %(end)s
     GROUP BY 1
-""")
+""").format(wins_and_realized=WINS_AND_REALIZED)
 
 _HOURLY_COLUMNS: dict[str, PgType] = {
     "hour": "timestamptz",
@@ -40,19 +37,6 @@ _HOURLY_COLUMNS: dict[str, PgType] = {
     "total_reward": "float8",
     "avg_latency_ms": "float8",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class HourlyAggregates:
-    """One row per clock hour with predictions, in hour order. NaN latency: none in the hour."""
-
-    hour: NDArray[np.datetime64]
-    predictions: NDArray[np.int32]
-    wins: NDArray[np.int32]
-    realized: NDArray[np.int32]
-    rewarded: NDArray[np.int32]
-    total_reward: NDArray[np.float64]
-    avg_latency_ms: NDArray[np.float64]
 
 
 def hourly(conn: Connection, model_id: str, start: datetime, end: datetime) -> HourlyAggregates:
@@ -85,8 +69,7 @@ _COMPARISON = sql.SQL("""
     CROSS JOIN LATERAL (
         SELECT coalesce(f.model_version, '') AS model_version,
                count(*)::int4 AS predictions,
-               (count(*) FILTER (WHERE f.reward > 0))::int4 AS wins,
-               (count(*) FILTER (WHERE f.reward <> 0))::int4 AS realized,
+               {wins_and_realized},
                count(f.reward)::int4 AS rewarded,
                coalesce(avg(f.reward), 0)::float8 AS avg_reward,
                coalesce(stddev_samp(f.reward), 0)::float8 AS std_reward,
@@ -98,24 +81,7 @@ _COMPARISON = sql.SQL("""
           AND f.timestamp_utc > %(start)s AND f.timestamp_utc <= %(end)s
         GROUP BY 1
     ) v
-""").format(models=ALL_MODELS)
-
-
-@dataclass(frozen=True, slots=True)
-class VersionAggregates:
-    """Reward and latency aggregates of one (model_id, model_version) over a window."""
-
-    model_id: str
-    model_version: str
-    predictions: int
-    wins: int  # rewards > 0
-    realized: int  # rewards != 0
-    rewarded: int  # non-NULL rewards
-    avg_reward: float
-    std_reward: float  # ddof 1; 0 with fewer than 2 rewards
-    total_reward: float
-    avg_latency_ms: float | None
-    max_abs_reward: float
+""").format(models=ALL_MODELS, wins_and_realized=WINS_AND_REALIZED)
 
 
 def by_version(conn: Connection, start: datetime, end: datetime) -> list[VersionAggregates]:

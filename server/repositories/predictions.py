@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
 from datetime import datetime
-from itertools import pairwise
-from typing import Any, Self
 
 import numpy as np
-from numpy.typing import NDArray
 from psycopg import sql
 from psycopg.rows import class_row
 
 from server.db import Connection
+from server.domain import Bars, PredictionRow, Predictions, PredictionWindow, TimeRange
 from server.repositories.columns import PgType, fetch_columns, fetch_columns_and
+from server.repositories.fragments import ACTION_CODE, IS_PREDICTION
 
 _PREDICTION_COLUMNS: dict[str, PgType] = {
     "model": "int4",
@@ -41,8 +39,7 @@ _WINDOW = sql.SQL("""
            f.inference_id,
            hashtext(f.symbol) AS symbol,
            f.symbol AS symbol_name,
-           (CASE f.action_discretized WHEN 'LONG' THEN 1 WHEN 'SHORT' THEN -1 ELSE 0 END)::int2
-               AS action,
+           {action_code} AS action,
            coalesce(f.action_raw, 'NaN') AS action_raw,
            coalesce(f.confidence, 'NaN') AS confidence,
            coalesce(f.reward, 'NaN') AS reward,
@@ -54,12 +51,6 @@ _WINDOW = sql.SQL("""
 """)
 
 _GIVEN_SYMBOLS = sql.SQL("SELECT unnest(%(symbols)s::text[]) AS symbol")
-
-# A row is a prediction when it has a symbol and one of the three actions; anything else in the
-# log (a NULL or unknown action) is left out of every count rather than graded as something.
-_IS_PREDICTION = sql.SQL(
-    "f.symbol IS NOT NULL AND f.action_discretized IN ('LONG', 'SHORT', 'HOLD')"
-)
 
 # For predictions made in (lo, hi]: the last bar at or before lo, every bar in (lo, hi], and the
 # first bar after hi (up to end): exactly the bars that can be a p0 or a p1.
@@ -83,47 +74,6 @@ _BARS = sql.SQL("""
 _BAR_COLUMNS: dict[str, PgType] = {"symbol": "int4", "time": "timestamptz", "close": "float8"}
 
 
-@dataclass(frozen=True, slots=True)
-class Predictions:
-    """Inference rows ordered by (model, time, inference_id). NULL reward/latency are NaN."""
-
-    model: NDArray[np.int32]  # index into the requested model ids
-    time: NDArray[np.datetime64]
-    inference_id: NDArray[np.int64]
-    symbol: NDArray[np.int32]  # hashtext(symbol)
-    action: NDArray[np.int8]  # LONG 1, SHORT -1, HOLD 0
-    action_raw: NDArray[np.float64]
-    confidence: NDArray[np.float64]
-    reward: NDArray[np.float64]
-    latency_ms: NDArray[np.float64]
-    features: dict[str, NDArray[np.float64]] = field(default_factory=dict)  # only when asked
-
-    def __len__(self) -> int:
-        return int(self.time.size)
-
-    def take(self, index: slice | NDArray[Any]) -> Self:
-        """The rows selected by ``index`` (a slice, mask or positions)."""
-        columns = {
-            f.name: getattr(self, f.name)[index] for f in fields(self) if f.name != "features"
-        }
-        features = {name: values[index] for name, values in self.features.items()}
-        return type(self)(**columns, features=features)
-
-    def by_model(self, count: int) -> list[slice]:
-        """The slice of rows of each of the ``count`` requested models."""
-        bounds = np.searchsorted(self.model, np.arange(count + 1))
-        return [slice(int(a), int(b)) for a, b in pairwise(bounds)]
-
-
-@dataclass(frozen=True, slots=True)
-class Bars:
-    """Bar closes ordered by (symbol, time)."""
-
-    symbol: NDArray[np.int32]
-    time: NDArray[np.datetime64]
-    close: NDArray[np.float64]
-
-
 _VERSIONS = sql.SQL("""
     SELECT (SELECT coalesce(f.model_version, '') FROM dw.fact_rl_inference f
             WHERE f.model_id = m.model_id
@@ -134,29 +84,18 @@ _VERSIONS = sql.SQL("""
 """)
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
-    """The requested models' predictions in one window, with the bars that resolve them."""
-
-    predictions: Predictions
-    bars: Bars
-    versions: list[str]  # latest model_version of each model in the window; "" if it has no rows
-
-
-def window(
-    conn: Connection,
-    model_ids: list[str],
-    start: datetime,
-    end: datetime,
-    features: tuple[str, ...] = (),
-) -> Window:
-    """The models' predictions in (start, end], their latest versions, and the bars.
+def fetch_window(
+    conn: Connection, model_ids: list[str], span: TimeRange, features: tuple[str, ...] = ()
+) -> PredictionWindow:
+    """The models' predictions in ``span``, their latest versions there, and the bars.
 
     ``features`` names feature columns to fetch too (NULL as NaN), e.g. for drift.
     """
+    start, end = span.start, span.end
     params = {"models": model_ids, "start": start, "end": end, "lo": start, "hi": end}
     query = _WINDOW.format(
-        predictions=_IS_PREDICTION,
+        predictions=IS_PREDICTION,
+        action_code=ACTION_CODE,
         features=sql.SQL("").join(
             sql.SQL("coalesce(f.{0}, 'NaN') AS {0},").format(sql.Identifier(name))
             for name in features
@@ -175,7 +114,7 @@ def window(
     bars = bars_for(conn, symbols or [], start, end, end)
     versions = [row[0] or "" for row in conn.execute(_VERSIONS, params).fetchall()]
     columns["action"] = columns["action"].astype(np.int8)
-    return Window(Predictions(**columns, features=feature_columns), bars, versions)
+    return PredictionWindow(Predictions(**columns, features=feature_columns), bars, versions)
 
 
 def bars_for(
@@ -192,26 +131,6 @@ def bars_for(
 # --- single rows: history and comparison --------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class PredictionRow:
-    """One inference row as stored (NULLs as None)."""
-
-    inference_id: int
-    timestamp_utc: datetime
-    model_version: str
-    fold_id: int | None
-    symbol: str
-    symbol_hash: int
-    action: str
-    action_raw: float
-    confidence: float
-    close_price: float | None
-    position_before: float | None
-    position_after: float | None
-    reward: float | None
-    latency_ms: int | None
-
-
 _ROWS = sql.SQL("""
     SELECT f.inference_id, f.timestamp_utc, coalesce(f.model_version, '') AS model_version,
            f.fold_id, f.symbol, hashtext(f.symbol) AS symbol_hash,
@@ -225,13 +144,13 @@ _ROWS = sql.SQL("""
       AND {predictions}
     ORDER BY f.timestamp_utc DESC, f.inference_id DESC
     LIMIT %(limit)s OFFSET %(offset)s
-""").format(predictions=_IS_PREDICTION)
+""").format(predictions=IS_PREDICTION)
 
 _COUNT = sql.SQL("""
     SELECT count(*)::int4 FROM dw.fact_rl_inference f
     WHERE f.model_id = %(model_id)s AND f.timestamp_utc > %(start)s AND f.timestamp_utc <= %(end)s
       AND {predictions}
-""").format(predictions=_IS_PREDICTION)
+""").format(predictions=IS_PREDICTION)
 
 
 def newest_first(

@@ -27,8 +27,10 @@ def test_smoke_run_writes_the_report(admin_dsn: str, tmp_path: Path) -> None:
     lines = report.splitlines()
     rest = [line.strip("|").split("|") for line in lines if line.startswith("| `/")]
     rows = [row for row in rest if not row[0].strip().startswith("`/mlanalytics.v1.")]
-    assert len(rows) == 20  # the 14 documented paths and 6 heavy variants
+    assert len(rows) == 21  # the 15 documented paths and 6 heavy variants
     for endpoint, first_call, _p50, _p99, rps, *_ in rows:
         assert float(first_call) > 0, endpoint
         assert float(rps) > 0, endpoint  # it answered under load
     assert "Server peak RSS:" in report
+    [mix] = [line for line in lines if line.startswith("Uncacheable mix")]
+    assert " 0 failures; server peak RSS through it " in mix

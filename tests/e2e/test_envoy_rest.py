@@ -42,11 +42,12 @@ class TestServiceEndpoints:
         assert (body["status"], body["database"]) == ("healthy", "connected")
         datetime.fromisoformat(body["timestamp"])
 
-    def test_root_lists_the_fourteen_paths(self, rest: Rest) -> None:
+    def test_root_lists_every_path(self, rest: Rest) -> None:
         body = rest.get("/").json()
         paths = {e["path"] for e in body["endpoints"]}
-        assert len(paths) == 14
+        assert len(paths) == 22  # 18 of the API, 4 of its documentation
         assert {"/api/metrics/summary", "/api/health/models", "/health", "/"} <= paths
+        assert {"/openapi.json", "/docs", "/redoc", "/docs/{asset}"} <= paths
         rolling = next(e for e in body["endpoints"] if e["path"] == "/api/metrics/rolling")
         assert rolling["rpc"] == "mlanalytics.v1.MetricsService/GetRollingMetrics"
         assert rolling["query_parameters"] == ["model_id", "window", "end_time"]
@@ -186,6 +187,7 @@ class TestNativeGrpcThroughEnvoy:
         assert set(grpcurl(proxy.port, "list").split()) == {
             "grpc.health.v1.Health",
             "grpc.reflection.v1alpha.ServerReflection",
+            "mlanalytics.v1.DocsService",
             "mlanalytics.v1.DriftService",
             "mlanalytics.v1.HealthService",
             "mlanalytics.v1.MetricsService",
@@ -208,7 +210,11 @@ class TestDeploymentFiles:
         binary = Path(compose.__file__).parent / "docker-compose"
         result = subprocess.run(
             [str(binary), "-f", str(ROOT / "docker-compose.yml"), "config", "--quiet"],
-            env={"POSTGRES_PASSWORD": "test", "PATH": "/usr/bin:/bin"},
+            env={
+                "POSTGRES_PASSWORD": "test",
+                "POSTGRES_READER_PASSWORD": "test-reader",
+                "PATH": "/usr/bin:/bin",
+            },
             capture_output=True,
             text=True,
             timeout=60,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 from google.protobuf import json_format
 
+from analytics import ALWAYS
 from conftest import InferenceLogLock, eventually, rfc3339
 from devstack import envoy, processes
 from devstack.processes import free_port
@@ -30,6 +32,11 @@ from server.app import Service
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "sac_transformer_v2.1"
+#: The walkthrough asks without an end time, so at the machine's clock, and expects the demo's
+#: documented statuses: the demo data runs around the clock up to now, as the test server's
+#: calendar does (tests/integration/test_market_health.py covers the session calendar).
+DEMO_CALENDAR = ALWAYS
+GOOD, COIN_FLIP = "ppo_lstm_v3.2", "a2c_conservative_v1.4"  # the demo's best and a coin flip
 
 
 @pytest.fixture
@@ -110,6 +117,12 @@ CALLS: list[tuple[str, dict[str, Any], str, list[str]]] = [
         "/api/performance/comparison?window=7d&",
         ["performance", "comparison", "--window", "7d"],
     ),
+    (
+        "compare_models",
+        {"model_a": GOOD, "model_b": COIN_FLIP, "window": "24h"},
+        f"/api/performance/ab?model_a={GOOD}&model_b={COIN_FLIP}&window=24h&",
+        ["performance", "ab", "--a", GOOD, "--b", COIN_FLIP, "--window", "24h"],
+    ),
 ]
 
 
@@ -151,7 +164,7 @@ def _same(got: Any, expected: Any, where: str = "data") -> bool:
 
 def test_service_calls(demo: datetime, client: AnalyticsClient, rest: Rest) -> None:
     assert client.service_health().database == "connected"
-    assert len(client.service_info().endpoints) == 14
+    assert len(client.service_info().endpoints) == 22  # 18 of the API, 4 of its documentation
 
 
 def test_cli_tables_and_errors(
@@ -160,8 +173,11 @@ def test_cli_tables_and_errors(
     target = ["--target", f"127.0.0.1:{proxy.port}"]
     assert cli([*target, "health", "models"]) == 0
     table = capsys.readouterr().out
+    assert table.splitlines()[0] == "market: open (always)"  # the test server's calendar
     assert "dqn_legacy_v0.9" in table
     assert "critical" in table
+    assert cli(["health", "models", "--json", *target]) == 0  # global options after the command
+    assert json.loads(capsys.readouterr().out)["market"] == {"calendar": "always", "open": True}
     assert cli([*target, "metrics", "rolling", "--model", MODEL, "--window", "2h"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
@@ -171,6 +187,34 @@ def test_cli_tables_and_errors(
     ]
     assert cli([*target, "health", "model", "--model", "nobody"]) == 1
     assert capsys.readouterr().err.startswith("error: NOT_FOUND: model 'nobody' not found")
+
+
+@pytest.mark.parametrize(
+    ("window", "verdict", "bars"),
+    [("7d", "model_a", range(1500, 2017)), ("1h", "insufficient_data", range(10, 13))],
+)
+def test_cli_ab_prints_the_verdict_first(  # noqa: PLR0917 (fixtures and parameters)
+    demo: datetime,
+    proxy: processes.EnvoyProcess,
+    capsys: pytest.CaptureFixture[str],
+    window: str,
+    verdict: str,
+    bars: range,
+) -> None:
+    # The global options after the subcommand, as people type them.
+    argv = ["performance", "ab", "--a", GOOD, "--b", COIN_FLIP, "--window", window]
+    target = ["--target", f"127.0.0.1:{proxy.port}", "--end-time", rfc3339(demo)]
+    assert cli([*argv, *target]) == 0
+    first, *rest = capsys.readouterr().out.splitlines()
+    assert first.startswith(f"verdict: {verdict} ("), first
+    common = next(line for line in rest if line.startswith("common_bars"))
+    assert int(common.split()[-1]) in bars, common  # 7 days (or 1 h) of 5-minute bars
+    header, model_ids = (
+        next(line for line in rest if line.startswith(k)) for k in ("  ", "model_id")
+    )
+    assert header.split() == ["model_a", "model_b"]
+    assert model_ids.split() == ["model_id", GOOD, COIN_FLIP]
+    assert any(line.split()[0] == "probabilistic_sharpe" for line in rest if line.strip())
 
 
 def test_console_script_is_installed(proxy: processes.EnvoyProcess) -> None:
@@ -286,3 +330,7 @@ def test_walkthrough_runs_against_the_demo(demo: datetime, proxy: processes.Envo
     assert "5 models: 2 critical" in result.stdout
     assert "drift sac_transformer_v2.1: critical" in result.stdout
     assert "bad input is explained: must be one of 1h, 24h, 7d, 30d" in result.stdout
+    # Which two models are the healthiest depends on the demo at the machine's clock.
+    verdicts = "model_a|model_b|no_significant_difference|insufficient_data"
+    assert re.search(rf"^\S+ vs \S+ over 7 days: verdict ({verdicts}) ", result.stdout, re.M)
+    assert "confidence: Brier " in result.stdout

@@ -1,20 +1,28 @@
-"""The demo data of `make run`: the documented stories, and top-ups equal to a fresh load."""
+"""The demo data of `make run`: the documented stories, and top-ups equal to a fresh load.
+
+The data follows the USD/COP session by default (Monday to Friday 08:00-12:55 in Bogota, UTC-5,
+no Colombian holidays), or runs around the clock with the `always` calendar.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import grpc
 import pytest
 
+from analytics import ALWAYS, MarketCalendar
 from devstack.seed import seed_demo
 from mlanalytics.v1 import drift_service_pb2 as dpb
 from mlanalytics.v1 import drift_service_pb2_grpc, health_service_pb2_grpc
 from mlanalytics.v1 import health_service_pb2 as hpb
 from rows import Rows
 
-T1 = datetime(2026, 3, 2, 12, 3, 30, tzinfo=UTC)
+USDCOP = MarketCalendar()
+T1 = datetime(2026, 3, 2, 12, 3, 30, tzinfo=UTC)  # Monday, 07:03:30 in Bogota
+IN_SESSION = datetime(2026, 3, 4, 17, 3, 30, tzinfo=UTC)  # Wednesday, 12:03:30 in Bogota
+SATURDAY = datetime(2026, 12, 12, 15, 0, tzinfo=UTC)  # 10:00 in Bogota
 COLUMNS = """model_id, timestamp_utc, model_version, action_raw, action_discretized, confidence,
     log_ret_5m, vix_z, embi_z, close_price, position_before, position_after, reward,
     latency_ms, metadata"""  # not cumulative_reward: it counts from the first row loaded
@@ -32,7 +40,8 @@ def _snapshot(rows: Rows) -> tuple[list[Any], list[Any]]:
 
 
 def test_the_stories(rows: Rows, channel: grpc.Channel) -> None:
-    report = seed_demo(rows.conn, T1)
+    # Around the clock, so that health's calendar-time 24 h window holds a full day of rows.
+    report = seed_demo(rows.conn, T1, ALWAYS)
     assert report.fresh
     assert report.inferences > 5 * 30 * 288  # five models, 35 days at 5-minute cadence
     health = health_service_pb2_grpc.HealthServiceStub(channel)
@@ -61,17 +70,33 @@ def test_the_stories(rows: Rows, channel: grpc.Channel) -> None:
     assert status("ppo_lstm_v3.2") == "healthy"
 
 
-def test_top_up_equals_a_fresh_load(rows: Rows) -> None:
-    t2 = T1 + timedelta(hours=3, minutes=17)
-    seed_demo(rows.conn, T1)
-    topped = seed_demo(rows.conn, t2)
+@pytest.mark.parametrize(
+    ("calendar", "t1", "t2", "new_bars", "common_rows"),
+    [
+        # 12:05 to 15:20 UTC.
+        (ALWAYS, T1, T1 + timedelta(hours=3, minutes=17), 40, 3 * 33 * 288),
+        # Over a night: Wednesday 12:05 to 12:55 and Thursday 08:00 to 09:00 in Bogota.
+        (USDCOP, IN_SESSION, IN_SESSION + timedelta(hours=21), 11 + 13, 3 * 22 * 60),
+    ],
+    ids=["always", "session"],
+)
+def test_top_up_equals_a_fresh_load(  # noqa: PLR0917 (a fixture and parameters)
+    rows: Rows,
+    calendar: MarketCalendar,
+    t1: datetime,
+    t2: datetime,
+    new_bars: int,
+    common_rows: int,
+) -> None:
+    seed_demo(rows.conn, t1, calendar)
+    topped = seed_demo(rows.conn, t2, calendar)
     assert not topped.fresh
-    assert topped.bars == 40  # the bars of 12:05 to 15:20
+    assert topped.bars == new_bars
     incremental = _snapshot(rows)
-    assert not seed_demo(rows.conn, t2).fresh  # idempotent: nothing changes
+    assert not seed_demo(rows.conn, t2, calendar).fresh  # idempotent: nothing changes
     assert _snapshot(rows) == incremental
     rows.conn.execute("TRUNCATE dw.fact_rl_inference, usdcop_m5_ohlcv")
-    assert seed_demo(rows.conn, t2).fresh
+    assert seed_demo(rows.conn, t2, calendar).fresh
     fresh = _snapshot(rows)
     # The fresh load starts 35 days before t2, the first one 35 days before T1: compare the
     # common span, for the models whose stories (a version change, a drift) are not dated
@@ -83,7 +108,7 @@ def test_top_up_equals_a_fresh_load(rows: Rows) -> None:
         return [r for r in snapshot if r[1] > start and r[0] in undated]
 
     assert common(incremental[0]) == common(fresh[0])
-    assert len(common(fresh[0])) > 3 * 33 * 288
+    assert len(common(fresh[0])) > common_rows
     assert [b for b in incremental[1] if b[0] > start] == [b for b in fresh[1] if b[0] > start]
 
 
@@ -93,15 +118,100 @@ def test_stale_data_is_replaced(rows: Rows) -> None:
     assert later.fresh
 
 
+def test_another_calendar_replaces_the_data(rows: Rows) -> None:
+    seed_demo(rows.conn, IN_SESSION, USDCOP)
+    assert seed_demo(rows.conn, IN_SESSION, ALWAYS).fresh
+    assert not seed_demo(rows.conn, IN_SESSION, ALWAYS).fresh
+    assert seed_demo(rows.conn, IN_SESSION, USDCOP).fresh
+
+
 @pytest.mark.parametrize("other_source", ["vendor"])
 def test_other_bars_are_left_alone(rows: Rows, other_source: str) -> None:
+    inside = IN_SESSION - timedelta(hours=1, minutes=3, seconds=30)  # 11:00 in Bogota
     rows.conn.execute(
         "INSERT INTO usdcop_m5_ohlcv (time, symbol, close, source) VALUES (%s, 'USD/COP', 1, %s)",
-        (T1 - timedelta(hours=1, minutes=3, seconds=30), other_source),
+        (inside, other_source),
     )
-    seed_demo(rows.conn, T1)
+    seed_demo(rows.conn, IN_SESSION)
     row = rows.conn.execute(
-        "SELECT close, source FROM usdcop_m5_ohlcv WHERE time = %s",
-        (T1 - timedelta(hours=1, minutes=3, seconds=30),),
+        "SELECT close, source FROM usdcop_m5_ohlcv WHERE time = %s", (inside,)
     ).fetchone()
     assert row == (1, other_source)
+
+
+def _trading_days(first: date, last: date, holidays: set[date]) -> set[date]:
+    """Monday to Friday from first to last, less the holidays: by hand, not by the calendar."""
+    days = (first + timedelta(days=k) for k in range((last - first).days + 1))
+    return {d for d in days if d.weekday() < 5 and d not in holidays}
+
+
+def test_on_a_saturday_the_data_is_the_sessions_up_to_fridays_close(
+    rows: Rows, channel: grpc.Channel
+) -> None:
+    report = seed_demo(rows.conn, SATURDAY)  # a fake clock: Saturday 2026-12-12, 10:00 in Bogota
+    # 35 days back reach Saturday 2026-11-07; the Colombian holidays since are Monday 2026-11-16
+    # (Independence of Cartagena, moved) and Tuesday 2026-12-08 (Immaculate Conception).
+    days = _trading_days(
+        date(2026, 11, 7), date(2026, 12, 12), {date(2026, 11, 16), date(2026, 12, 8)}
+    )
+    assert len(days) == 23
+    assert report.bars == 23 * 60  # 08:00 to 12:55, every 5 minutes
+
+    # PostgreSQL's own time zone rules say where each row falls on the Bogota clock.
+    local = "(t AT TIME ZONE 'America/Bogota')"
+    bars = rows.conn.execute(
+        f"SELECT {local}::date, min({local}::time), max({local}::time), count(*)"
+        " FROM (SELECT time AS t FROM usdcop_m5_ohlcv) b GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert {day for day, *_ in bars} == days
+    assert all(row[1:] == (time(8, 0), time(12, 55), 60) for row in bars)
+    inferences = rows.conn.execute(
+        f"SELECT model_id, array_agg(DISTINCT {local}::date), min({local}::time),"
+        f" max({local}::time), max(t), count(*)"
+        " FROM (SELECT model_id, timestamp_utc AS t FROM dw.fact_rl_inference) i GROUP BY 1"
+    ).fetchall()
+    by_model = {model_id: rest for model_id, *rest in inferences}
+    assert len(by_model) == 5
+    friday_close = datetime(2026, 12, 11, 18, 0, tzinfo=UTC)  # 13:00 in Bogota
+    for model_id, (dates, first, last, latest, count) in by_model.items():
+        assert set(dates) == days, model_id
+        assert first == time(8, 0, 2), model_id
+        if model_id == "dqn_legacy_v0.9":
+            # Silent for 3 hours of market time before the end: since Friday 10:00 in Bogota.
+            assert latest == friday_close - timedelta(hours=3, minutes=5) + timedelta(seconds=2)
+            assert count == 23 * 60 - 36  # Friday 10:00 to 12:55
+        else:
+            # Up to the last bar of Friday's session, 12:55 (it closes at 13:00).
+            assert (last, latest) == (time(12, 55, 2), friday_close - timedelta(seconds=298))
+            assert count == 23 * 60
+
+    # Rewards are the position times the move to the next bar, also over nights and weekends;
+    # the last row of all waits for Monday's first bar.
+    checked = rows.conn.execute(
+        """
+        SELECT count(*) FILTER (WHERE i.reward IS NOT NULL),
+               count(*) FILTER (WHERE i.reward IS NULL),
+               max(abs(i.reward - i.position_after * ln(nb.close / b.close))),
+               count(*) FILTER (WHERE nb.time - b.time > interval '5 minutes')
+        FROM dw.fact_rl_inference i
+        JOIN usdcop_m5_ohlcv b ON b.time = date_trunc('minute', i.timestamp_utc)
+        LEFT JOIN LATERAL (
+            SELECT time, close FROM usdcop_m5_ohlcv WHERE time > b.time ORDER BY time LIMIT 1
+        ) nb ON true
+        WHERE i.model_id = 'ppo_lstm_v3.2'
+        """
+    ).fetchone()
+    assert checked is not None
+    resolved, pending, worst, overnight = checked
+    assert (resolved, pending) == (23 * 60 - 1, 1)
+    assert overnight == 22  # one a night (and weekend) between the 23 sessions
+    # Closes are stored to 6 decimals (~4000 COP): ln of a ratio is off by < 1e-9.
+    assert worst < 1e-9
+
+    # The drift story still shows: the pipeline broke 22 h before Friday's close, so all of
+    # Friday's session is drifted, and the calendar 24 h window before Saturday 10:00 holds it.
+    drift = drift_service_pb2_grpc.DriftServiceStub(channel)
+    request = dpb.GetDriftStatusRequest(
+        model_id="sac_transformer_v2.1", end_time=SATURDAY.isoformat()
+    )
+    assert drift.GetDriftStatus(request).data.status == "critical"

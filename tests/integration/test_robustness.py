@@ -19,7 +19,7 @@ from server.app import Service
 
 @pytest.fixture
 def loose_schema(rows: Rows) -> Iterator[Rows]:
-    """The table as SPEC section 3 describes it: types only, no NOT NULL or CHECK (restored)."""
+    """The table with its column types only: no NOT NULL or CHECK (restored afterwards)."""
     rows.conn.execute("""
         ALTER TABLE dw.fact_rl_inference
             ALTER COLUMN action_raw DROP NOT NULL,
@@ -70,6 +70,17 @@ def test_malformed_rows_are_left_out_not_fatal(loose_schema: Rows, channel: grpc
         ppb.GetPredictionHistoryRequest(model_id="messy", end_time=END_TIME)
     ).data
     assert history.total == 7
+    no_raw = [r for r in history.predictions if not r.HasField("action_raw")]
+    assert len(no_raw) == 1  # the NULL action_raw and confidence are absent, not 0
+    assert not no_raw[0].HasField("confidence")
+    assert history.page_summary.avg_confidence == pytest.approx(0.5)  # NULL skipped, not 0
+    comparison = predictions.GetPredictionComparison(
+        ppb.GetPredictionComparisonRequest(model_id="messy", end_time=END.isoformat())
+    ).data
+    assert comparison.resolved == 7
+    [entry] = [e for e in comparison.comparisons if not e.HasField("action_raw")]
+    assert not entry.HasField("signal_error")  # no raw signal, no error: not a 500
+    assert comparison.mean_abs_signal_error == pytest.approx(0.2)  # |0.8 - 1| over the other six
 
 
 def test_slow_query_is_a_deadline_not_a_hang(

@@ -15,9 +15,9 @@ from grpc_status import rpc_status
 
 from mlanalytics.v1 import health_service_pb2 as pb
 from mlanalytics.v1 import health_service_pb2_grpc
+from server.api.interceptors import ErrorInterceptor
 from server.app import Service
 from server.errors import DatabaseUnavailable
-from server.interceptor import ErrorInterceptor
 
 
 def test_service_health_reports_the_database(channel: grpc.Channel) -> None:
@@ -39,6 +39,7 @@ def test_service_health_reports_the_database(channel: grpc.Channel) -> None:
         "mlanalytics.v1.PredictionService",
         "mlanalytics.v1.DriftService",
         "mlanalytics.v1.HealthService",
+        "mlanalytics.v1.DocsService",
     ],
 )
 def test_grpc_health_is_serving(channel: grpc.Channel, name: str) -> None:
@@ -57,6 +58,7 @@ def test_reflection_lists_every_service(channel: grpc.Channel) -> None:
         "mlanalytics.v1.PredictionService",
         "mlanalytics.v1.DriftService",
         "mlanalytics.v1.HealthService",
+        "mlanalytics.v1.DocsService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     }

@@ -1,9 +1,12 @@
-"""SIGTERM: the server refuses new calls, lets the in-flight ones finish, and exits cleanly."""
+"""SIGTERM: the server refuses new calls, lets the in-flight ones finish, ends every watch stream
+with a final status, and exits cleanly."""
 
 from __future__ import annotations
 
 import signal
+import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 import pytest
@@ -12,8 +15,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from conftest import InferenceLogLock, eventually
 from databases import ScratchDatabase
 from devstack import processes
+from mlanalytics.v1 import drift_service_pb2 as dpb
+from mlanalytics.v1 import drift_service_pb2_grpc, health_service_pb2_grpc, metrics_service_pb2_grpc
+from mlanalytics.v1 import health_service_pb2 as hpb
 from mlanalytics.v1 import metrics_service_pb2 as mpb
-from mlanalytics.v1 import metrics_service_pb2_grpc
 from rows import Rows
 
 
@@ -53,5 +58,39 @@ def test_sigterm_drains_in_flight_calls(
             # The lock is released: the query proceeds and the call completes.
             assert in_flight.result(timeout=15).data.data_points == 1
         assert server.process.wait(timeout=15) == 0
+    finally:
+        server.stop(grace=0)
+
+
+def test_sigterm_ends_every_stream_with_a_final_status(
+    rows: Rows, database: ScratchDatabase
+) -> None:
+    rows.inference("m", datetime.now(UTC) - timedelta(minutes=5), "LONG", reward=0.1)
+    server = processes.start_server(
+        dsn=database.dsn,
+        environment={"SHUTDOWN_GRACE_S": "10", "STREAM_HEARTBEAT_S": "0.5"},
+        quiet=True,
+    )
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            health = health_service_pb2_grpc.HealthServiceStub(channel)
+            drift = drift_service_pb2_grpc.DriftServiceStub(channel)
+            streams: list[Any] = [
+                health.WatchModelHealth(hpb.WatchModelHealthRequest()),
+                health.WatchModelHealth(hpb.WatchModelHealthRequest()),
+                drift.WatchDrift(dpb.WatchDriftRequest(model_id="m")),
+            ]
+            for stream in streams:
+                assert next(stream).kind == "snapshot"
+            stopping = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            for stream in streams:
+                with pytest.raises(grpc.RpcError) as ended:
+                    list(stream)  # heartbeats until the end, then the final status
+                assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
+                assert "shutting down" in str(ended.value.details())
+        assert server.process.wait(timeout=15) == 0
+        # Open streams do not hold the shutdown for its grace period.
+        assert time.monotonic() - stopping < 5
     finally:
         server.stop(grace=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -30,6 +31,22 @@ class Clock:
             assert self._read.wait_for(lambda: names <= self._readers, timeout=5), names
 
 
+class ThreadWithResult(threading.Thread):
+    """A thread whose target's return value can be joined for."""
+
+    def __init__(self, target: Callable[[], str]) -> None:
+        super().__init__(daemon=True)
+        self._target_fn = target
+        self._value: str | None = None
+
+    def run(self) -> None:
+        self._value = self._target_fn()
+
+    def result(self) -> str | None:
+        self.join(5)
+        return self._value
+
+
 class TestResponseCache:
     def test_reuses_a_value_for_its_ttl(self) -> None:
         clock = Clock()
@@ -41,25 +58,27 @@ class TestResponseCache:
         clock.now = 2.0
         assert cache.get("k", lambda: next(calls)) == 1  # expired: computed again
 
-    def test_stale_value_is_served_while_one_refresh_runs(self) -> None:
+    def test_stale_value_is_served_to_others_while_one_caller_refreshes(self) -> None:
         clock = Clock()
         cache: ResponseCache[str] = ResponseCache(ttl=2.0, stale=1.0, clock=clock)
         cache.get("k", lambda: "old")
         clock.now = 2.5  # expired, but within the stale allowance
-        running, release = threading.Event(), threading.Event()
+        refreshing, release = threading.Event(), threading.Event()
         refreshes: list[int] = []
 
         def refresh() -> str:
             refreshes.append(1)
-            running.set()
+            refreshing.set()
             release.wait(5)
             return "new"
 
-        assert cache.get("k", refresh) == "old"  # no waiting on the refresh
-        assert running.wait(5)
-        assert cache.get("k", refresh) == "old"  # and only one refresh at a time
+        refresher = ThreadWithResult(lambda: cache.get("k", refresh))
+        refresher.start()
+        assert refreshing.wait(5)
+        assert cache.get("k", refresh) == "old"  # others do not wait on the refresh
+        assert cache.get("k", refresh) == "old"  # and only one refresh runs at a time
         release.set()
-        cache.close()  # waits for the refresh under way
+        assert refresher.result() == "new"  # the refreshing caller gets the new value
         assert cache.get("k", refresh) == "new"
         assert len(refreshes) == 1
         clock.now = 2.5 + 3.0 + 0.01  # beyond ttl + stale of the refreshed entry (born at 2.5)
@@ -137,9 +156,8 @@ class TestResponseCache:
         release.set()
         owner.join(5)
 
-    def test_clear_forgets_and_close_stops_refreshing(self) -> None:
+    def test_clear_forgets(self) -> None:
         cache: ResponseCache[int] = ResponseCache(ttl=10)
         cache.get("k", lambda: 1)
         cache.clear()
         assert cache.get("k", lambda: 2) == 2
-        cache.close()

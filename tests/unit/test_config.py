@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import time
 
 import pytest
 
+from analytics import MarketCalendar, TradingSession
 from devstack.processes import SERVER_COMMAND
 from server.config import ConfigError, Settings
 
@@ -78,6 +80,107 @@ class TestSettingsFromEnv:
             Settings.from_env({"DRIFT_WARNING_THRESHOLD": "0.4"})
 
 
+class TestMarketSettings:
+    def test_defaults_are_the_usdcop_session(self) -> None:
+        settings = Settings.from_env({})
+        assert settings.market_calendar == MarketCalendar()
+        assert settings.market_calendar.describe() == (
+            "America/Bogota Mon-Fri 08:00-13:00 +CO holidays"
+        )
+        assert settings.health_min_trades == 20
+        assert Settings().market_calendar == settings.market_calendar
+
+    def test_reads_every_variable(self) -> None:
+        settings = Settings.from_env(
+            {
+                "MARKET_CALENDAR": "Session",
+                "MARKET_TIMEZONE": "America/New_York",
+                "MARKET_OPEN": "9:30",
+                "MARKET_CLOSE": "16:00",
+                "MARKET_DAYS": "Mon-Wed, Fri",
+                "MARKET_HOLIDAYS": "us",
+                "HEALTH_MIN_TRADES": "5",
+            }
+        )
+        assert settings.market_calendar == MarketCalendar(
+            TradingSession("America/New_York", time(9, 30), time(16), frozenset({0, 1, 2, 4}), "US")
+        )
+        assert settings.health_min_trades == 5
+
+    def test_no_holidays(self) -> None:
+        settings = Settings.from_env({"MARKET_HOLIDAYS": "none", "MARKET_DAYS": "Sun-Thu"})
+        assert settings.market_calendar.describe() == "America/Bogota Mon-Thu,Sun 08:00-13:00"
+
+    def test_always(self) -> None:
+        settings = Settings.from_env({"MARKET_CALENDAR": "always"})
+        assert settings.market_calendar == MarketCalendar.always()
+        assert settings.market_calendar.describe() == "always"
+
+    @pytest.mark.parametrize(
+        ("name", "value", "expected"),
+        [
+            (
+                "MARKET_CALENDAR",
+                "weekdays",
+                "MARKET_CALENDAR must be one of session, always, got 'weekdays'",
+            ),
+            (
+                "MARKET_TIMEZONE",
+                "Mars/Olympus",
+                "MARKET_TIMEZONE must be an IANA time zone such as America/Bogota,"
+                " got 'Mars/Olympus'",
+            ),
+            (
+                "MARKET_TIMEZONE",
+                "America",
+                "MARKET_TIMEZONE must be an IANA time zone such as America/Bogota, got 'America'",
+            ),
+            (
+                "MARKET_OPEN",
+                "8am",
+                "MARKET_OPEN must be a time of day HH:MM (00:00..23:59), got '8am'",
+            ),
+            (
+                "MARKET_CLOSE",
+                "24:00",
+                "MARKET_CLOSE must be a time of day HH:MM (00:00..23:59), got '24:00'",
+            ),
+            (
+                "MARKET_DAYS",
+                "Weekdays",
+                "MARKET_DAYS must be weekdays (Mon..Sun) or ranges, comma-separated, such as"
+                " Mon-Fri or Mon,Wed,Fri, got 'Weekdays'",
+            ),
+            (
+                "MARKET_HOLIDAYS",
+                "XX",
+                "MARKET_HOLIDAYS must be a country code of the holidays package such as CO,"
+                " or none, got 'XX'",
+            ),
+            (
+                "HEALTH_MIN_TRADES",
+                "-1",
+                "HEALTH_MIN_TRADES must be an integer in 0..100000, got '-1'",
+            ),
+        ],
+    )
+    def test_bad_value_is_one_line_naming_the_variable(
+        self, name: str, value: str, expected: str
+    ) -> None:
+        with pytest.raises(ConfigError) as caught:
+            Settings.from_env({name: value})
+        assert str(caught.value) == expected
+
+    def test_a_bad_value_is_refused_also_when_always(self) -> None:
+        with pytest.raises(ConfigError, match=r"^MARKET_DAYS must be"):
+            Settings.from_env({"MARKET_CALENDAR": "always", "MARKET_DAYS": "Someday"})
+
+    def test_open_after_close(self) -> None:
+        with pytest.raises(ConfigError) as caught:
+            Settings.from_env({"MARKET_OPEN": "13:00", "MARKET_CLOSE": "08:00"})
+        assert str(caught.value) == "MARKET_OPEN (13:00) must be before MARKET_CLOSE (08:00)"
+
+
 class TestStartUpErrors:
     def _run_server(self, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -94,6 +197,14 @@ class TestStartUpErrors:
         assert result.returncode == 2
         assert result.stderr.strip().splitlines() == [
             "configuration error: GRPC_PORT must be an integer in 0..65535, got 'abc'"
+        ]
+
+    def test_bad_market_setting_fails_with_one_line(self) -> None:
+        result = self._run_server(MARKET_TIMEZONE="Bogota", POSTGRES_HOST="127.0.0.1")
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines() == [
+            "configuration error: MARKET_TIMEZONE must be an IANA time zone such as"
+            " America/Bogota, got 'Bogota'"
         ]
 
     def test_unreachable_database_fails_with_one_line(self) -> None:

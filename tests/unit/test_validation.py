@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from mlanalytics.parameters import WINDOWS
 from mlanalytics.v1 import prediction_service_pb2
+from server.api.validation import Params, model_pair
 from server.errors import InvalidArgument
-from server.validation import WINDOWS, Params
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -109,13 +110,13 @@ class TestModelId:
 class TestInteger:
     def test_unset_gets_the_default(self) -> None:
         request = prediction_service_pb2.GetPredictionHistoryRequest()
-        assert Params(NOW).integer(request, "page_size", 100, 1, 1000) == 100
+        assert Params(NOW).integer(request, "page_size") == 100
 
     @pytest.mark.parametrize("bad", [0, -1, 1001])
     def test_out_of_range(self, bad: int) -> None:
         request = prediction_service_pb2.GetPredictionHistoryRequest(page_size=bad)
         params = Params(NOW)
-        params.integer(request, "page_size", 100, 1, 1000)
+        params.integer(request, "page_size")
         assert violations(params) == [("page_size", f"must be between 1 and 1000 (got {bad})")]
 
 
@@ -125,3 +126,42 @@ def test_every_violation_is_reported_at_once() -> None:
     params.window("2h", NOW)
     params.end_time("soon")
     assert [field for field, _ in violations(params)] == ["model_id", "window", "end_time"]
+
+
+class TestModelPair:
+    def test_two_models_and_the_seven_day_default(self) -> None:
+        model_a, model_b, window = model_pair("a", "b", "", "2026-03-02T12:00:00Z", "7d")
+        assert (model_a, model_b, window.name) == ("a", "b", "7d")
+        assert window.end - window.start == timedelta(days=7)
+
+    @pytest.mark.parametrize(
+        ("model_a", "model_b", "expected"),
+        [
+            ("", "b", [("model_a", "is required (a model id such as 'ppo_lstm_v3.2')")]),
+            ("a", "", [("model_b", "is required (a model id such as 'ppo_lstm_v3.2')")]),
+            ("m", "m", [("model_b", "must differ from model_a (both are 'm')")]),
+            (
+                "m" * 101,
+                "m" * 101,
+                [
+                    ("model_a", "must be at most 100 characters (got 101)"),
+                    ("model_b", "must be at most 100 characters (got 101)"),
+                ],
+            ),
+            (
+                " ",
+                " ",
+                [
+                    ("model_a", "is required (a model id such as 'ppo_lstm_v3.2')"),
+                    ("model_b", "is required (a model id such as 'ppo_lstm_v3.2')"),
+                ],
+            ),
+        ],
+    )
+    def test_violations_name_the_parameter(
+        self, model_a: str, model_b: str, expected: list[tuple[str, str]]
+    ) -> None:
+        with pytest.raises(InvalidArgument) as caught:
+            model_pair(model_a, model_b, "", "", "7d")
+        got = [(v.field, v.description) for v in caught.value.violations]
+        assert got == expected

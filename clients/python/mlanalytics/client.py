@@ -8,12 +8,19 @@ Every method takes keyword arguments named like the REST query parameters, has a
 (``timeout``, default 10 s), is retried on UNAVAILABLE only (gRPC service config: up to 5
 attempts, exponential backoff), and returns the typed ``data`` message of the response. Failures
 raise the typed exceptions of ``mlanalytics.errors``.
+
+The watch methods (``watch_model_health``, ``watch_drift``) are iterators over a server stream,
+without a deadline, that reconnect by themselves and resume cleanly (docs/DEFINITIONS.md#watch-
+streams): a snapshot already delivered is not delivered again after a reconnection.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import random
+import threading
+import time
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -65,6 +72,15 @@ _SERVICE_CONFIG = json.dumps(
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
+Event = TypeVar(
+    "Event", health_service_pb2.WatchModelHealthResponse, drift_service_pb2.WatchDriftResponse
+)
+
+#: A watch is reopened after these codes (the server stopping or restarting, a dropped slow reader,
+#: the stream limit); any other ends it with the typed exception.
+RECONNECT_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
+#: The server sends a heartbeat at least every 15 s; a stream silent this long is dead.
+DEFAULT_IDLE_TIMEOUT_S = 45.0
 Time = datetime | str | None
 
 
@@ -310,3 +326,140 @@ class AnalyticsClient:
             window=window, end_time=_time(end_time)
         )
         return self._call(self._health.GetPerformanceComparison, request, timeout).data
+
+    def compare_models(
+        self,
+        model_a: str,
+        model_b: str,
+        *,
+        window: str = "",
+        end_time: Time = None,
+        timeout: float | None = None,
+    ) -> health_service_pb2.ModelAbComparison:
+        """GET /api/performance/ab: both models' metrics over 1h, 24h, 7d (default) or 30d, and
+        a paired t-test of their per-bar rewards with a verdict."""
+        request = health_service_pb2.CompareModelsRequest(
+            model_a=model_a, model_b=model_b, window=window, end_time=_time(end_time)
+        )
+        return self._call(self._health.CompareModels, request, timeout).data
+
+    # --- Watch streams --------------------------------------------------------------------------
+
+    def watch_model_health(
+        self,
+        *,
+        heartbeats: bool = False,
+        reconnect: bool = True,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
+        max_backoff: float = 5.0,
+    ) -> Generator[health_service_pb2.WatchModelHealthResponse, None, None]:
+        """GET /api/health/models/watch: the model-health list now and on every change.
+
+        Yields ``WatchModelHealthResponse`` messages: ``kind`` "snapshot" with ``data`` (and
+        "heartbeat" ones too with ``heartbeats=True``). See :meth:`watch_drift` for the rest.
+        """
+        request = health_service_pb2.WatchModelHealthRequest()
+        return _watch(
+            lambda: self._health.WatchModelHealth(request),
+            heartbeats=heartbeats,
+            reconnect=reconnect,
+            idle_timeout=idle_timeout,
+            max_backoff=max_backoff,
+        )
+
+    def watch_drift(
+        self,
+        model_id: str,
+        *,
+        window_hours: int | None = None,
+        baseline_days: int | None = None,
+        heartbeats: bool = False,
+        reconnect: bool = True,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
+        max_backoff: float = 5.0,
+    ) -> Generator[drift_service_pb2.WatchDriftResponse, None, None]:
+        """GET /api/drift/watch: one model's drift report now and whenever its status or its
+        drifted features change.
+
+        The stream has no deadline. When it breaks (server restart, dropped as a slow reader,
+        UNAVAILABLE) or stays silent for ``idle_timeout`` seconds (no heartbeat), it is reopened
+        after an exponential backoff (0.1 s doubling up to ``max_backoff``, with jitter); the
+        first snapshot after that is skipped if its ``revision`` is the last one delivered, so
+        nothing is delivered twice and no change is missed. ``reconnect=False`` raises instead.
+        Bad parameters or an unknown model raise ``InvalidArgument`` / ``NotFound`` at once.
+        ``close()`` the generator (or let it go) to stop: the call is cancelled.
+        """
+        request = drift_service_pb2.WatchDriftRequest(
+            model_id=model_id, window_hours=window_hours, baseline_days=baseline_days
+        )
+        return _watch(
+            lambda: self._drift.WatchDrift(request),
+            heartbeats=heartbeats,
+            reconnect=reconnect,
+            idle_timeout=idle_timeout,
+            max_backoff=max_backoff,
+        )
+
+
+class _Watchdog:
+    """Cancels a call that receives nothing for ``timeout`` seconds."""
+
+    def __init__(self, call: Any, timeout: float) -> None:
+        self._call = call
+        self._timeout = timeout
+        self._timer: threading.Timer | None = None
+        self.expired = False
+        self.reset()
+
+    def _expire(self) -> None:
+        self.expired = True
+        self._call.cancel()
+
+    def reset(self) -> None:
+        self.stop()
+        self._timer = threading.Timer(self._timeout, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+def _watch(
+    open_call: Callable[[], Any],
+    *,
+    heartbeats: bool,
+    reconnect: bool,
+    idle_timeout: float,
+    max_backoff: float,
+) -> Generator[Any, None, None]:
+    """The messages of a watch, across reconnections, without repeating a snapshot."""
+    delivered = ""  # revision of the last snapshot yielded
+    backoff = 0.1
+    while True:
+        call = open_call()
+        watchdog = _Watchdog(call, idle_timeout)
+        try:
+            for message in call:
+                watchdog.reset()
+                backoff = 0.1
+                if message.kind == "snapshot":
+                    if message.revision == delivered:
+                        continue  # reconnected, and nothing changed meanwhile
+                    delivered = message.revision
+                    yield message
+                elif heartbeats:
+                    yield message
+        except grpc.RpcError as error:
+            code = error.code()  # a failed stream is also a Call
+            retry = watchdog.expired or code in RECONNECT_CODES
+            if not (reconnect and retry):
+                raise from_rpc_error(error) from None
+        finally:
+            watchdog.stop()
+            call.cancel()
+        if not reconnect:
+            return
+        time.sleep(backoff * random.uniform(0.5, 1.0))  # jitter: clients do not come back in step
+        backoff = min(backoff * 2, max_backoff)

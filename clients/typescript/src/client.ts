@@ -8,13 +8,17 @@
  */
 
 import { AnalyticsError, Code } from "./errors.js";
+import type { DriftReport } from "./gen/mlanalytics/v1/common.js";
 import type {
   GetDriftFeaturesRequest,
   GetDriftFeaturesResponse,
   GetDriftStatusRequest,
   GetDriftStatusResponse,
+  WatchDriftRequest,
 } from "./gen/mlanalytics/v1/drift_service.js";
 import type {
+  CompareModelsRequest,
+  CompareModelsResponse,
   GetModelHealthRequest,
   GetModelHealthResponse,
   GetPerformanceComparisonRequest,
@@ -25,6 +29,7 @@ import type {
   GetServiceInfoResponse,
   ListModelHealthRequest,
   ListModelHealthResponse,
+  ModelHealthList,
 } from "./gen/mlanalytics/v1/health_service.js";
 import type {
   GetMetricsSummaryRequest,
@@ -42,6 +47,7 @@ import type {
   GetPredictionHistoryRequest,
   GetPredictionHistoryResponse,
 } from "./gen/mlanalytics/v1/prediction_service.js";
+import { type EventSourceFactory, type Subscription, subscribe, type WatchHandlers, type WatchOptions } from "./watch.js";
 
 /** A metrics window. */
 export type Window = "1h" | "24h" | "7d" | "30d";
@@ -56,6 +62,15 @@ export type ModelParams<R extends { model_id: string }> = Params<Omit<R, "model_
   model_id: string;
 };
 
+/** The A/B comparison's parameters: both models required, and different. */
+export type PairParams = Params<Omit<CompareModelsRequest, "model_a" | "model_b">> & {
+  model_a: string;
+  model_b: string;
+};
+
+/** The verdicts of an A/B comparison (`ModelAbComparison.verdict`). */
+export type Verdict = "model_a" | "model_b" | "no_significant_difference" | "insufficient_data";
+
 /** The `data` of an envelope response. */
 type Data<R extends { data?: unknown }> = NonNullable<R["data"]>;
 
@@ -66,6 +81,9 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** The fetch to use; default the global one. */
   fetch?: typeof globalThis.fetch;
+  /** The EventSource of the watch methods; default the global one (browsers, Node 22+), else
+   * pass npm `eventsource`'s. */
+  eventSource?: EventSourceFactory;
 }
 
 export interface CallOptions {
@@ -79,11 +97,14 @@ export class AnalyticsClient {
   readonly baseUrl: string;
   readonly timeoutMs: number;
   readonly #fetch: typeof globalThis.fetch;
+  readonly #eventSource: EventSourceFactory | undefined;
 
-  constructor({ baseUrl = "http://localhost:8004", timeoutMs = 10_000, fetch }: ClientOptions = {}) {
+  constructor({ baseUrl = "http://localhost:8004", timeoutMs = 10_000, fetch, eventSource }: ClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     this.timeoutMs = timeoutMs;
     this.#fetch = fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#eventSource =
+      eventSource ?? (globalThis as { EventSource?: EventSourceFactory }).EventSource;
   }
 
   // MetricsService
@@ -168,6 +189,39 @@ export class AnalyticsClient {
   /** GET /api/performance/comparison: every model version of the window, best win rate first. */
   getPerformanceComparison(params: Params<GetPerformanceComparisonRequest> = {}, call?: CallOptions) {
     return this.#data<GetPerformanceComparisonResponse>("/api/performance/comparison", params, call);
+  }
+
+  /**
+   * GET /api/performance/ab: both models' metrics over the window (default 7d, unlike the other
+   * calls) and a paired t-test of their per-bar rewards, with a `Verdict`.
+   */
+  compareModels(params: PairParams, call?: CallOptions) {
+    return this.#data<CompareModelsResponse>("/api/performance/ab", params, call);
+  }
+
+  // Watch streams (Server-Sent Events)
+
+  /** GET /api/health/models/watch: the model-health list now and on every change of a model's
+   * status or issues; heartbeats at least every 15 s. Reconnects by itself; see `watch.ts`. */
+  watchModelHealth(handlers: WatchHandlers<ModelHealthList>, options?: WatchOptions): Subscription {
+    return this.#watch("/api/health/models/watch", {}, handlers, options);
+  }
+
+  /** GET /api/drift/watch: one model's drift report now and on every change of its status or
+   * drifted features; heartbeats at least every 15 s. */
+  watchDrift(
+    params: ModelParams<WatchDriftRequest>,
+    handlers: WatchHandlers<DriftReport>,
+    options?: WatchOptions,
+  ): Subscription {
+    return this.#watch("/api/drift/watch", params, handlers, options);
+  }
+
+  #watch<T>(path: string, params: object, handlers: WatchHandlers<T>, options?: WatchOptions): Subscription {
+    if (this.#eventSource === undefined) {
+      throw new TypeError("no EventSource: pass ClientOptions.eventSource (npm `eventsource` on Node 20)");
+    }
+    return subscribe(this.baseUrl + path + query(params), this.#eventSource, this.#fetch, handlers, options);
   }
 
   /** GET an /api/... path and unwrap its envelope {success, data, timestamp}. */

@@ -40,12 +40,14 @@ describe("requests", () => {
     const end_time = new Date(Date.UTC(2026, 2, 2, 12));
     await client.getDriftFeatures({ model_id: "m+1", window_hours: 6, end_time });
     await client.getMetricsSummary();
+    await client.compareModels({ model_a: "ppo v3", model_b: "a2c", window: "30d" });
     assert.deepEqual(urls, [
       "http://analytics.test:8004/api/metrics/model/ppo%2Fv3%202?window=7d",
       "http://analytics.test:8004/api/predictions/history?model_id=m&page=2&page_size=50",
       "http://analytics.test:8004/api/drift/features" +
         "?model_id=m%2B1&window_hours=6&end_time=2026-03-02T12%3A00%3A00.000Z",
       "http://analytics.test:8004/api/metrics/summary",
+      "http://analytics.test:8004/api/performance/ab?model_a=ppo%20v3&model_b=a2c&window=30d",
     ]);
   });
 

@@ -6,13 +6,32 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { AnalyticsClient, AnalyticsError, Code, type Window } from "../src/index.js";
+import { EventSource } from "eventsource";
+
+import { AnalyticsClient, AnalyticsError, Code, type Snapshot, type Subscription, type WatchHandlers, type Window } from "../src/index.js";
 import * as shapes from "./shapes.js";
 import { assertShape } from "./shapes.js";
 
 const url = process.env["MLANALYTICS_URL"];
-const client = new AnalyticsClient({ baseUrl: url ?? "http://localhost:8004" });
+const client = new AnalyticsClient({ baseUrl: url ?? "http://localhost:8004", eventSource: EventSource });
+
+/** The first snapshot of a watch (then the subscription is closed). */
+function firstSnapshot<T>(open: (handlers: WatchHandlers<T>) => Subscription): Promise<Snapshot<T>> {
+  return new Promise((resolve, reject) => {
+    const subscription = open({
+      onSnapshot: (_data, event) => {
+        subscription.close();
+        resolve(event);
+      },
+      onError: (error) => {
+        subscription.close();
+        reject(error);
+      },
+    });
+  });
+}
 const MODEL = "ppo_lstm_v3.2";
+const COIN_FLIP = "a2c_conservative_v1.4";
 const DEMO_MODELS = [
   "a2c_conservative_v1.4",
   "dqn_legacy_v0.9",
@@ -62,6 +81,13 @@ const PATHS: Record<string, () => Promise<void>> = {
     assert.deepEqual(
       data.confusion_matrix.map((row) => row.predicted),
       ACTIONS,
+    );
+    const calibration = data.calibration;
+    assert.ok(calibration && calibration.count > 0, "the demo's confidences are usable");
+    assert.equal(calibration.count + calibration.excluded, data.resolved_predictions);
+    assert.equal(
+      calibration.reliability.reduce((sum, bin) => sum + bin.count, 0),
+      calibration.count,
     );
   },
   "/api/predictions/history": async () => {
@@ -127,11 +153,41 @@ const PATHS: Record<string, () => Promise<void>> = {
     assert.equal(data.days, 2);
     assert.ok(data.buckets.length >= 24, `hourly buckets, got ${data.buckets.length}`);
   },
+  "/api/health/models/watch": async () => {
+    const event = await firstSnapshot((handlers) => client.watchModelHealth(handlers));
+    assert.equal(event.kind, "snapshot");
+    assert.match(event.revision, /^[0-9a-f]{16}$/);
+    assertShape(event.data, shapes.modelHealthList);
+    assert.equal(event.data.total_models, DEMO_MODELS.length);
+  },
+  "/api/drift/watch": async () => {
+    const event = await firstSnapshot((handlers) => client.watchDrift({ model_id: "sac_transformer_v2.1" }, handlers));
+    assertShape(event.data, shapes.driftReport);
+    assert.equal(event.data.status, "critical");
+    assert.ok(event.data.features_drifted.length > 0);
+  },
+  "/metrics": async () => {
+    const response = await fetch(`${client.baseUrl}/metrics`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    assert.match(await response.text(), /^mlanalytics_model_health_score\{model_id="ppo_lstm_v3\.2"\} /m);
+  },
   "/api/performance/comparison": async () => {
     const data = await client.getPerformanceComparison({ window: "7d" });
     assertShape(data, shapes.performanceComparison);
     assert.equal(data.models.length, data.total_models);
     assert.ok(data.total_models >= DEMO_MODELS.length);
+  },
+  "/api/performance/ab": async () => {
+    const week = await client.compareModels({ model_a: MODEL, model_b: COIN_FLIP });
+    assertShape(week, shapes.modelAbComparison);
+    assert.equal(week.window, "7d", "this call's default window");
+    assert.equal(week.verdict, "model_a", "the good model beats the coin flip");
+    assert.ok(week.common_bars >= 30);
+    assert.ok(week.difference_ci95 && week.difference_ci95.lower > 0);
+    const hour = await client.compareModels({ model_a: MODEL, model_b: COIN_FLIP, window: "1h" });
+    assert.equal(hour.verdict, "insufficient_data");
+    assert.ok(hour.common_bars <= 12, `an hour holds 12 bars, got ${hour.common_bars}`);
   },
 };
 
@@ -150,7 +206,9 @@ async function rejects(call: () => Promise<unknown>, status: number, code: numbe
 describe("every documented path", { skip: url ? false : "MLANALYTICS_URL is not set" }, () => {
   it("the directory at / lists exactly the paths tested here", async () => {
     const info = await client.getServiceInfo();
-    assert.deepEqual(info.endpoints.map((e) => e.path).sort(), Object.keys(PATHS).sort());
+    // The documentation pages (DocsService: HTML, scripts, the OpenAPI document) are not JSON API.
+    const api = info.endpoints.filter((e) => !e.rpc.startsWith("mlanalytics.v1.DocsService/"));
+    assert.deepEqual(api.map((e) => e.path).sort(), Object.keys(PATHS).sort());
   });
 
   for (const [path, check] of Object.entries(PATHS)) {
@@ -167,6 +225,8 @@ describe("errors", { skip: url ? false : "MLANALYTICS_URL is not set" }, () => {
       [() => client.getPerformanceTrends({ model_id: MODEL, days: 31 }), "days"],
       [() => client.getMetricsSummary({ end_time: "yesterday" }), "end_time"],
       [() => client.getPredictionAccuracy({ model_id: "" }), "model_id"],
+      [() => client.compareModels({ model_a: MODEL, model_b: MODEL }), "model_b"],
+      [() => client.compareModels({ model_a: "", model_b: MODEL }), "model_a"],
     ];
     for (const [call, field] of cases) {
       const error = await rejects(call, 400, Code.INVALID_ARGUMENT);
@@ -196,10 +256,22 @@ describe("errors", { skip: url ? false : "MLANALYTICS_URL is not set" }, () => {
       () => client.getModelMetrics({ model_id: "no_such_model" }),
       () => client.getModelHealth({ model_id: "no_such_model" }),
       () => client.getDriftStatus({ model_id: "no_such_model" }),
+      () => client.compareModels({ model_a: MODEL, model_b: "no_such_model" }),
     ]) {
       const error = await rejects(call, 404, Code.NOT_FOUND);
       assert.match(error.message, /no_such_model/);
     }
+  });
+
+  it("a watch of an unknown model ends with the 404 JSON error, without retrying", async () => {
+    const error = await firstSnapshot((handlers) => client.watchDrift({ model_id: "no_such_model" }, handlers)).then(
+      () => assert.fail("expected an AnalyticsError"),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof AnalyticsError);
+    assert.equal(error.status, 404);
+    assert.equal(error.code, Code.NOT_FOUND);
+    assert.match(error.message, /no_such_model/);
   });
 
   it("404 for an unknown path", async () => {

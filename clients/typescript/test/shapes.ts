@@ -11,8 +11,11 @@
 import assert from "node:assert/strict";
 
 import type {
+  AbSide,
   AccuracyReport,
   ActionBreakdown,
+  ConfidenceCalibration,
+  ConfidenceInterval,
   ConceptDrift,
   ConfusionMatrixRow,
   DriftFeatures,
@@ -26,8 +29,10 @@ import type {
   HourWinRate,
   MetricsSummary,
   ModelComparison,
+  MarketState,
   ModelHealth,
   ModelHealthList,
+  ModelAbComparison,
   ModelMetrics,
   PageSummary,
   PerformanceComparison,
@@ -38,6 +43,7 @@ import type {
   PredictionHistory,
   PredictionRecord,
   ComparisonEntry,
+  ReliabilityBin,
   RollingMetrics,
   SummaryAggregate,
   TrendBucket,
@@ -156,6 +162,11 @@ const performanceMetrics: Shape<PerformanceMetrics> = {
   p50_latency_ms: maybe("double"),
   p95_latency_ms: maybe("double"),
   p99_latency_ms: maybe("double"),
+  calmar_ratio: maybe("double"),
+  var_95: maybe("double"),
+  cvar_95: maybe("double"),
+  tail_ratio: maybe("double"),
+  probabilistic_sharpe: maybe("double"),
 };
 
 const predictionCounts: Shape<PredictionCounts> = {
@@ -199,6 +210,21 @@ export const accuracyReport: Shape<AccuracyReport> = {
   mae: "double",
   by_action: [actionBreakdown],
   confusion_matrix: [confusionMatrixRow],
+  calibration: maybe<Shape<ConfidenceCalibration>>({
+    brier_score: maybe("double"),
+    expected_calibration_error: maybe("double"),
+    reliability: [
+      {
+        lower: "double",
+        upper: "double",
+        count: "int32",
+        mean_confidence: "double",
+        accuracy: "double",
+      } satisfies Shape<ReliabilityBin>,
+    ],
+    count: "int32",
+    excluded: "int32",
+  }),
 };
 
 const featureDrift: Shape<FeatureDrift> = {
@@ -260,6 +286,13 @@ const healthScoreBreakdown: Shape<HealthScoreBreakdown> = {
   recency_points: "int32",
 };
 
+const marketState: Shape<MarketState> = {
+  calendar: "string",
+  open: "bool",
+  last_close: maybe("timestamp"),
+  next_open: maybe("timestamp"),
+};
+
 export const modelHealth: Shape<ModelHealth> = {
   model_id: "string",
   model_version: "string",
@@ -272,6 +305,9 @@ export const modelHealth: Shape<ModelHealth> = {
   last_prediction: maybe("timestamp"),
   minutes_since_last: maybe("double"),
   issues: ["string"],
+  market_minutes_since_last: maybe("double"),
+  window_start: maybe("timestamp"),
+  market: maybe(marketState),
 };
 
 export const metricsSummary: Shape<MetricsSummary> = {
@@ -304,8 +340,8 @@ const predictionRecord: Shape<PredictionRecord> = {
   fold_id: maybe("int32"),
   symbol: "string",
   action: "string",
-  action_raw: "double",
-  confidence: "double",
+  action_raw: maybe("double"),
+  confidence: maybe("double"),
   close_price: maybe("double"),
   position_before: maybe("double"),
   position_after: maybe("double"),
@@ -343,8 +379,8 @@ const comparisonEntry: Shape<ComparisonEntry> = {
   timestamp: maybe("timestamp"),
   predicted_action: "string",
   actual_action: maybe("string"),
-  action_raw: "double",
-  confidence: "double",
+  action_raw: maybe("double"),
+  confidence: maybe("double"),
   ideal_signal: maybe("int32"),
   signal_error: maybe("double"),
   actual_return: maybe("double"),
@@ -410,6 +446,8 @@ export const modelHealthList: Shape<ModelHealthList> = {
   warning_models: "int32",
   critical_models: "int32",
   models: [modelHealth],
+  window_start: maybe("timestamp"),
+  market: maybe(marketState),
 };
 
 const hourWinRate: Shape<HourWinRate> = { hour: maybe("timestamp"), win_rate: "double" };
@@ -461,4 +499,28 @@ export const performanceComparison: Shape<PerformanceComparison> = {
       sharpe_ratio: "double",
     } satisfies Shape<ModelComparison>,
   ],
+};
+
+const abSide: Shape<AbSide> = {
+  model_id: "string",
+  model_version: "string",
+  data_points: "int32",
+  probabilistic_sharpe: maybe("double"),
+  metrics: maybe(performanceMetrics),
+};
+
+export const modelAbComparison: Shape<ModelAbComparison> = {
+  verdict: "string",
+  window: "string",
+  start_time: maybe("timestamp"),
+  end_time: maybe("timestamp"),
+  hold_band: "double",
+  model_a: maybe(abSide),
+  model_b: maybe(abSide),
+  common_bars: "int32",
+  mean_difference: maybe("double"),
+  difference_ci95: maybe<Shape<ConfidenceInterval>>({ lower: "double", upper: "double" }),
+  p_value: maybe("double"),
+  min_common_bars: "int32",
+  significance_level: "double",
 };

@@ -25,7 +25,7 @@ from analytics import (
 
 class TestConstants:
     def test_codes_are_the_ideal_signal(self) -> None:
-        # SPEC 4: y* = +1 / -1 / 0 for LONG / SHORT / HOLD, and the codes are y* itself.
+        # y* = +1 / -1 / 0 for LONG / SHORT / HOLD (docs/DEFINITIONS.md); the codes are y* itself.
         assert (LONG, SHORT, HOLD) == (1, -1, 0)
         assert ACTION_LABELS == ("LONG", "SHORT", "HOLD")
         assert ACTION_CODES == (1, -1, 0)

@@ -62,7 +62,7 @@ class TestConfusionMatrix:
     @pytest.mark.parametrize("seed", range(3))
     def test_is_sklearn_transposed(self, seed: int) -> None:
         predicted, actual, _ = random_rows(seed, 500)
-        # scikit-learn indexes [actual][predicted]; SPEC 4 wants [predicted][actual].
+        # scikit-learn indexes [actual][predicted]; docs/DEFINITIONS.md has [predicted][actual].
         expected = sk_confusion_matrix(actual, predicted, labels=list(ACTION_CODES)).T
         got = confusion_matrix(predicted, actual)
         assert got.dtype == np.int64

@@ -8,11 +8,15 @@ import importlib
 import pytest
 
 MODULES = [
+    "analytics.ab",
     "analytics.actions",
+    "analytics.calibration",
+    "analytics.calendar",
     "analytics.classification",
     "analytics.drift",
     "analytics.health",
     "analytics.outcomes",
+    "analytics.risk",
     "analytics.trading",
     "analytics.trends",
 ]

@@ -165,3 +165,39 @@ class TestAssessHealth:
         assert (got.status == "healthy") == (got.issues == ())
         assert got.status in ("healthy", "warning", "critical")
         assert len(set(got.issues)) == len(got.issues)
+
+
+class TestTooFewTrades:
+    def test_a_low_win_rate_over_few_trades_is_no_verdict(self) -> None:
+        # 0.30 would be critical over 20 trades; over 19 it is a warning that says why.
+        got = healthy(win_rate=0.30, trades=19, min_trades=20)
+        assert got.status == "warning"
+        assert got.issues == ("too few trades (19 < 20) for a win-rate verdict",)
+        assert_allclose(got.win_points, 24.0, rtol=1e-15)  # the score still counts it
+
+    def test_at_the_minimum_the_rules_fire(self) -> None:
+        got = healthy(win_rate=0.30, trades=20, min_trades=20)
+        assert got.status == "critical"
+        assert got.issues == ("win rate 30.0% below 45%",)
+
+    def test_other_rules_still_fire(self) -> None:
+        got = healthy(win_rate=0.30, trades=3, min_trades=20, avg_latency_ms=250.0)
+        assert got.status == "critical"
+        assert got.issues == (
+            "avg latency 250 ms above 200 ms",
+            "too few trades (3 < 20) for a win-rate verdict",
+        )
+
+    def test_zero_minimum_or_unknown_trades_change_nothing(self) -> None:
+        assert healthy(win_rate=0.30, trades=0, min_trades=0) == healthy(win_rate=0.30)
+        assert healthy(win_rate=0.30, min_trades=20) == healthy(win_rate=0.30)
+
+    def test_no_predictions_stays_the_one_count_issue(self) -> None:
+        got = assess_health(0, 0.0, None, 5.0, trades=0, min_trades=20)
+        assert got.issues == ("no predictions in the last 24 h",)
+
+    def test_bad_counts_are_refused(self) -> None:
+        with pytest.raises(ValueError, match="trades"):
+            healthy(trades=-1, min_trades=20)
+        with pytest.raises(ValueError, match="min_trades"):
+            healthy(trades=1, min_trades=-1)

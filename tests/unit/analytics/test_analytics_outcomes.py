@@ -27,7 +27,7 @@ def brute_force(
     end: np.datetime64,
     band: float,
 ) -> tuple[list[float], list[int], list[bool]]:
-    """SPEC 4 read literally, one prediction and one bar at a time."""
+    """docs/DEFINITIONS.md#actual-outcome-of-a-prediction read literally, one bar at a time."""
     returns, actions, pending = [], [], []
     for t in times:
         p0 = None

@@ -1,0 +1,243 @@
+"""The server's interceptors: malformed requests and errors become gRPC statuses, database-bound
+calls are admitted within bounds, and data answers are cached.
+
+Domain errors carry a message a user can act on; bad parameters also carry
+``google.rpc.BadRequest`` field violations (AIP-193). Anything unexpected is logged with its
+traceback and answered with a generic INTERNAL status: never a stack trace or SQL text. Client
+errors are not logged, except malformed messages: one rate-limited WARNING line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from server.admission import Admission
+from server.api.decoding import MalformedRequest, RateLimitedWarning, lenient
+from server.cache import MISSING, ResponseCache
+from server.errors import (
+    DatabaseUnavailable,
+    DeadlineExceeded,
+    DocsAssetNotFound,
+    InvalidArgument,
+    ModelNotFound,
+    QueryTimeout,
+    ServerBusy,
+    ServiceError,
+)
+
+log = logging.getLogger(__name__)
+_malformed_warning = RateLimitedWarning(log)
+
+Behaviour = Callable[[Any, grpc.ServicerContext], Any]
+_NO_DEADLINE = 86_400.0  # a "deadline" further away than a day is no deadline
+
+_CODES: dict[type[ServiceError], int] = {
+    InvalidArgument: code_pb2.INVALID_ARGUMENT,
+    ModelNotFound: code_pb2.NOT_FOUND,
+    DocsAssetNotFound: code_pb2.NOT_FOUND,
+    DatabaseUnavailable: code_pb2.UNAVAILABLE,
+    ServerBusy: code_pb2.UNAVAILABLE,
+    QueryTimeout: code_pb2.DEADLINE_EXCEEDED,
+    DeadlineExceeded: code_pb2.DEADLINE_EXCEEDED,
+}
+
+
+def to_status(error: ServiceError) -> status_pb2.Status:
+    """The google.rpc.Status for a domain error."""
+    status = status_pb2.Status(code=_CODES.get(type(error), code_pb2.INTERNAL), message=str(error))
+    if isinstance(error, InvalidArgument):
+        bad_request = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=v.field, description=v.description
+                )
+                for v in error.violations
+            ]
+        )
+        detail = any_pb2.Any()
+        detail.Pack(bad_request)
+        status.details.append(detail)
+        status.message = "invalid request: " + str(error)
+    return status
+
+
+class UnaryInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+    """Wraps the behaviour of the unary-unary methods that ``applies_to`` accepts."""
+
+    def applies_to(self, method: str) -> bool:
+        return True
+
+    def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
+        raise NotImplementedError
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or handler.unary_unary is None or not self.applies_to(method):
+            return handler
+        return grpc.unary_unary_rpc_method_handler(
+            self.wrap(method, handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+class RequestDecodingInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+    """Answers malformed request messages with INVALID_ARGUMENT, for every method and arity.
+
+    It must come first in the server's interceptors: the outermost handler's deserializer is the
+    one grpcio uses. See :mod:`server.api.decoding`.
+    """
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        deserializer = lenient(handler.request_deserializer)
+        serializer = handler.response_serializer
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                _refusing(method, handler.unary_unary), deserializer, serializer
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                _refusing(method, handler.unary_stream), deserializer, serializer
+            )
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                _refusing_in_stream(method, handler.stream_unary), deserializer, serializer
+            )
+        if handler.stream_stream is not None:
+            return grpc.stream_stream_rpc_method_handler(
+                _refusing_in_stream(method, handler.stream_stream), deserializer, serializer
+            )
+        return handler
+
+
+def _refuse(method: str, request: MalformedRequest, context: grpc.ServicerContext) -> None:
+    """Abort the call with INVALID_ARGUMENT (and a BadRequest detail when a field is named)."""
+    _malformed_warning("malformed request to %s: %s", method, request.description())
+    if request.violation is not None:
+        status = to_status(InvalidArgument([request.violation]))
+        context.abort_with_status(rpc_status.to_status(status))
+    context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid request: {request.reason}")
+
+
+def _refusing(method: str, behaviour: Callable[..., Any]) -> Callable[..., Any]:
+    def checked(request: Any, context: grpc.ServicerContext) -> Any:
+        if isinstance(request, MalformedRequest):
+            _refuse(method, request, context)
+        return behaviour(request, context)
+
+    return checked
+
+
+def _refusing_in_stream(method: str, behaviour: Callable[..., Any]) -> Callable[..., Any]:
+    def checked(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
+        def each() -> Iterator[Any]:
+            for request in requests:
+                if isinstance(request, MalformedRequest):
+                    _refuse(method, request, context)
+                yield request
+
+        return behaviour(each(), context)
+
+    return checked
+
+
+class ErrorInterceptor(UnaryInterceptor):
+    """Maps exceptions raised by unary-unary servicer methods to gRPC statuses.
+
+    ``database_failed`` is called (before the caller is answered) whenever a call could not get
+    a working database connection, so that readiness turns false at once.
+    """
+
+    def __init__(self, database_failed: Callable[[], None] | None = None) -> None:
+        self._database_failed = database_failed
+
+    def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
+        def guarded(request: Any, context: grpc.ServicerContext) -> Any:
+            try:
+                return behaviour(request, context)
+            except ServiceError as error:
+                if isinstance(error, DatabaseUnavailable) and self._database_failed is not None:
+                    self._database_failed()
+                context.abort_with_status(rpc_status.to_status(to_status(error)))
+            except NotImplementedError:
+                context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet")
+            except Exception:
+                log.exception("unexpected error in %s", method)
+                context.abort(grpc.StatusCode.INTERNAL, "internal error; it has been logged")
+
+        return guarded
+
+
+class AdmissionInterceptor(UnaryInterceptor):
+    """Admits the listed (database-bound) methods through an Admission; the excess is refused.
+
+    With a ``cache`` (:class:`ResponseCache`, keyed by method and request bytes), an answer it
+    can give at once is served without admission, so cache hits never wait or fail for lack of
+    a slot; every other call, whether it computes or waits for the same computation in another
+    call, holds a slot (both hold a thread).
+    """
+
+    def __init__(
+        self,
+        admission: Admission,
+        methods: frozenset[str],
+        cache: ResponseCache[Any] | None = None,
+    ) -> None:
+        self._admission = admission
+        self._methods = methods
+        self._cache = cache
+
+    def applies_to(self, method: str) -> bool:
+        return method in self._methods
+
+    def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
+        cache = self._cache
+        if cache is None:
+
+            def admitted(request: Any, context: grpc.ServicerContext) -> Any:
+                with self._admission.admit():
+                    return behaviour(request, context)
+
+            return admitted
+
+        def cached(request: Any, context: grpc.ServicerContext) -> Any:
+            key = (method, request.SerializeToString(deterministic=True))
+            value = cache.peek(key)
+            if value is not MISSING:
+                return value
+            with self._admission.admit():
+                try:
+                    return cache.get(
+                        key, lambda: behaviour(request, context), timeout=_remaining(context)
+                    )
+                except TimeoutError:  # waited for another caller's computation past the deadline
+                    raise DeadlineExceeded() from None
+
+        return cached
+
+
+def _remaining(context: grpc.ServicerContext) -> float | None:
+    """Seconds left before the call's deadline; None without one (grpc then reports ~forever,
+    more than a lock wait accepts)."""
+    remaining = context.time_remaining()
+    return remaining if remaining is not None and remaining < _NO_DEADLINE else None

@@ -1,0 +1,68 @@
+"""DocsService: the OpenAPI document, Swagger UI, ReDoc and their assets, as HTTP bodies.
+
+Each answer carries its ETag and ``Cache-Control: no-cache`` (the browser keeps it and asks
+again with If-None-Match). When If-None-Match names the current ETag the body is left empty and
+the initial metadata carries ``x-not-modified``, which Envoy's response filter turns into
+``304 Not Modified`` (envoy.yaml); a gRPC caller sees the empty body and the header.
+"""
+
+from __future__ import annotations
+
+import grpc
+from google.api import httpbody_pb2
+
+from mlanalytics.v1 import docs_service_pb2 as pb
+from mlanalytics.v1 import docs_service_pb2_grpc
+from server.api.docs import Documentation, Resource, load
+from server.errors import DocsAssetNotFound
+
+NOT_MODIFIED_HEADER = "x-not-modified"
+
+
+class DocsServicer(docs_service_pb2_grpc.DocsServiceServicer):
+    """Serves what :func:`server.api.docs.load` read; no database work."""
+
+    def __init__(self, documentation: Documentation | None = None) -> None:
+        self._docs = documentation or load()
+
+    def GetOpenApiDocument(
+        self, request: pb.GetOpenApiDocumentRequest, context: grpc.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        return _send(self._docs.document, context)
+
+    def GetSwaggerUi(
+        self, request: pb.GetSwaggerUiRequest, context: grpc.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        return _send(self._docs.swagger_ui, context)
+
+    def GetRedoc(
+        self, request: pb.GetRedocRequest, context: grpc.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        return _send(self._docs.redoc, context)
+
+    def GetDocsAsset(
+        self, request: pb.GetDocsAssetRequest, context: grpc.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        asset = self._docs.assets.get(request.asset)
+        if asset is None:
+            raise DocsAssetNotFound(request.asset, sorted(self._docs.assets))
+        return _send(asset, context)
+
+
+def _send(resource: Resource, context: grpc.ServicerContext) -> httpbody_pb2.HttpBody:
+    headers: tuple[tuple[str, str | bytes], ...] = (
+        ("etag", resource.etag),
+        ("cache-control", "no-cache"),
+    )
+    if resource.matches(_header(context, "if-none-match")):
+        context.send_initial_metadata((*headers, (NOT_MODIFIED_HEADER, "1")))
+        return httpbody_pb2.HttpBody(content_type=resource.content_type)
+    context.send_initial_metadata(headers)
+    return httpbody_pb2.HttpBody(content_type=resource.content_type, data=resource.body)
+
+
+def _header(context: grpc.ServicerContext, name: str) -> str | None:
+    for key, value in context.invocation_metadata():
+        if key == name:
+            return value if isinstance(value, str) else value.decode("latin-1")
+    return None

@@ -1,0 +1,91 @@
+"""DriftService: drift status and per-feature drift of one model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+from psycopg_pool import ConnectionPool
+
+from mlanalytics.v1 import drift_service_pb2 as pb
+from mlanalytics.v1 import drift_service_pb2_grpc
+from server.api.convert import envelope
+from server.api.messages import common, drift
+from server.api.servicers.base import DataServicer
+from server.api.streaming import abort, envelope_fields, watch
+from server.api.validation import Params
+from server.config import Settings
+from server.errors import InvalidArgument
+from server.evaluations import DriftKey, Evaluations
+from server.reports.changes import drift_signature
+from server.reports.drift import DriftReport, drift_report
+from server.streams import Hub
+
+
+class DriftServicer(DataServicer, drift_service_pb2_grpc.DriftServiceServicer):
+    """Is a model's input data drifting away from what it saw before?"""
+
+    def __init__(
+        self, pool: ConnectionPool, settings: Settings, *, hub: Hub, evaluations: Evaluations
+    ) -> None:
+        super().__init__(pool, settings)
+        self._hub = hub
+        self._evaluations = evaluations
+
+    def _report(
+        self, request: pb.GetDriftStatusRequest | pb.GetDriftFeaturesRequest
+    ) -> DriftReport:
+        params = Params()
+        model_id = params.model_id(request.model_id)
+        end = params.end_time(request.end_time)
+        window_hours = params.integer(request, "window_hours")
+        baseline_days = params.integer(request, "baseline_days")
+        params.check()
+        return self._read(
+            drift_report,
+            model_id,
+            end,
+            window_hours=window_hours,
+            baseline_days=baseline_days,
+            thresholds=self._settings.drift_thresholds,
+            hold_band=self._settings.hold_band,
+        )
+
+    def GetDriftStatus(
+        self, request: pb.GetDriftStatusRequest, context: grpc.ServicerContext
+    ) -> pb.GetDriftStatusResponse:
+        return envelope(pb.GetDriftStatusResponse, common.drift_report(self._report(request)))
+
+    def GetDriftFeatures(
+        self, request: pb.GetDriftFeaturesRequest, context: grpc.ServicerContext
+    ) -> pb.GetDriftFeaturesResponse:
+        return envelope(pb.GetDriftFeaturesResponse, drift.drift_features(self._report(request)))
+
+    def WatchDrift(
+        self, request: pb.WatchDriftRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.WatchDriftResponse]:
+        params = Params()
+        key = DriftKey(
+            params.model_id(request.model_id),
+            params.integer(request, "window_hours"),
+            params.integer(request, "baseline_days"),
+        )
+        try:
+            params.check()
+        except InvalidArgument as error:
+            abort(context, error)
+
+        def render(report: DriftReport, revision: str) -> pb.WatchDriftResponse:
+            return pb.WatchDriftResponse(**envelope_fields(revision, common.drift_report(report)))
+
+        return watch(
+            context,
+            self._hub,
+            "drift",
+            key,
+            evaluate=lambda: self._evaluations.drift(key),
+            signature=drift_signature,
+            render=render,
+            heartbeat=lambda revision: pb.WatchDriftResponse(**envelope_fields(revision)),
+            heartbeat_s=self._settings.stream_heartbeat_s,
+        )

@@ -1,0 +1,208 @@
+"""Model health, hourly performance trends and the per-version comparison."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from numpy.typing import NDArray
+
+from analytics import (
+    HealthAssessment,
+    HourExtreme,
+    MarketCalendar,
+    TrendSummary,
+    assess_health,
+    safe_ratio,
+    sharpe_ratio,
+    summarize_trend,
+)
+from server.db import Connection
+from server.domain import (
+    HealthRules,
+    HourlyAggregates,
+    ModelActivity,
+    TimeRange,
+    VersionAggregates,
+)
+from server.repositories import health as health_repo
+from server.repositories import performance as performance_repo
+from server.repositories.models import require_model
+
+HEALTH_WINDOW_MINUTES = 24 * 60.0  # of market time
+_STATUS_ORDER = {"critical": 0, "warning": 1, "healthy": 2}
+_HOUR = np.timedelta64(1, "h")
+
+
+@dataclass(frozen=True, slots=True)
+class MarketState:
+    """The market at one instant: its calendar, whether it is open, its last close and next
+    open (None with the ``always`` calendar)."""
+
+    calendar: str
+    open: bool
+    last_close: datetime | None
+    next_open: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelHealth:
+    """The health rules applied to one model's window; ``activity`` is None when the model has
+    no prediction at or before the end of the window."""
+
+    model_id: str
+    assessment: HealthAssessment
+    activity: ModelActivity | None
+    minutes_since_last: float | None  # calendar minutes
+    market_minutes_since_last: float | None
+    window: TimeRange
+    market: MarketState
+
+
+@dataclass(frozen=True, slots=True)
+class HealthList:
+    """Every model seen in the 7 days before ``window.end``: critical first, then warning,
+    healthy."""
+
+    window: TimeRange
+    market: MarketState
+    models: list[ModelHealth]
+
+    def count(self, status: str) -> int:
+        return Counter(m.assessment.status for m in self.models)[status]
+
+
+@dataclass(frozen=True, slots=True)
+class HourWinRate:
+    hour: np.datetime64
+    win_rate: float
+
+
+@dataclass(frozen=True, slots=True)
+class Trends:
+    """Hourly buckets of one model over ``days`` days, and their direction."""
+
+    model_id: str
+    days: int
+    span: TimeRange
+    hours: HourlyAggregates
+    win_rate: NDArray[np.float64]
+    avg_reward: NDArray[np.float64]
+    summary: TrendSummary
+    best_hour: HourWinRate | None
+    worst_hour: HourWinRate | None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionPerformance:
+    """One (model_id, model_version) of the comparison."""
+
+    aggregates: VersionAggregates
+    win_rate: float
+    sharpe_ratio: float
+
+
+def health_window(end: datetime, calendar: MarketCalendar) -> TimeRange:
+    """The health rules' window: the last 24 hours of market time before ``end``."""
+    return TimeRange(calendar.market_window_start(end, HEALTH_WINDOW_MINUTES), end)
+
+
+def market_state(calendar: MarketCalendar, at: datetime) -> MarketState:
+    return MarketState(
+        calendar=calendar.describe(),
+        open=bool(calendar.is_open(at)),
+        last_close=calendar.last_close(at),
+        next_open=calendar.next_open(at),
+    )
+
+
+def assess(
+    model_id: str,
+    activity: ModelActivity | None,
+    window: TimeRange,
+    rules: HealthRules,
+    market: MarketState,
+) -> ModelHealth:
+    """Apply the health rules (docs/DEFINITIONS.md#model-health) to one model's window."""
+    if activity is None:  # the model exists, but not at or before end_time
+        verdict = assess_health(0, 0.0, None, None)
+        return ModelHealth(model_id, verdict, None, None, None, window, market)
+    end = window.end
+    minutes = (end - activity.last_prediction).total_seconds() / 60.0
+    market_minutes = rules.calendar.market_minutes(activity.last_prediction, end)
+    verdict = assess_health(
+        activity.predictions,
+        activity.win_rate,
+        activity.avg_latency_ms,
+        market_minutes,
+        trades=activity.realized,
+        min_trades=rules.min_trades,
+    )
+    return ModelHealth(
+        activity.model_id, verdict, activity, minutes, market_minutes, window, market
+    )
+
+
+def model_health_list(conn: Connection, end: datetime, rules: HealthRules) -> HealthList:
+    window = health_window(end, rules.calendar)
+    market = market_state(rules.calendar, end)
+    models = [
+        assess(a.model_id, a, window, rules, market)
+        for a in health_repo.recent_models(conn, window)
+    ]
+    models.sort(key=lambda m: (_STATUS_ORDER[m.assessment.status], m.model_id))
+    return HealthList(window, market, models)
+
+
+def model_health(conn: Connection, model_id: str, end: datetime, rules: HealthRules) -> ModelHealth:
+    window = health_window(end, rules.calendar)
+    activity = health_repo.model_activity(conn, model_id, window)
+    if activity is None:
+        require_model(conn, model_id)
+    return assess(model_id, activity, window, rules, market_state(rules.calendar, end))
+
+
+def trends(conn: Connection, model_id: str, end: datetime, days: int) -> Trends:
+    """Clock-hour buckets of ``(end - days, end]`` with predictions, and their trends."""
+    span = TimeRange(end - timedelta(days=days), end)
+    hours = performance_repo.hourly(conn, model_id, span.start, span.end)
+    if not hours.hour.size:
+        require_model(conn, model_id)
+    origin = np.datetime64(span.start.replace(minute=0, second=0, microsecond=0, tzinfo=None), "us")
+    hour_index = ((hours.hour - origin) // _HOUR).astype(np.int64)
+    win_rate = safe_ratio(hours.wins, hours.realized)
+    avg_reward = safe_ratio(hours.total_reward, hours.rewarded)
+    summary = summarize_trend(hour_index, win_rate, avg_reward, hours.realized)
+
+    def at(extreme: HourExtreme | None) -> HourWinRate | None:
+        if extreme is None:
+            return None
+        return HourWinRate(origin + extreme.hour_index * _HOUR, extreme.win_rate)
+
+    return Trends(
+        model_id=model_id,
+        days=days,
+        span=span,
+        hours=hours,
+        win_rate=win_rate,
+        avg_reward=avg_reward,
+        summary=summary,
+        best_hour=at(summary.best_hour),
+        worst_hour=at(summary.worst_hour),
+    )
+
+
+def version_comparison(conn: Connection, window: TimeRange) -> list[VersionPerformance]:
+    """Every (model_id, model_version) with predictions in ``window``, best win rate first."""
+    versions = [
+        VersionPerformance(
+            aggregates=v,
+            win_rate=float(safe_ratio(v.wins, v.realized)),
+            sharpe_ratio=sharpe_ratio(v.avg_reward, v.std_reward, v.rewarded),
+        )
+        for v in performance_repo.by_version(conn, window.start, window.end)
+    ]
+    versions.sort(key=lambda v: (-v.win_rate, v.aggregates.model_id, v.aggregates.model_version))
+    return versions

@@ -1,1 +1,0 @@
-"""Thin servicers: validate, call the repositories and analytics core, build the response."""

