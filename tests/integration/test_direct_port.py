@@ -10,7 +10,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from server.app import Service
+from databases import ScratchDatabase
+from server.app import Service, create_server
+from server.config import ConfigError
 
 
 def _outward_address() -> str | None:
@@ -58,3 +60,12 @@ def test_grpc_host_opens_it_where_asked(start_service: Callable[..., Service]) -
     service = start_service(grpc_host=outward)
     assert _reachable(outward, service.port)
     assert not _reachable("127.0.0.1", service.port)
+
+
+def test_a_port_in_use_is_a_start_up_error(
+    database: ScratchDatabase, start_service: Callable[..., Service]
+) -> None:
+    # Without SO_REUSEPORT off, a second server would bind the same port and share its calls.
+    first = start_service()
+    with pytest.raises(ConfigError, match="in use"):
+        create_server(database.settings(grpc_port=first.port))
