@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
+from devstack.processes import create_database
 from devstack.seed import create_schema
 
 log = logging.getLogger(__name__)
@@ -91,15 +90,15 @@ _INFERENCES = f"""
 """
 
 
+def database_name(name: str) -> str:
+    """The database that holds data set ``name``."""
+    return f"mlanalytics_bench_{name}"
+
+
 def ensure(admin_dsn: str, name: str) -> Dataset:
-    """The data set ``name`` (desk, scale, smoke) in database mlanalytics_bench_<name>."""
+    """The data set ``name`` (desk, scale, smoke) in database :func:`database_name` of it."""
     models, days = SIZES[name]
-    dbname = f"mlanalytics_bench_{name}"
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
-        if not exists:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-    dsn = make_conninfo(admin_dsn, dbname=dbname)
+    dsn = create_database(admin_dsn, database_name(name))
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS bench_dataset"

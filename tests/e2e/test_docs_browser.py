@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from devstack import envoy
+from devstack import processes
 from openapischema import operations
 from restclient import Rest
 
@@ -51,7 +51,7 @@ class Tab:
 
 
 @pytest.fixture
-def tab(browser: Any, proxy: envoy.EnvoyProcess) -> Iterator[Tab]:
+def tab(browser: Any, proxy: processes.EnvoyProcess) -> Iterator[Tab]:
     origin = f"http://127.0.0.1:{proxy.port}"
     context = browser.new_context(base_url=origin, viewport={"width": 1280, "height": 900})
     opened = Tab(context.new_page())

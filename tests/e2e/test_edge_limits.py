@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from devstack import envoy
+from devstack import envoy, processes
 from restclient import Rest
 from rows import Rows
 from server.app import MAX_METADATA_BYTES, Service
@@ -59,20 +59,20 @@ class TestSizeLimits:
 
     @pytest.mark.parametrize("length", [9_000, 16_000, 70_000])
     def test_a_long_url_is_a_431_json_from_envoy(
-        self, proxy: envoy.EnvoyProcess, length: int
+        self, proxy: processes.EnvoyProcess, length: int
     ) -> None:
         status, content_type, body = get(proxy.port, "/api/health/models?end_time=" + "x" * length)
         assert status == 431, body[:200]
         message = assert_short_json_error(status, content_type, body, code=3)
         assert "8 KiB" in message
 
-    def test_long_headers_are_a_431_json_from_envoy(self, proxy: envoy.EnvoyProcess) -> None:
+    def test_long_headers_are_a_431_json_from_envoy(self, proxy: processes.EnvoyProcess) -> None:
         status, content_type, body = get(proxy.port, "/health", {"x-padding": "p" * 9000})
         assert status == 431
         assert_short_json_error(status, content_type, body, code=3)
 
     def test_urls_just_under_the_limit_reach_the_server_every_time(
-        self, proxy: envoy.EnvoyProcess, service: Service
+        self, proxy: processes.EnvoyProcess, service: Service
     ) -> None:
         """Below Envoy's limit the server answers (its own 400): never a 429 at random."""
         statuses = []
@@ -87,7 +87,7 @@ class TestSizeLimits:
         assert 429 not in statuses
         assert statuses.count(400) >= 15, statuses  # most of them got through to the server
 
-    def test_envoy_errors_do_not_echo_long_values(self, proxy: envoy.EnvoyProcess) -> None:
+    def test_envoy_errors_do_not_echo_long_values(self, proxy: processes.EnvoyProcess) -> None:
         long_name = "q" * 3000
         status, content_type, body = get(proxy.port, f"/api/health/models?{long_name}=1")
         assert status == 400
@@ -99,7 +99,7 @@ class TestSizeLimits:
         assert status == 404
         assert_short_json_error(status, content_type, body, code=5)
 
-    def test_short_values_are_still_named(self, proxy: envoy.EnvoyProcess) -> None:
+    def test_short_values_are_still_named(self, proxy: processes.EnvoyProcess) -> None:
         status, _, body = get(proxy.port, "/api/health/models?foo=1")
         assert status == 400
         assert '"foo"' in json.loads(body)["message"]
@@ -124,30 +124,32 @@ class TestSizeLimits:
 
 class TestPaths:
     @pytest.mark.parametrize("target", ["//health", "/api//health/models", "/api/health/models//"])
-    def test_repeated_slashes_are_merged(self, proxy: envoy.EnvoyProcess, target: str) -> None:
+    def test_repeated_slashes_are_merged(self, proxy: processes.EnvoyProcess, target: str) -> None:
         status, _, body = get(proxy.port, target)
         assert status == 200, body[:200]
 
     @pytest.mark.parametrize(
         "target", ["/./health", "/api/metrics/../health/models", "/nothing/../health"]
     )
-    def test_dot_segments_are_resolved(self, proxy: envoy.EnvoyProcess, target: str) -> None:
+    def test_dot_segments_are_resolved(self, proxy: processes.EnvoyProcess, target: str) -> None:
         status, _, body = get(proxy.port, target)
         assert status == 200, body[:200]
 
-    def test_an_escaped_slash_stays_inside_its_segment(self, proxy: envoy.EnvoyProcess) -> None:
+    def test_an_escaped_slash_stays_inside_its_segment(self, proxy: processes.EnvoyProcess) -> None:
         status, _, body = get(proxy.port, "/api/health/model/a%2Fb")
         assert status == 404
         assert "'a/b'" in json.loads(body)["message"]  # a model id, not two path segments
 
 
 class TestHeaders:
-    def test_a_header_name_with_an_underscore_is_refused(self, proxy: envoy.EnvoyProcess) -> None:
+    def test_a_header_name_with_an_underscore_is_refused(
+        self, proxy: processes.EnvoyProcess
+    ) -> None:
         status, content_type, body = get(proxy.port, "/health", {"x_user": "1"})
         assert status == 400
         assert_short_json_error(status, content_type, body, code=3)
 
-    def test_headers_sent_too_slowly_time_out(self, proxy: envoy.EnvoyProcess) -> None:
+    def test_headers_sent_too_slowly_time_out(self, proxy: processes.EnvoyProcess) -> None:
         """request_headers_timeout (10 s): a client trickling its headers is cut off."""
         with socket.create_connection(("127.0.0.1", proxy.port), timeout=30) as sock:
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n")  # never finished
@@ -178,7 +180,7 @@ def _frames(sock: socket.socket) -> Iterator[tuple[int, int, int, bytes]]:
 
 
 class TestHttp2:
-    def test_stream_limit_and_window_sizes(self, proxy: envoy.EnvoyProcess) -> None:
+    def test_stream_limit_and_window_sizes(self, proxy: processes.EnvoyProcess) -> None:
         settings_frame, window_update = 0x4, 0x8
         with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
             sock.sendall(
@@ -203,17 +205,17 @@ class TestHttp2:
 
 class TestConnectionLimit:
     @pytest.fixture
-    def limited(self, service: Service) -> Iterator[envoy.EnvoyProcess]:
+    def limited(self, service: Service) -> Iterator[processes.EnvoyProcess]:
         config = envoy.render(listen_host="127.0.0.1", listen_port=0, backend_port=service.port)
         [monitor] = config["overload_manager"]["resource_monitors"]
         assert monitor["name"] == "envoy.resource_monitors.global_downstream_max_connections"
         assert monitor["typed_config"]["max_active_downstream_connections"] == 4096
         monitor["typed_config"]["max_active_downstream_connections"] = 3
-        running = envoy.start(config)
+        running = processes.start_envoy(config)
         yield running
         running.stop()
 
-    def test_connections_beyond_the_limit_are_closed(self, limited: envoy.EnvoyProcess) -> None:
+    def test_connections_beyond_the_limit_are_closed(self, limited: processes.EnvoyProcess) -> None:
         def open_and_ask() -> tuple[http.client.HTTPConnection, int]:
             conn = http.client.HTTPConnection("127.0.0.1", limited.port, timeout=10)
             conn.request("GET", "/health")

@@ -1,34 +1,36 @@
-"""Through the real Envoy: the REST face, its JSON errors, headers, CORS and native gRPC."""
+"""Through the real Envoy: the REST face, its JSON errors (every path's), headers, CORS and native
+gRPC."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import grpc
 import pytest
 
-from devstack import envoy
+from conftest import END, END_TIME
+from devstack import envoy, processes
 from mlanalytics.v1 import health_service_pb2, health_service_pb2_grpc
-from restclient import Reply, Rest
+from restclient import Rest
 from rows import Rows
 
 ROOT = Path(__file__).resolve().parents[2]
-END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
-def assert_json_error(reply: Reply, status: int, code: int) -> Any:
-    assert reply.status == status, reply.body
-    assert reply.headers["content-type"].startswith("application/json")
-    body = reply.json()
-    assert body["code"] == code
-    assert isinstance(body["message"], str)
-    assert body["message"]
-    assert "Traceback" not in body["message"]
-    return body
+def grpcurl(port: int, *arguments: str) -> str:
+    """grpcurl's output for ``arguments`` against Envoy's public port (plaintext)."""
+    binary = Path(sys.executable).parent / "grpcurl"
+    result = subprocess.run(
+        [str(binary), "-plaintext", f"127.0.0.1:{port}", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return result.stdout
 
 
 class TestServiceEndpoints:
@@ -62,12 +64,7 @@ class TestModelHealthOverRest:
                 latency_ms=30,
             )
         rows.inference("m2", END - timedelta(days=2), "SHORT", reward=0.1, latency_ms=30)
-        reply = rest.get(f"/api/health/models?end_time={END.isoformat().replace('+00:00', 'Z')}")
-        assert reply.status == 200
-        body = reply.json()
-        assert body["success"] is True
-        datetime.fromisoformat(body["timestamp"])
-        data = body["data"]
+        data = rest.get(f"/api/health/models?end_time={END_TIME}").data()
         assert (data["total_models"], data["healthy_models"], data["warning_models"]) == (2, 1, 0)
         assert data["critical_models"] == 1
         m2, m1 = data["models"]  # critical first
@@ -90,14 +87,13 @@ class TestModelHealthOverRest:
 
     def test_model_health_path_parameter(self, rows: Rows, rest: Rest) -> None:
         rows.inference("ppo_lstm_v3.2", END - timedelta(minutes=1), "LONG", reward=0.1)
-        reply = rest.get("/api/health/model/ppo_lstm_v3.2?end_time=2026-03-02T12:00:00Z")
-        assert reply.status == 200
-        assert reply.json()["data"]["model_id"] == "ppo_lstm_v3.2"
+        body = rest.get(f"/api/health/model/ppo_lstm_v3.2?end_time={END_TIME}").data()
+        assert body["model_id"] == "ppo_lstm_v3.2"
 
 
 class TestErrors:
     def test_unknown_path(self, rest: Rest) -> None:
-        assert_json_error(rest.get("/nope"), 404, 5)
+        rest.get("/nope").error(404, 5)
 
     def test_wrong_verb(self, rest: Rest) -> None:
         reply = rest.request("/api/health/models", method="POST")
@@ -105,23 +101,58 @@ class TestErrors:
         assert reply.json()["code"] in (5, 12)
 
     def test_unknown_query_parameter_is_named(self, rest: Rest) -> None:
-        body = assert_json_error(rest.get("/api/metrics/rolling?model_id=x&foo=1"), 400, 3)
+        body = rest.get("/api/metrics/rolling?model_id=x&foo=1").error(400, 3)
         assert "foo" in str(body["message"])
 
     def test_malformed_query_parameter_is_named(self, rest: Rest) -> None:
-        body = assert_json_error(rest.get("/api/predictions/history?model_id=x&page=abc"), 400, 3)
+        body = rest.get("/api/predictions/history?model_id=x&page=abc").error(400, 3)
         assert "page" in str(body["message"])
 
-    def test_bad_value_names_parameter_and_allowed_values(self, rest: Rest) -> None:
-        body = assert_json_error(rest.get("/api/health/models?end_time=yesterday"), 400, 3)
-        assert "end_time" in str(body["message"])
+    @pytest.mark.parametrize(
+        ("path", "parameter"),
+        [
+            ("/api/metrics/rolling?model_id=m&window=2h", "window"),
+            ("/api/metrics/rolling?window=24h", "model_id"),
+            ("/api/metrics/model/m?window=1w", "window"),
+            ("/api/predictions/accuracy?model_id=m&end_time=yesterday", "end_time"),
+            ("/api/predictions/history?model_id=m&page_size=5000", "page_size"),
+            ("/api/predictions/history?model_id=m&page=0", "page"),
+            ("/api/predictions/comparison?model_id=m&limit=0", "limit"),
+            ("/api/drift/status?model_id=m&window_hours=0", "window_hours"),
+            ("/api/drift/status?model_id=m&window_hours=169", "window_hours"),
+            ("/api/drift/features?model_id=m&baseline_days=31", "baseline_days"),
+            ("/api/performance/trends/m?days=31", "days"),
+            ("/api/performance/comparison?window=2h", "window"),
+            ("/api/health/models?end_time=yesterday", "end_time"),
+            ("/api/health/model/m?end_time=now", "end_time"),
+        ],
+    )
+    def test_bad_value_is_400_naming_the_parameter(
+        self, rest: Rest, path: str, parameter: str
+    ) -> None:
+        body = rest.get(path).error(400, 3)
+        assert parameter in body["message"]
         [detail] = body["details"]
         assert detail["@type"] == "type.googleapis.com/google.rpc.BadRequest"
-        assert detail["field_violations"][0]["field"] == "end_time"
+        assert parameter in [v["field"] for v in detail["field_violations"]]
 
-    def test_unknown_model(self, rows: Rows, rest: Rest) -> None:
-        body = assert_json_error(rest.get("/api/health/model/nobody"), 404, 5)
-        assert "nobody" in str(body["message"])
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/api/metrics/rolling?model_id=nobody",
+            "/api/metrics/model/nobody",
+            "/api/predictions/accuracy?model_id=nobody",
+            "/api/predictions/history?model_id=nobody",
+            "/api/predictions/comparison?model_id=nobody",
+            "/api/drift/status?model_id=nobody",
+            "/api/drift/features?model_id=nobody",
+            "/api/performance/trends/nobody",
+            "/api/health/model/nobody",
+        ],
+    )
+    def test_unknown_model_is_404_naming_it(self, rows: Rows, rest: Rest, path: str) -> None:
+        body = rest.get(path).error(404, 5)
+        assert "nobody" in body["message"]
 
 
 class TestHeaders:
@@ -146,22 +177,14 @@ class TestHeaders:
 
 
 class TestNativeGrpcThroughEnvoy:
-    def test_stub_call_on_the_public_port(self, proxy: envoy.EnvoyProcess) -> None:
+    def test_stub_call_on_the_public_port(self, proxy: processes.EnvoyProcess) -> None:
         with grpc.insecure_channel(f"127.0.0.1:{proxy.port}") as channel:
             stub = health_service_pb2_grpc.HealthServiceStub(channel)
             reply = stub.GetServiceHealth(health_service_pb2.GetServiceHealthRequest(), timeout=10)
         assert reply.status == "healthy"
 
-    def test_grpcurl_lists_services_via_reflection(self, proxy: envoy.EnvoyProcess) -> None:
-        grpcurl = Path(sys.executable).parent / "grpcurl"
-        result = subprocess.run(
-            [str(grpcurl), "-plaintext", f"127.0.0.1:{proxy.port}", "list"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        )
-        assert set(result.stdout.split()) == {
+    def test_grpcurl_lists_services_via_reflection(self, proxy: processes.EnvoyProcess) -> None:
+        assert set(grpcurl(proxy.port, "list").split()) == {
             "grpc.health.v1.Health",
             "grpc.reflection.v1alpha.ServerReflection",
             "mlanalytics.v1.DocsService",
@@ -171,16 +194,8 @@ class TestNativeGrpcThroughEnvoy:
             "mlanalytics.v1.PredictionService",
         }
 
-    def test_grpcurl_calls_grpc_health(self, proxy: envoy.EnvoyProcess) -> None:
-        grpcurl = Path(sys.executable).parent / "grpcurl"
-        result = subprocess.run(
-            [str(grpcurl), "-plaintext", f"127.0.0.1:{proxy.port}", "grpc.health.v1.Health/Check"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        )
-        assert '"status": "SERVING"' in result.stdout
+    def test_grpcurl_calls_grpc_health(self, proxy: processes.EnvoyProcess) -> None:
+        assert '"status": "SERVING"' in grpcurl(proxy.port, "grpc.health.v1.Health/Check")
 
 
 class TestDeploymentFiles:

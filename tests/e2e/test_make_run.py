@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from devstack.run import free_port
+from devstack.processes import free_port
 from server.config import Settings
 from server.db import conninfo
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from devstack import envoy
-from devstack.run import free_port
+from devstack import processes
+from devstack.processes import free_port
 from restclient import Rest
 from rows import Rows
 
@@ -79,14 +79,14 @@ class Prometheus:
 
 
 @pytest.fixture
-def prometheus(tmp_path: Path, proxy: envoy.EnvoyProcess) -> Iterator[Prometheus]:
+def prometheus(tmp_path: Path, proxy: processes.EnvoyProcess) -> Iterator[Prometheus]:
     running = Prometheus(tmp_path, f"127.0.0.1:{proxy.port}")
     yield running
     running.stop()
 
 
 def test_prometheus_scrapes_the_service_and_serves_a_model_gauge(
-    rows: Rows, proxy: envoy.EnvoyProcess, prometheus: Prometheus
+    rows: Rows, proxy: processes.EnvoyProcess, prometheus: Prometheus
 ) -> None:
     now = datetime.now(UTC)
     for i in range(12):

@@ -11,25 +11,24 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from google.protobuf import json_format
 
 from analytics import ALWAYS
-from databases import ScratchDatabase
-from devstack import envoy
-from devstack.run import free_port
+from conftest import InferenceLogLock, eventually, rfc3339
+from devstack import envoy, processes
+from devstack.processes import free_port
 from mlanalytics import AnalyticsClient, DeadlineExceeded, InvalidArgument, NotFound, Unavailable
 from mlanalytics.cli import main as cli
 from restclient import Rest
-from server.app import create_server
+from server.app import Service
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "sac_transformer_v2.1"
@@ -40,12 +39,8 @@ DEMO_CALENDAR = ALWAYS
 GOOD, COIN_FLIP = "ppo_lstm_v3.2", "a2c_conservative_v1.4"  # the demo's best and a coin flip
 
 
-def rfc3339(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 @pytest.fixture
-def client(proxy: envoy.EnvoyProcess) -> Iterator[AnalyticsClient]:
+def client(proxy: processes.EnvoyProcess) -> Iterator[AnalyticsClient]:
     with AnalyticsClient(f"127.0.0.1:{proxy.port}") as connected:
         yield connected
 
@@ -136,7 +131,7 @@ def test_client_and_cli_equal_rest(  # noqa: PLR0917 (fixtures and parameters)
     demo: datetime,
     client: AnalyticsClient,
     rest: Rest,
-    proxy: envoy.EnvoyProcess,
+    proxy: processes.EnvoyProcess,
     capsys: pytest.CaptureFixture[str],
     method: str,
     kwargs: dict[str, Any],
@@ -173,7 +168,7 @@ def test_service_calls(demo: datetime, client: AnalyticsClient, rest: Rest) -> N
 
 
 def test_cli_tables_and_errors(
-    demo: datetime, proxy: envoy.EnvoyProcess, capsys: pytest.CaptureFixture[str]
+    demo: datetime, proxy: processes.EnvoyProcess, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = ["--target", f"127.0.0.1:{proxy.port}"]
     assert cli([*target, "health", "models"]) == 0
@@ -200,7 +195,7 @@ def test_cli_tables_and_errors(
 )
 def test_cli_ab_prints_the_verdict_first(  # noqa: PLR0917 (fixtures and parameters)
     demo: datetime,
-    proxy: envoy.EnvoyProcess,
+    proxy: processes.EnvoyProcess,
     capsys: pytest.CaptureFixture[str],
     window: str,
     verdict: str,
@@ -222,7 +217,7 @@ def test_cli_ab_prints_the_verdict_first(  # noqa: PLR0917 (fixtures and paramet
     assert any(line.split()[0] == "probabilistic_sharpe" for line in rest if line.strip())
 
 
-def test_console_script_is_installed(proxy: envoy.EnvoyProcess) -> None:
+def test_console_script_is_installed(proxy: processes.EnvoyProcess) -> None:
     result = subprocess.run(
         [
             str(Path(sys.executable).parent / "mlanalytics"),
@@ -249,30 +244,39 @@ def test_typed_errors_carry_field_violations(demo: datetime, client: AnalyticsCl
 
 
 def test_deadline_is_honoured(
-    demo: datetime, client: AnalyticsClient, database: ScratchDatabase
+    demo: datetime, client: AnalyticsClient, inference_lock: InferenceLogLock
 ) -> None:
     # A real slow call: the table is locked, so the server's query waits.
-    with psycopg.connect(database.dsn) as locker:
-        locker.execute("LOCK TABLE dw.fact_rl_inference IN ACCESS EXCLUSIVE MODE")
+    with inference_lock.held():
         started = time.monotonic()
         with pytest.raises(DeadlineExceeded):
             client.rolling_metrics(MODEL, timeout=0.5)
         elapsed = time.monotonic() - started
-        locker.rollback()
     assert 0.4 < elapsed < 3.0
 
 
-def test_retries_until_the_server_is_up(demo: datetime, database: ScratchDatabase) -> None:
+def test_retries_until_the_server_is_up(start_service: Callable[..., Service]) -> None:
+    # Through an Envoy whose backend is down, the first attempt fails with UNAVAILABLE. The server
+    # starts only once Envoy has seen that attempt fail; a retry then gets through.
     port = free_port()
-    service = create_server(database.settings(grpc_port=port))
-    starter = threading.Timer(0.3, service.start)  # comes up after the first attempt failed
-    starter.start()
+    proxy = processes.start_envoy(
+        envoy.render(listen_host="127.0.0.1", listen_port=0, backend_port=port)
+    )
     try:
-        with AnalyticsClient(f"127.0.0.1:{port}", timeout=10) as client:
-            assert client.service_health().status == "healthy"
+        with (
+            AnalyticsClient(f"127.0.0.1:{proxy.port}", timeout=10) as client,
+            ThreadPoolExecutor(max_workers=1) as caller,
+        ):
+            health = caller.submit(client.service_health)
+            eventually(
+                lambda: proxy.stat("cluster.grpc_server.upstream_cx_connect_fail") > 0,
+                10,
+                "the first attempt failing",
+            )
+            start_service(grpc_port=port)
+            assert health.result(timeout=15).status == "healthy"
     finally:
-        starter.join()
-        service.stop(grace=1)
+        proxy.stop()
 
 
 def test_unavailable_after_the_retries(demo: datetime) -> None:
@@ -309,7 +313,7 @@ def test_typed_usage_sample_passes_mypy_strict(tmp_path: Path) -> None:
     assert "Incompatible return value type" in bad.stdout
 
 
-def test_walkthrough_runs_against_the_demo(demo: datetime, proxy: envoy.EnvoyProcess) -> None:
+def test_walkthrough_runs_against_the_demo(demo: datetime, proxy: processes.EnvoyProcess) -> None:
     result = subprocess.run(
         [
             sys.executable,

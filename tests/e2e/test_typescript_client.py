@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from analytics import ALWAYS
-from devstack import envoy
+from devstack import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The live suite asks without an end time, so at the machine's clock, and expects an hour of
@@ -45,7 +45,7 @@ def node() -> str:
 
 
 @pytest.fixture
-def url(demo: datetime, proxy: envoy.EnvoyProcess) -> str:
+def url(demo: datetime, proxy: processes.EnvoyProcess) -> str:
     """Envoy's URL, in front of the demo data (which ends now)."""
     return f"http://127.0.0.1:{proxy.port}"
 

@@ -8,20 +8,20 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conftest import eventually
 from databases import ScratchDatabase
-from devstack import envoy
-from devstack.run import free_port
+from devstack import processes
+from devstack.processes import free_port
 from mlanalytics import AnalyticsClient, InvalidArgument, NotFound
 from rows import Rows
-from server.app import Service, create_server
+from server.app import Service
 
 pytestmark = pytest.mark.e2e
 
@@ -53,30 +53,28 @@ class Consumer:
 
 
 def wait_for_subscribers(service: Service, n: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while sum(s.subscribers for s in service.hub.stats().values()) != n:
-        assert time.monotonic() < deadline, service.hub.stats()
-        time.sleep(0.05)
+    eventually(
+        lambda: sum(s.subscribers for s in service.hub.stats().values()) == n,
+        timeout,
+        f"{n} subscribers",
+    )
 
 
 def test_watch_resumes_cleanly_across_a_server_restart(
-    rows: Rows, database: ScratchDatabase
+    rows: Rows, database: ScratchDatabase, start_service: Callable[..., Service]
 ) -> None:
     now = datetime.now(UTC)
     healthy(rows, "resumed", now)
     port = free_port()
     settings = database.settings(grpc_port=port, stream_refresh_s=0.2, stream_heartbeat_s=0.5)
-    first_server = create_server(settings)
-    first_server.start()
+    first_server = start_service(settings)
     client = AnalyticsClient(f"127.0.0.1:{port}")
     consumer = Consumer(client.watch_model_health(max_backoff=0.5))
-    second_server: Service | None = None
     try:
         first = consumer.next()
         assert [m.status for m in first.data.models] == ["healthy"]
         first_server.stop(grace=1)  # the stream ends with UNAVAILABLE; the client retries
-        second_server = create_server(settings)
-        second_server.start()
+        second_server = start_service(settings)
         wait_for_subscribers(second_server, 1)  # reconnected: the same snapshot, not repeated
         rows.inference("resumed", now, "LONG", reward=0.1, latency_ms=20_000)
         change = consumer.next()
@@ -86,27 +84,24 @@ def test_watch_resumes_cleanly_across_a_server_restart(
         assert consumer.items.empty()
     finally:
         client.close()
-        first_server.stop(grace=0)
-        if second_server is not None:
-            second_server.stop(grace=0)
 
 
-def test_watch_yields_heartbeats_when_asked(rows: Rows, database: ScratchDatabase) -> None:
+def test_watch_yields_heartbeats_when_asked(
+    rows: Rows, start_service: Callable[..., Service]
+) -> None:
     healthy(rows, "beating", datetime.now(UTC))
-    service = create_server(database.settings(stream_heartbeat_s=0.3))
-    service.start()
-    try:
-        with AnalyticsClient(f"127.0.0.1:{service.port}") as client:
-            events = client.watch_drift("beating", heartbeats=True)
-            kinds = [next(events).kind for _ in range(3)]
-            events.close()  # cancels the call
-            assert kinds == ["snapshot", "heartbeat", "heartbeat"]
-            wait_for_subscribers(service, 0)
-    finally:
-        service.stop(grace=0)
+    service = start_service(stream_heartbeat_s=0.3)
+    with AnalyticsClient(f"127.0.0.1:{service.port}") as client:
+        events = client.watch_drift("beating", heartbeats=True)
+        kinds = [next(events).kind for _ in range(3)]
+        events.close()  # cancels the call
+        assert kinds == ["snapshot", "heartbeat", "heartbeat"]
+        wait_for_subscribers(service, 0)
 
 
-def test_watch_raises_typed_errors_without_retrying(rows: Rows, proxy: envoy.EnvoyProcess) -> None:
+def test_watch_raises_typed_errors_without_retrying(
+    rows: Rows, proxy: processes.EnvoyProcess
+) -> None:
     with AnalyticsClient(f"127.0.0.1:{proxy.port}") as client:
         with pytest.raises(NotFound, match="nobody"):
             next(client.watch_drift("nobody"))
@@ -115,12 +110,13 @@ def test_watch_raises_typed_errors_without_retrying(rows: Rows, proxy: envoy.Env
         assert [v.field for v in caught.value.field_violations] == ["window_hours"]
 
 
-def test_cli_prints_changes_as_they_happen(rows: Rows, database: ScratchDatabase) -> None:
+def test_cli_prints_changes_as_they_happen(
+    rows: Rows, start_service: Callable[..., Service]
+) -> None:
     now = datetime.now(UTC)
     healthy(rows, "cli_a", now)
     healthy(rows, "cli_b", now)
-    service = create_server(database.settings(stream_refresh_s=0.2))
-    service.start()
+    service = start_service(stream_refresh_s=0.2)
     cli = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "mlanalytics"),
@@ -148,10 +144,9 @@ def test_cli_prints_changes_as_they_happen(rows: Rows, database: ScratchDatabase
         cli.wait()
         if cli.stdout is not None:
             cli.stdout.close()
-        service.stop(grace=0)
 
 
-def test_cli_watch_json_is_one_snapshot_per_line(rows: Rows, proxy: envoy.EnvoyProcess) -> None:
+def test_cli_watch_json_is_one_snapshot_per_line(rows: Rows, proxy: processes.EnvoyProcess) -> None:
     healthy(rows, "json_m", datetime.now(UTC))
     cli = subprocess.Popen(
         [

@@ -29,7 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from psycopg_pool import ConnectionPool
 
 from databases import ScratchDatabase
-from devstack import envoy
+from devstack import envoy, processes
 from restclient import Rest
 from rows import Rows
 from server.app import Service, create_server
@@ -79,8 +79,8 @@ def counted(database: ScratchDatabase) -> Iterator[Service]:
 
 
 @pytest.fixture(scope="module")
-def edge(counted: Service) -> Iterator[envoy.EnvoyProcess]:
-    running = envoy.start(
+def edge(counted: Service) -> Iterator[processes.EnvoyProcess]:
+    running = processes.start_envoy(
         envoy.render(listen_host="127.0.0.1", listen_port=0, backend_port=counted.port)
     )
     yield running
@@ -121,7 +121,7 @@ class Curl:
 
 
 def test_curl_gets_an_event_at_once_a_heartbeat_and_a_change_within_5_s(
-    rows: Rows, edge: envoy.EnvoyProcess
+    rows: Rows, edge: processes.EnvoyProcess
 ) -> None:
     now = datetime.now(UTC)
     healthy(rows, "watched", now)
@@ -220,7 +220,7 @@ def rss_mb() -> float:
 
 
 def test_200_subscribers_cost_the_database_what_one_does(
-    rows: Rows, counted: Service, edge: envoy.EnvoyProcess
+    rows: Rows, counted: Service, edge: processes.EnvoyProcess
 ) -> None:
     healthy(rows, "crowded", datetime.now(UTC))
     one = Crowd(edge.port, HEALTH_WATCH, 1)
@@ -259,7 +259,7 @@ def test_200_subscribers_cost_the_database_what_one_does(
             crowd.close()
 
 
-def test_grpcurl_watches_through_envoy(rows: Rows, edge: envoy.EnvoyProcess) -> None:
+def test_grpcurl_watches_through_envoy(rows: Rows, edge: processes.EnvoyProcess) -> None:
     healthy(rows, "grpcurl", datetime.now(UTC))
     grpcurl = Path(sys.executable).parent / "grpcurl"
     result = subprocess.run(
@@ -281,7 +281,9 @@ def test_grpcurl_watches_through_envoy(rows: Rows, edge: envoy.EnvoyProcess) -> 
     assert '"kind": "heartbeat"' in result.stdout, result.stdout + result.stderr
 
 
-def test_metrics_parse_and_agree_with_the_health_list(rows: Rows, edge: envoy.EnvoyProcess) -> None:
+def test_metrics_parse_and_agree_with_the_health_list(
+    rows: Rows, edge: processes.EnvoyProcess
+) -> None:
     healthy(rows, "scraped", datetime.now(UTC))
     rest = Rest(f"http://127.0.0.1:{edge.port}")
     # Its own cache key, asked for the first time: computed now, like the gauges.

@@ -4,7 +4,7 @@ from outside is Envoy's public port."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import grpc
 import pytest
@@ -12,6 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from databases import ScratchDatabase
 from server.app import Service, create_server
+from server.config import ConfigError
 
 
 def _outward_address() -> str | None:
@@ -34,12 +35,9 @@ def _reachable(host: str, port: int) -> bool:
 
 
 @pytest.fixture
-def public_service_host(database: ScratchDatabase) -> Iterator[Service]:
+def public_service_host(start_service: Callable[..., Service]) -> Service:
     """A server whose SERVICE_HOST is every interface, as in the deployed defaults."""
-    service = create_server(database.settings(service_host="0.0.0.0"))
-    service.start()
-    yield service
-    service.stop(grace=0)
+    return start_service(service_host="0.0.0.0")
 
 
 def test_the_direct_port_is_loopback_only_by_default(public_service_host: Service) -> None:
@@ -55,13 +53,19 @@ def test_the_direct_port_is_loopback_only_by_default(public_service_host: Servic
     assert not _reachable(outward, port), f"the gRPC port answers on {outward}"
 
 
-def test_grpc_host_opens_it_where_asked(database: ScratchDatabase) -> None:
+def test_grpc_host_opens_it_where_asked(start_service: Callable[..., Service]) -> None:
     outward = _outward_address()
     if outward is None:
         pytest.skip("this machine has no address besides loopback")
-    service = create_server(database.settings(grpc_host=outward))
-    try:
-        assert _reachable(outward, service.port)
-        assert not _reachable("127.0.0.1", service.port)
-    finally:
-        service.stop(grace=0)
+    service = start_service(grpc_host=outward)
+    assert _reachable(outward, service.port)
+    assert not _reachable("127.0.0.1", service.port)
+
+
+def test_a_port_in_use_is_a_start_up_error(
+    database: ScratchDatabase, start_service: Callable[..., Service]
+) -> None:
+    # Without SO_REUSEPORT off, a second server would bind the same port and share its calls.
+    first = start_service()
+    with pytest.raises(ConfigError, match="in use"):
+        create_server(database.settings(grpc_port=first.port))

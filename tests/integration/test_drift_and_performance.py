@@ -20,15 +20,13 @@ from reference import outcome
 from scipy import stats
 
 from analytics import FEATURES, hourly_buckets
+from conftest import END, END_TIME, FIVE_MINUTES
 from mlanalytics.v1 import drift_service_pb2 as dpb
 from mlanalytics.v1 import drift_service_pb2_grpc, health_service_pb2_grpc, metrics_service_pb2_grpc
 from mlanalytics.v1 import health_service_pb2 as hpb
 from mlanalytics.v1 import metrics_service_pb2 as mpb
-from rows import Rows
+from rows import Rows, as_datetime64, every_five_minutes, normal_features
 
-END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-WHEN = END.isoformat()
-FIVE = timedelta(minutes=5)
 BARS = 8 * 288 + 2  # eight days of 5-minute bars, up to END
 
 
@@ -50,9 +48,9 @@ class Drifty:
         first = END - timedelta(days=8)
         closes = np.round(4000 * np.exp(np.cumsum(rng.normal(0, 0.0005, BARS))), 6)
         rows.bars(first, closes.tolist())
-        self.bars = [(first + i * FIVE, float(c)) for i, c in enumerate(closes)]
+        self.bars = [(first + i * FIVE_MINUTES, float(c)) for i, c in enumerate(closes)]
         n = BARS - 2  # the last prediction is 4 min 40 s before END
-        self.times = [first + i * FIVE + timedelta(seconds=20) for i in range(n)]
+        self.times = [first + i * FIVE_MINUTES + timedelta(seconds=20) for i in range(n)]
         recent = np.array([t > END - timedelta(hours=24) for t in self.times])
         features = {name: rng.normal(0, 1, n) for name in FEATURES}
         features["vix_z"] = np.where(recent, features["vix_z"] + 2.0, features["vix_z"])
@@ -69,9 +67,7 @@ class Drifty:
         ]
         rows.inferences(
             {
-                "timestamp_utc": np.array(
-                    [t.replace(tzinfo=None) for t in self.times], "datetime64[us]"
-                ),
+                "timestamp_utc": as_datetime64(self.times),
                 "model_id": ["drifty"] * n,
                 "action_raw": [
                     0.5 if a == "LONG" else -0.5 if a == "SHORT" else 0.0 for a in actions
@@ -104,7 +100,7 @@ def drift(channel: grpc.Channel) -> Any:
 class TestDriftStatus:
     def test_features_against_scipy(self, drifty: Drifty, drift: Any) -> None:
         data = drift.GetDriftStatus(
-            dpb.GetDriftStatusRequest(model_id="drifty", end_time=WHEN)
+            dpb.GetDriftStatusRequest(model_id="drifty", end_time=END_TIME)
         ).data
         assert (data.window_hours, data.baseline_days) == (24, 7)
         recent_mask = drifty.recent
@@ -148,7 +144,7 @@ class TestDriftStatus:
 
     def test_concept_drift_and_status(self, drifty: Drifty, drift: Any) -> None:
         data = drift.GetDriftStatus(
-            dpb.GetDriftStatusRequest(model_id="drifty", end_time=WHEN)
+            dpb.GetDriftStatusRequest(model_id="drifty", end_time=END_TIME)
         ).data
         baseline_mask = ~drifty.recent & np.array(
             [t > END - timedelta(days=8) for t in drifty.times]
@@ -169,7 +165,7 @@ class TestDriftStatus:
         for i in range(5):
             rows.inference("sparse", END - timedelta(hours=1, minutes=i), "LONG")
         data = drift.GetDriftStatus(
-            dpb.GetDriftStatusRequest(model_id="sparse", end_time=WHEN)
+            dpb.GetDriftStatusRequest(model_id="sparse", end_time=END_TIME)
         ).data
         assert data.status == "unknown"
         assert "recent window has 5 predictions" in data.reason
@@ -179,22 +175,11 @@ class TestDriftStatus:
 
     def test_unshifted_model_is_not_drifting(self, rows: Rows, drift: Any) -> None:
         rng = np.random.default_rng(9)
-        n = 8 * 288
-        times = np.array(
-            [(END - timedelta(days=8) + i * FIVE).replace(tzinfo=None) for i in range(1, n + 1)],
-            "datetime64[us]",
-        )
-        rows.inferences(
-            {
-                "timestamp_utc": times,
-                "model_id": ["calm"] * n,
-                "action_raw": [0.0] * n,
-                "action_discretized": ["HOLD"] * n,
-                "confidence": [0.5] * n,
-                **{name: rng.normal(0, 1, n) for name in FEATURES},
-            }
-        )
-        data = drift.GetDriftStatus(dpb.GetDriftStatusRequest(model_id="calm", end_time=WHEN)).data
+        times = every_five_minutes(END, days=8)
+        rows.series("calm", times, "HOLD", normal_features(rng, times.size))
+        data = drift.GetDriftStatus(
+            dpb.GetDriftStatusRequest(model_id="calm", end_time=END_TIME)
+        ).data
         assert list(data.features_drifted) == []
         assert data.status == "healthy"
         assert "no bars" not in (data.reason or "")
@@ -202,7 +187,7 @@ class TestDriftStatus:
     def test_windows_follow_the_parameters(self, drifty: Drifty, drift: Any) -> None:
         data = drift.GetDriftStatus(
             dpb.GetDriftStatusRequest(
-                model_id="drifty", window_hours=6, baseline_days=2, end_time=WHEN
+                model_id="drifty", window_hours=6, baseline_days=2, end_time=END_TIME
             )
         ).data
         assert data.recent.start_time.ToDatetime(UTC) == END - timedelta(hours=6)
@@ -236,10 +221,10 @@ class TestDriftStatus:
 class TestDriftFeatures:
     def test_sorted_by_drift_score(self, drifty: Drifty, drift: Any) -> None:
         status = drift.GetDriftStatus(
-            dpb.GetDriftStatusRequest(model_id="drifty", end_time=WHEN)
+            dpb.GetDriftStatusRequest(model_id="drifty", end_time=END_TIME)
         ).data
         data = drift.GetDriftFeatures(
-            dpb.GetDriftFeaturesRequest(model_id="drifty", end_time=WHEN)
+            dpb.GetDriftFeaturesRequest(model_id="drifty", end_time=END_TIME)
         ).data
         assert data.overall_status == status.status
         assert (data.total_features, data.drifted_count, data.checked_count) == (13, 1, 12)
@@ -255,9 +240,11 @@ class TestDriftFeatures:
 def test_model_metrics_include_drift(drifty: Drifty, drift: Any, channel: grpc.Channel) -> None:
     metrics = metrics_service_pb2_grpc.MetricsServiceStub(channel)
     data = metrics.GetModelMetrics(
-        mpb.GetModelMetricsRequest(model_id="drifty", window="7d", end_time=WHEN)
+        mpb.GetModelMetricsRequest(model_id="drifty", window="7d", end_time=END_TIME)
     ).data
-    status = drift.GetDriftStatus(dpb.GetDriftStatusRequest(model_id="drifty", end_time=WHEN)).data
+    status = drift.GetDriftStatus(
+        dpb.GetDriftStatusRequest(model_id="drifty", end_time=END_TIME)
+    ).data
     assert data.drift == status
     assert data.rolling.window == "7d"
 
@@ -281,7 +268,7 @@ class TestTrends:
             times.append(at)
             rewards.append(reward)
         data = health.GetPerformanceTrends(
-            hpb.GetPerformanceTrendsRequest(model_id="trend", days=3, end_time=WHEN)
+            hpb.GetPerformanceTrendsRequest(model_id="trend", days=3, end_time=END_TIME)
         ).data
         hours: dict[datetime, list[float | None]] = {}
         for at, reward in zip(times, rewards, strict=True):
@@ -289,7 +276,7 @@ class TestTrends:
         assert [b.hour.ToDatetime(UTC) for b in data.buckets] == sorted(hours)
         # The SQL buckets equal the analytics core's numpy reference on the same rows.
         reference = hourly_buckets(
-            np.array([t.replace(tzinfo=None) for t in times], "datetime64[us]"),
+            as_datetime64(times),
             np.array([np.nan if r is None else r for r in rewards]),
             np.full(len(times), np.nan),
             np.datetime64((END - timedelta(days=3)).replace(tzinfo=None), "h"),
@@ -341,7 +328,7 @@ class TestTrends:
     def test_known_model_without_rows_and_unknown_model(self, rows: Rows, health: Any) -> None:
         rows.inference("old", END - timedelta(days=40), "LONG", reward=1.0)
         data = health.GetPerformanceTrends(
-            hpb.GetPerformanceTrendsRequest(model_id="old", end_time=WHEN)
+            hpb.GetPerformanceTrendsRequest(model_id="old", end_time=END_TIME)
         ).data
         assert (len(data.buckets), data.summary.win_rate_trend) == (0, "stable")
         assert not data.summary.HasField("best_hour")
@@ -381,7 +368,7 @@ class TestComparison:
             "a", END - timedelta(days=2), "LONG", reward=5.0, model_version="0"
         )  # outside
         data = health.GetPerformanceComparison(
-            hpb.GetPerformanceComparisonRequest(window="24h", end_time=WHEN)
+            hpb.GetPerformanceComparisonRequest(window="24h", end_time=END_TIME)
         ).data
         assert data.total_models == 3
         got = {(m.model_id, m.model_version): m for m in data.models}

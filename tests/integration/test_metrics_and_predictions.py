@@ -8,7 +8,7 @@ the same timestamp, a prediction before the first bar, and a model with no rows 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -21,16 +21,14 @@ from numpy.testing import assert_allclose
 from psycopg_pool import ConnectionPool
 from reference import LABELS, Outcome, classification, outcome, trading
 
+from conftest import END, END_TIME, FIVE_MINUTES
 from databases import ScratchDatabase
 from mlanalytics.v1 import metrics_service_pb2 as mpb
 from mlanalytics.v1 import metrics_service_pb2_grpc, prediction_service_pb2_grpc
 from mlanalytics.v1 import prediction_service_pb2 as ppb
 from rows import Rows
-from server.app import create_server
+from server.app import Service
 from server.db import conninfo
-
-END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-FIVE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,7 @@ def desk(rows: Rows) -> Desk:
     # Bars up to END - 5 min, at the numeric(12, 6) precision the table stores.
     closes = [round(float(c), 6) for c in 4000.0 * np.exp(np.cumsum(steps))]
     rows.bars(first_bar, closes)
-    bars = [(first_bar + i * FIVE, float(c)) for i, c in enumerate(closes)]
+    bars = [(first_bar + i * FIVE_MINUTES, float(c)) for i, c in enumerate(closes)]
 
     alpha: list[Row] = []
 
@@ -88,13 +86,15 @@ def desk(rows: Rows) -> Desk:
 
     add(first_bar - timedelta(minutes=1), "LONG")  # before the first bar: no p0, pending
     for i in range(300):  # 25 hours of predictions, 30 s after each bar
-        at = first_bar + i * FIVE + timedelta(seconds=30)
+        at = first_bar + i * FIVE_MINUTES + timedelta(seconds=30)
         action = "HOLD" if 100 <= i < 130 else str(rng.choice(LABELS))  # a HOLD-only stretch
         add(at, action)
-    add(first_bar + 200 * FIVE + timedelta(seconds=30), "SHORT")  # same timestamp as another row
+    add(
+        first_bar + 200 * FIVE_MINUTES + timedelta(seconds=30), "SHORT"
+    )  # same timestamp as another row
     for i in range(12):  # the last hour: the latest ones have no next bar (nor reward) yet
         reward = float(rng.normal(0, 0.001)) if i < 10 else None
-        add(END - timedelta(minutes=58) + i * FIVE, str(rng.choice(LABELS)), reward=reward)
+        add(END - timedelta(minutes=58) + i * FIVE_MINUTES, str(rng.choice(LABELS)), reward=reward)
     rows.inference("beta", END - timedelta(days=3), "LONG", reward=0.1)  # nothing in the window
     return Desk(bars, sorted(alpha, key=lambda r: (r.at, r.inference_id)))
 
@@ -109,14 +109,11 @@ def predictions(channel: grpc.Channel) -> prediction_service_pb2_grpc.Prediction
     return prediction_service_pb2_grpc.PredictionServiceStub(channel)
 
 
-WHEN = END.isoformat()
-
-
 class TestRollingMetrics:
     @pytest.mark.parametrize(("window", "hours"), [("1h", 1), ("24h", 24), ("7d", 168)])
     def test_equals_the_references(self, desk: Desk, metrics: Any, window: str, hours: int) -> None:
         data = metrics.GetRollingMetrics(
-            mpb.GetRollingMetricsRequest(model_id="alpha", window=window, end_time=WHEN)
+            mpb.GetRollingMetricsRequest(model_id="alpha", window=window, end_time=END_TIME)
         ).data
         rows = desk.window(hours)
         outcomes = [desk.outcome(r) for r in rows]
@@ -168,12 +165,14 @@ class TestRollingMetrics:
         rows.inference("v", END - timedelta(hours=2), "LONG", model_version="1")
         rows.inference("v", END - timedelta(hours=1), "LONG", model_version="2")
         rows.inference("v", END + timedelta(hours=1), "LONG", model_version="3")  # after end
-        data = metrics.GetRollingMetrics(mpb.GetRollingMetricsRequest(model_id="v", end_time=WHEN))
+        data = metrics.GetRollingMetrics(
+            mpb.GetRollingMetricsRequest(model_id="v", end_time=END_TIME)
+        )
         assert data.data.model_version == "2"
 
     def test_known_model_empty_window_is_zeros(self, desk: Desk, metrics: Any) -> None:
         data = metrics.GetRollingMetrics(
-            mpb.GetRollingMetricsRequest(model_id="beta", window="24h", end_time=WHEN)
+            mpb.GetRollingMetricsRequest(model_id="beta", window="24h", end_time=END_TIME)
         ).data
         assert (data.data_points, data.resolved_predictions, data.model_version) == (0, 0, "")
         assert data.metrics.accuracy == 0.0
@@ -221,7 +220,7 @@ class TestRollingMetrics:
 class TestPredictionAccuracy:
     def test_equals_scikit_learn(self, desk: Desk, predictions: Any) -> None:
         data = predictions.GetPredictionAccuracy(
-            ppb.GetPredictionAccuracyRequest(model_id="alpha", window="7d", end_time=WHEN)
+            ppb.GetPredictionAccuracyRequest(model_id="alpha", window="7d", end_time=END_TIME)
         ).data
         rows = desk.window(168)
         resolved = [(r, o) for r in rows if (o := desk.outcome(r)) is not None]
@@ -254,7 +253,7 @@ class TestPredictionAccuracy:
 
     def test_hold_only_stretch(self, desk: Desk, predictions: Any) -> None:
         # Bars 100..129 after the first bar are HOLD-only predictions: end the window inside.
-        end = desk.bars[0][0] + 129 * FIVE + timedelta(minutes=1)
+        end = desk.bars[0][0] + 129 * FIVE_MINUTES + timedelta(minutes=1)
         data = predictions.GetPredictionAccuracy(
             ppb.GetPredictionAccuracyRequest(
                 model_id="alpha", window="1h", end_time=end.isoformat()
@@ -279,13 +278,13 @@ class TestModelMetrics:
         self, desk: Desk, metrics: Any, predictions: Any
     ) -> None:
         one = metrics.GetModelMetrics(
-            mpb.GetModelMetricsRequest(model_id="alpha", window="24h", end_time=WHEN)
+            mpb.GetModelMetricsRequest(model_id="alpha", window="24h", end_time=END_TIME)
         ).data
         rolling = metrics.GetRollingMetrics(
-            mpb.GetRollingMetricsRequest(model_id="alpha", window="24h", end_time=WHEN)
+            mpb.GetRollingMetricsRequest(model_id="alpha", window="24h", end_time=END_TIME)
         ).data
         accuracy = predictions.GetPredictionAccuracy(
-            ppb.GetPredictionAccuracyRequest(model_id="alpha", window="24h", end_time=WHEN)
+            ppb.GetPredictionAccuracyRequest(model_id="alpha", window="24h", end_time=END_TIME)
         ).data
         assert one.rolling == rolling
         assert one.accuracy == accuracy
@@ -293,11 +292,11 @@ class TestModelMetrics:
 
 class TestSummary:
     def test_every_recent_model(self, desk: Desk, metrics: Any) -> None:
-        data = metrics.GetMetricsSummary(mpb.GetMetricsSummaryRequest(end_time=WHEN)).data
+        data = metrics.GetMetricsSummary(mpb.GetMetricsSummaryRequest(end_time=END_TIME)).data
         assert [m.model_id for m in data.models] == ["alpha", "beta"]
         assert (data.total_models, data.active_models) == (2, 1)
         alpha_rolling = metrics.GetRollingMetrics(
-            mpb.GetRollingMetricsRequest(model_id="alpha", window="24h", end_time=WHEN)
+            mpb.GetRollingMetricsRequest(model_id="alpha", window="24h", end_time=END_TIME)
         ).data
         assert data.models[0] == alpha_rolling
         assert data.models[1].data_points == 0
@@ -310,7 +309,7 @@ class TestHistory:
     def _page(self, predictions: Any, page: int, page_size: int, **kw: str) -> Any:
         return predictions.GetPredictionHistory(
             ppb.GetPredictionHistoryRequest(
-                model_id="alpha", page=page, page_size=page_size, end_time=WHEN, **kw
+                model_id="alpha", page=page, page_size=page_size, end_time=END_TIME, **kw
             )
         ).data
 
@@ -366,7 +365,7 @@ class TestHistory:
     def test_invalid_arguments(self, predictions: Any, fields: dict[str, Any], field: str) -> None:
         with pytest.raises(grpc.RpcError) as caught:
             predictions.GetPredictionHistory(
-                ppb.GetPredictionHistoryRequest(model_id="alpha", end_time=WHEN, **fields)
+                ppb.GetPredictionHistoryRequest(model_id="alpha", end_time=END_TIME, **fields)
             )
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert field in str(caught.value.details())
@@ -375,7 +374,7 @@ class TestHistory:
 class TestComparison:
     def test_latest_predictions_against_outcomes(self, desk: Desk, predictions: Any) -> None:
         data = predictions.GetPredictionComparison(
-            ppb.GetPredictionComparisonRequest(model_id="alpha", limit=50, end_time=WHEN)
+            ppb.GetPredictionComparisonRequest(model_id="alpha", limit=50, end_time=END_TIME)
         ).data
         expected = list(reversed(desk.alpha))[:50]
         assert [c.inference_id for c in data.comparisons] == [r.inference_id for r in expected]
@@ -415,7 +414,9 @@ class _CountingCursor(psycopg.Cursor[Any]):
 
 
 @pytest.fixture
-def counting_stub(database: ScratchDatabase) -> Iterator[Any]:
+def counting_stub(
+    database: ScratchDatabase, start_service: Callable[..., Service]
+) -> Iterator[Any]:
     settings = database.settings()
     pool = ConnectionPool(
         conninfo(settings),
@@ -424,11 +425,9 @@ def counting_stub(database: ScratchDatabase) -> Iterator[Any]:
         kwargs={"autocommit": True, "cursor_factory": _CountingCursor},
         open=True,
     )
-    service = create_server(settings, pool=pool)
-    service.start()
+    service = start_service(settings, pool=pool)
     with grpc.insecure_channel(f"127.0.0.1:{service.port}") as channel:
         yield metrics_service_pb2_grpc.MetricsServiceStub(channel)
-    service.stop(grace=1)
 
 
 def test_summary_has_no_n_plus_one(rows: Rows, counting_stub: Any) -> None:
@@ -437,7 +436,7 @@ def test_summary_has_no_n_plus_one(rows: Rows, counting_stub: Any) -> None:
             for k in range(3):
                 rows.inference(f"model_{m:02d}", END - timedelta(hours=k + 1), "LONG", reward=0.1)
         _CountingCursor.statements.clear()
-        reply = counting_stub.GetMetricsSummary(mpb.GetMetricsSummaryRequest(end_time=WHEN))
+        reply = counting_stub.GetMetricsSummary(mpb.GetMetricsSummaryRequest(end_time=END_TIME))
         assert reply.data.total_models == models
         return len(_CountingCursor.statements)
 

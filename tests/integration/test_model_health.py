@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 
+from conftest import END, END_TIME
 from mlanalytics.v1 import health_service_pb2 as pb
 from mlanalytics.v1 import health_service_pb2_grpc
+from mlanalytics.v1.common_pb2 import ModelHealth
 from rows import Rows
 
-END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
 
 
@@ -54,6 +55,18 @@ def _list(channel: grpc.Channel, end: datetime = END) -> pb.ModelHealthList:
     return response.data
 
 
+def _listed(channel: grpc.Channel) -> dict[str, ModelHealth]:
+    """The listed models by id."""
+    return {m.model_id: m for m in _list(channel).models}
+
+
+def _one(channel: grpc.Channel, model_id: str) -> ModelHealth:
+    """GetModelHealth of ``model_id`` at END."""
+    stub = health_service_pb2_grpc.HealthServiceStub(channel)
+    response = stub.GetModelHealth(pb.GetModelHealthRequest(model_id=model_id, end_time=END_TIME))
+    return response.data
+
+
 class TestListModelHealth:
     def test_every_model_seen_in_seven_days_and_nothing_else(
         self, desk: Rows, channel: grpc.Channel
@@ -64,7 +77,7 @@ class TestListModelHealth:
         assert data.critical_models == 3
 
     def test_healthy_model(self, desk: Rows, channel: grpc.Channel) -> None:
-        good = {m.model_id: m for m in _list(channel).models}["good"]
+        good = _listed(channel)["good"]
         assert good.status == "healthy"
         assert good.model_version == "2.0"  # the latest one
         assert good.prediction_count == 20
@@ -77,7 +90,7 @@ class TestListModelHealth:
         assert list(good.issues) == []
 
     def test_slow_model_is_critical(self, desk: Rows, channel: grpc.Channel) -> None:
-        slow = {m.model_id: m for m in _list(channel).models}["slow"]
+        slow = _listed(channel)["slow"]
         assert slow.status == "critical"
         assert slow.prediction_count == 15  # the row at exactly end - 24 h is excluded
         assert slow.avg_latency_ms == pytest.approx(250.0)
@@ -88,7 +101,7 @@ class TestListModelHealth:
         assert "latency" in slow.issues[0]
 
     def test_weak_model(self, desk: Rows, channel: grpc.Channel) -> None:
-        weak = {m.model_id: m for m in _list(channel).models}["weak"]
+        weak = _listed(channel)["weak"]
         assert weak.status == "critical"  # win rate 3/7 < 0.45
         assert weak.win_rate == pytest.approx(3 / 7, rel=1e-12)
         # 80 * 3/7 + 20 (<= 100 ms) + 10 (<= 60 min)
@@ -97,7 +110,7 @@ class TestListModelHealth:
         assert any("win rate" in issue for issue in weak.issues)
 
     def test_stale_model_stays_listed_as_critical(self, desk: Rows, channel: grpc.Channel) -> None:
-        stale = {m.model_id: m for m in _list(channel).models}["stale"]
+        stale = _listed(channel)["stale"]
         assert stale.status == "critical"
         assert (stale.prediction_count, stale.win_rate) == (0, 0.0)
         assert not stale.HasField("avg_latency_ms")
@@ -119,34 +132,23 @@ class TestListModelHealth:
 
 class TestGetModelHealth:
     def test_same_numbers_as_the_list(self, desk: Rows, channel: grpc.Channel) -> None:
-        stub = health_service_pb2_grpc.HealthServiceStub(channel)
-        listed = {m.model_id: m for m in _list(channel).models}
-        for model_id, expected in listed.items():
-            one = stub.GetModelHealth(
-                pb.GetModelHealthRequest(model_id=model_id, end_time=END.isoformat())
-            )
-            assert one.data == expected
+        for model_id, expected in _listed(channel).items():
+            assert _one(channel, model_id) == expected
 
     def test_model_gone_quiet_long_ago_is_critical_not_missing(
         self, desk: Rows, channel: grpc.Channel
     ) -> None:
-        stub = health_service_pb2_grpc.HealthServiceStub(channel)
-        gone = stub.GetModelHealth(
-            pb.GetModelHealthRequest(model_id="gone", end_time=END.isoformat())
-        )
-        assert gone.data.status == "critical"
-        assert gone.data.last_prediction.ToDatetime(UTC) == END - timedelta(days=10)
+        gone = _one(channel, "gone")
+        assert gone.status == "critical"
+        assert gone.last_prediction.ToDatetime(UTC) == END - timedelta(days=10)
 
     def test_model_only_after_end_time_has_no_last_prediction(
         self, desk: Rows, channel: grpc.Channel
     ) -> None:
-        stub = health_service_pb2_grpc.HealthServiceStub(channel)
-        future = stub.GetModelHealth(
-            pb.GetModelHealthRequest(model_id="future", end_time=END.isoformat())
-        )
-        assert future.data.status == "critical"
-        assert not future.data.HasField("last_prediction")
-        assert not future.data.HasField("minutes_since_last")
+        future = _one(channel, "future")
+        assert future.status == "critical"
+        assert not future.HasField("last_prediction")
+        assert not future.HasField("minutes_since_last")
 
     def test_unknown_model_is_not_found(self, desk: Rows, channel: grpc.Channel) -> None:
         stub = health_service_pb2_grpc.HealthServiceStub(channel)

@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -25,7 +25,7 @@ from databases import ScratchDatabase
 from devstack.roles import create_reader_role
 from mlanalytics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from rows import Rows
-from server.app import create_server
+from server.app import Service
 from server.config import Settings
 from server.db import conninfo
 
@@ -108,22 +108,18 @@ def test_the_reader_is_read_only_by_default_too(rows: Rows, reader: Settings) ->
     assert row == ("on",)
 
 
-def test_the_service_answers_as_the_reader(rows: Rows, reader: Settings) -> None:
+def test_the_service_answers_as_the_reader(
+    rows: Rows, reader: Settings, start_service: Callable[..., Service]
+) -> None:
     from datetime import UTC, datetime, timedelta
 
     end = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
     rows.inference("m", end - timedelta(minutes=5), "LONG", reward=0.1)
-    service = create_server(reader)
-    service.start()
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{service.port}") as channel:
-            stub = metrics_service_pb2_grpc.MetricsServiceStub(channel)
-            reply = stub.GetRollingMetrics(
-                metrics_service_pb2.GetRollingMetricsRequest(
-                    model_id="m", end_time=end.isoformat()
-                ),
-                timeout=10,
-            )
-        assert reply.data.data_points == 1
-    finally:
-        service.stop(grace=0)
+    service = start_service(reader)
+    with grpc.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+        stub = metrics_service_pb2_grpc.MetricsServiceStub(channel)
+        reply = stub.GetRollingMetrics(
+            metrics_service_pb2.GetRollingMetricsRequest(model_id="m", end_time=end.isoformat()),
+            timeout=10,
+        )
+    assert reply.data.data_points == 1

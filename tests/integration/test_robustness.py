@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import grpc
-import psycopg
 import pytest
 
-from databases import ScratchDatabase
+from conftest import END, END_TIME, InferenceLogLock
 from mlanalytics.v1 import metrics_service_pb2 as mpb
 from mlanalytics.v1 import metrics_service_pb2_grpc, prediction_service_pb2_grpc
 from mlanalytics.v1 import prediction_service_pb2 as ppb
 from rows import Rows
-from server.app import create_server
-
-END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+from server.app import Service
 
 
 @pytest.fixture
@@ -61,7 +58,7 @@ def test_malformed_rows_are_left_out_not_fatal(loose_schema: Rows, channel: grpc
     )
     metrics = metrics_service_pb2_grpc.MetricsServiceStub(channel)
     rolling = metrics.GetRollingMetrics(
-        mpb.GetRollingMetricsRequest(model_id="messy", window="24h", end_time=END.isoformat())
+        mpb.GetRollingMetricsRequest(model_id="messy", window="24h", end_time=END_TIME)
     ).data
     assert rolling.data_points == 7
     assert rolling.resolved_predictions == 7
@@ -70,7 +67,7 @@ def test_malformed_rows_are_left_out_not_fatal(loose_schema: Rows, channel: grpc
     assert long.avg_confidence == pytest.approx(0.5)  # the NULL confidence is skipped
     predictions = prediction_service_pb2_grpc.PredictionServiceStub(channel)
     history = predictions.GetPredictionHistory(
-        ppb.GetPredictionHistoryRequest(model_id="messy", end_time=END.isoformat())
+        ppb.GetPredictionHistoryRequest(model_id="messy", end_time=END_TIME)
     ).data
     assert history.total == 7
     no_raw = [r for r in history.predictions if not r.HasField("action_raw")]
@@ -86,29 +83,22 @@ def test_malformed_rows_are_left_out_not_fatal(loose_schema: Rows, channel: grpc
     assert comparison.mean_abs_signal_error == pytest.approx(0.2)  # |0.8 - 1| over the other six
 
 
-def test_slow_query_is_a_deadline_not_a_hang(rows: Rows, database: ScratchDatabase) -> None:
+def test_slow_query_is_a_deadline_not_a_hang(
+    rows: Rows, start_service: Callable[..., Service], inference_lock: InferenceLogLock
+) -> None:
     rows.inference("m", END - timedelta(minutes=5), "LONG")
-    service = create_server(database.settings(db_statement_timeout_ms=300))
-    service.start()
-    try:
-        with (
-            grpc.insecure_channel(f"127.0.0.1:{service.port}") as channel,
-            psycopg.connect(database.dsn) as locker,
-        ):
-            locker.execute("LOCK TABLE dw.fact_rl_inference IN ACCESS EXCLUSIVE MODE")
-            stub = metrics_service_pb2_grpc.MetricsServiceStub(channel)
-            with pytest.raises(grpc.RpcError) as caught:
-                stub.GetRollingMetrics(mpb.GetRollingMetricsRequest(model_id="m"), timeout=10)
-            locker.rollback()
-            error: Any = caught.value
-            assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-            assert "too long" in error.details()
-            # The pool is still usable afterwards.
-            request = mpb.GetRollingMetricsRequest(model_id="m", end_time=END.isoformat())
-            reply = stub.GetRollingMetrics(request, timeout=10)
-            assert reply.data.data_points == 1
-    finally:
-        service.stop(grace=1)
+    service = start_service(db_statement_timeout_ms=300)
+    with grpc.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+        stub = metrics_service_pb2_grpc.MetricsServiceStub(channel)
+        with inference_lock.held(), pytest.raises(grpc.RpcError) as caught:
+            stub.GetRollingMetrics(mpb.GetRollingMetricsRequest(model_id="m"), timeout=10)
+        error: Any = caught.value
+        assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert "too long" in error.details()
+        # The pool is still usable afterwards.
+        request = mpb.GetRollingMetricsRequest(model_id="m", end_time=END_TIME)
+        reply = stub.GetRollingMetrics(request, timeout=10)
+        assert reply.data.data_points == 1
 
 
 @pytest.mark.parametrize(

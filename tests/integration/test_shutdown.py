@@ -3,21 +3,18 @@ with a final status, and exits cleanly."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
-import psycopg
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from conftest import InferenceLogLock, eventually
 from databases import ScratchDatabase
-from devstack.run import database_environment, free_port, wait_for_server
+from devstack import processes
 from mlanalytics.v1 import drift_service_pb2 as dpb
 from mlanalytics.v1 import drift_service_pb2_grpc, health_service_pb2_grpc, metrics_service_pb2_grpc
 from mlanalytics.v1 import health_service_pb2 as hpb
@@ -25,79 +22,57 @@ from mlanalytics.v1 import metrics_service_pb2 as mpb
 from rows import Rows
 
 
-def test_sigterm_drains_in_flight_calls(rows: Rows, database: ScratchDatabase) -> None:
+def _refuses_calls(port: int) -> bool:
+    """Does the server refuse a new call (a health check, which needs no database)?"""
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        try:
+            health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
+        except grpc.RpcError as error:
+            return error.code() == grpc.StatusCode.UNAVAILABLE
+    return False
+
+
+def test_sigterm_drains_in_flight_calls(
+    rows: Rows, database: ScratchDatabase, inference_lock: InferenceLogLock
+) -> None:
     rows.inference("m", datetime.now(UTC) - timedelta(minutes=5), "LONG", reward=0.1)
-    port = free_port()
-    env = {
-        **os.environ,
-        **database_environment(database.dsn),
-        "SERVICE_HOST": "127.0.0.1",
-        "GRPC_PORT": str(port),
-        "SHUTDOWN_GRACE_S": "10",
-    }
-    server = subprocess.Popen([sys.executable, "-m", "server"], env=env, stderr=subprocess.DEVNULL)
+    request = mpb.GetRollingMetricsRequest(model_id="m")
+    server = processes.start_server(
+        dsn=database.dsn, environment={"SHUTDOWN_GRACE_S": "10"}, quiet=True
+    )
     try:
-        wait_for_server(port, server)
-        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        stub = metrics_service_pb2_grpc.MetricsServiceStub(channel)
-        result: dict[str, object] = {}
-
-        def slow_call() -> None:
-            try:
-                reply = stub.GetRollingMetrics(
-                    mpb.GetRollingMetricsRequest(model_id="m"), timeout=20
-                )
-                result["data_points"] = reply.data.data_points
-            except grpc.RpcError as error:
-                result["error"] = error
-
-        with psycopg.connect(database.dsn) as locker:
-            # The call waits on the locked table while SIGTERM arrives.
-            locker.execute("LOCK TABLE dw.fact_rl_inference IN ACCESS EXCLUSIVE MODE")
-            caller = threading.Thread(target=slow_call)
-            caller.start()
-            time.sleep(0.5)
-            server.send_signal(signal.SIGTERM)
-            time.sleep(0.5)
-            with grpc.insecure_channel(f"127.0.0.1:{port}") as late:
-                late_stub = metrics_service_pb2_grpc.MetricsServiceStub(late)
-                try:
-                    late_stub.GetRollingMetrics(
-                        mpb.GetRollingMetricsRequest(model_id="m"), timeout=2
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            stub = metrics_service_pb2_grpc.MetricsServiceStub(channel)
+            with inference_lock.held():
+                in_flight = stub.GetRollingMetrics.future(request, timeout=20)
+                inference_lock.wait_for_queries(1)  # the call is in flight: its query waits
+                server.process.send_signal(signal.SIGTERM)
+                eventually(lambda: _refuses_calls(server.port), 5, "refusing calls after SIGTERM")
+                late = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+                with late, pytest.raises(grpc.RpcError) as refused:
+                    metrics_service_pb2_grpc.MetricsServiceStub(late).GetRollingMetrics(
+                        request, timeout=2
                     )
-                    refused = False
-                except grpc.RpcError:
-                    refused = True
-            assert server.poll() is None, "the server must wait for the call in flight"
-            locker.rollback()  # the query can proceed now
-        caller.join(15)
-        assert result == {"data_points": 1}
-        assert refused, "a call after SIGTERM must be refused"
-        assert server.wait(timeout=15) == 0
-        channel.close()
+                assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+                assert server.process.poll() is None, "the server waits for the call in flight"
+            # The lock is released: the query proceeds and the call completes.
+            assert in_flight.result(timeout=15).data.data_points == 1
+        assert server.process.wait(timeout=15) == 0
     finally:
-        if server.poll() is None:
-            server.kill()
-        server.wait()
+        server.stop(grace=0)
 
 
 def test_sigterm_ends_every_stream_with_a_final_status(
     rows: Rows, database: ScratchDatabase
 ) -> None:
     rows.inference("m", datetime.now(UTC) - timedelta(minutes=5), "LONG", reward=0.1)
-    port = free_port()
-    env = {
-        **os.environ,
-        **database_environment(database.dsn),
-        "SERVICE_HOST": "127.0.0.1",
-        "GRPC_PORT": str(port),
-        "SHUTDOWN_GRACE_S": "10",
-        "STREAM_HEARTBEAT_S": "0.5",
-    }
-    server = subprocess.Popen([sys.executable, "-m", "server"], env=env, stderr=subprocess.DEVNULL)
+    server = processes.start_server(
+        dsn=database.dsn,
+        environment={"SHUTDOWN_GRACE_S": "10", "STREAM_HEARTBEAT_S": "0.5"},
+        quiet=True,
+    )
     try:
-        wait_for_server(port, server)
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             health = health_service_pb2_grpc.HealthServiceStub(channel)
             drift = drift_service_pb2_grpc.DriftServiceStub(channel)
             streams: list[Any] = [
@@ -108,16 +83,14 @@ def test_sigterm_ends_every_stream_with_a_final_status(
             for stream in streams:
                 assert next(stream).kind == "snapshot"
             stopping = time.monotonic()
-            server.send_signal(signal.SIGTERM)
+            server.process.send_signal(signal.SIGTERM)
             for stream in streams:
                 with pytest.raises(grpc.RpcError) as ended:
                     list(stream)  # heartbeats until the end, then the final status
                 assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
                 assert "shutting down" in str(ended.value.details())
-        assert server.wait(timeout=15) == 0
+        assert server.process.wait(timeout=15) == 0
         # Open streams do not hold the shutdown for its grace period.
         assert time.monotonic() - stopping < 5
     finally:
-        if server.poll() is None:
-            server.kill()
-        server.wait()
+        server.stop(grace=0)

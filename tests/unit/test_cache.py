@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 import pytest
@@ -12,11 +11,24 @@ from server.cache import ResponseCache
 
 
 class Clock:
+    """A clock the test sets; it notes which threads have read it (every ``get`` reads it once,
+    under the cache's lock, before deciding to compute, wait or answer)."""
+
     def __init__(self) -> None:
         self.now = 0.0
+        self._readers: set[str] = set()
+        self._read = threading.Condition()
 
     def __call__(self) -> float:
+        with self._read:
+            self._readers.add(threading.current_thread().name)
+            self._read.notify_all()
         return self.now
+
+    def wait_for_readers(self, names: set[str]) -> None:
+        """Until every thread named has read the clock."""
+        with self._read:
+            assert self._read.wait_for(lambda: names <= self._readers, timeout=5), names
 
 
 class ThreadWithResult(threading.Thread):
@@ -78,7 +90,8 @@ class TestResponseCache:
         assert cache.get("b", lambda: "B") == "B"
 
     def test_concurrent_callers_share_one_computation(self) -> None:
-        cache: ResponseCache[int] = ResponseCache(ttl=10)
+        clock = Clock()
+        cache: ResponseCache[int] = ResponseCache(ttl=10, clock=clock)
         started, release = threading.Event(), threading.Event()
         computations = []
 
@@ -89,17 +102,21 @@ class TestResponseCache:
             return 42
 
         results: list[int] = []
-        threads = [
-            threading.Thread(target=lambda: results.append(cache.get("k", slow))) for _ in range(8)
+        callers = [
+            threading.Thread(
+                target=lambda: results.append(cache.get("k", slow)), name=f"caller-{i}"
+            )
+            for i in range(8)
         ]
-        threads[0].start()
-        started.wait(5)
-        for t in threads[1:]:
-            t.start()
-        time.sleep(0.05)
+        callers[0].start()
+        started.wait(5)  # the first caller computes
+        for caller in callers[1:]:
+            caller.start()
+        # Every other caller has looked for "k" while it was being computed: each waits for it.
+        clock.wait_for_readers({caller.name for caller in callers[1:]})
         release.set()
-        for t in threads:
-            t.join(5)
+        for caller in callers:
+            caller.join(5)
         assert results == [42] * 8
         assert len(computations) == 1
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from datetime import time
 
 import pytest
 
 from analytics import MarketCalendar, TradingSession
+from devstack.processes import SERVER_COMMAND
 from server.config import ConfigError, Settings
 
 
@@ -184,7 +184,7 @@ class TestMarketSettings:
 class TestStartUpErrors:
     def _run_server(self, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "server"],
+            SERVER_COMMAND,
             env={**os.environ, **env},
             capture_output=True,
             text=True,

@@ -29,6 +29,7 @@ from analytics import (
     classification_report,
     confusion_matrix,
 )
+from strategies import with_gaps
 
 CODES = np.array(ACTION_CODES, dtype=np.int8)
 
@@ -233,13 +234,11 @@ def action_stats_by_loop(
 
 
 class TestActionStats:
-    @pytest.mark.parametrize("seed", range(4))
-    def test_matches_loop(self, seed: int) -> None:
-        rng = np.random.default_rng(seed)
+    def test_matches_loop(self, rng: np.random.Generator) -> None:
         n = 300
         predicted = rng.choice(CODES, n)
-        confidence = np.where(rng.random(n) < 0.1, np.nan, rng.random(n))
-        reward = np.where(rng.random(n) < 0.3, np.nan, rng.normal(0, 1e-3, n))
+        confidence = with_gaps(rng, rng.random(n), 0.1)
+        reward = with_gaps(rng, rng.normal(0, 1e-3, n), 0.3)
         resolved = rng.random(n) < 0.8
         correct = rng.random(n) < 0.5  # also True on some pending rows: must be ignored there
         got = action_stats(predicted, confidence, reward, correct, resolved)

@@ -7,8 +7,6 @@ import math
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose, assert_array_equal
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
@@ -27,28 +25,12 @@ from analytics import (
     wasserstein,
 )
 from analytics.drift import _kstwo_sf, _quantiles_sorted
+from conftest import NAN
+from strategies import float_arrays
 
-NAN = float("nan")
-
-# Small samples with many ties (integers) or none (floats), NaN never.
-samples = hnp.arrays(
-    np.float64,
-    st.integers(1, 30),
-    elements=st.one_of(
-        st.integers(-4, 4).map(float),
-        st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
-    ),
-)
-
-samples_or_empty = hnp.arrays(
-    np.float64,
-    st.integers(0, 30),
-    elements=st.one_of(
-        st.integers(-4, 4).map(float),
-        st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
-        st.just(NAN),
-    ),
-)
+# Small samples with many ties (integers) or none (floats), NaN never; or also empty and NaN.
+samples = float_arrays(1, 30, ties=True)
+samples_or_empty = float_arrays(0, 30, ties=True, nan=True)
 
 
 def psi_reference(

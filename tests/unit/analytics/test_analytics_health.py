@@ -71,63 +71,40 @@ class TestAssessHealth:
         assert healthy(win_rate=win_rate).win_points == points
 
     @pytest.mark.parametrize(
-        ("latency", "status", "issues"),
+        ("rule", "value", "status", "issues"),
         [
-            (100.0, "healthy", ()),
-            (100.4, "warning", ("avg latency 100.4 ms above 100 ms",)),
-            (150.0, "warning", ("avg latency 150 ms above 100 ms",)),
-            (200.0, "warning", ("avg latency 200 ms above 100 ms",)),
-            # The original service called this healthy: > 200 ms is critical, reported once.
-            (200.5, "critical", ("avg latency 200.5 ms above 200 ms",)),
-            (250.0, "critical", ("avg latency 250 ms above 200 ms",)),
+            # Latency: above 100 ms a warning; above 200 ms critical, reported once (the original
+            # service called that healthy).
+            ("avg_latency_ms", 100.0, "healthy", ()),
+            ("avg_latency_ms", 100.4, "warning", ("avg latency 100.4 ms above 100 ms",)),
+            ("avg_latency_ms", 150.0, "warning", ("avg latency 150 ms above 100 ms",)),
+            ("avg_latency_ms", 200.0, "warning", ("avg latency 200 ms above 100 ms",)),
+            ("avg_latency_ms", 200.5, "critical", ("avg latency 200.5 ms above 200 ms",)),
+            ("avg_latency_ms", 250.0, "critical", ("avg latency 250 ms above 200 ms",)),
+            # Silence: over 30 min a warning, over 60 min (or never seen) critical.
+            ("minutes_since_last", 30.0, "healthy", ()),
+            ("minutes_since_last", 31.0, "warning", ("silent for 31 min (over 30 min)",)),
+            ("minutes_since_last", 60.0, "warning", ("silent for 60 min (over 30 min)",)),
+            ("minutes_since_last", 60.2, "critical", ("silent for 60.2 min (over 60 min)",)),
+            ("minutes_since_last", 185.0, "critical", ("silent for 185 min (over 60 min)",)),
+            ("minutes_since_last", None, "critical", ("no prediction on record",)),
+            # Win rate: below 50 % a warning, below 45 % critical.
+            ("win_rate", 0.50, "healthy", ()),
+            ("win_rate", 0.4999, "warning", ("win rate 49.99% below 50%",)),
+            ("win_rate", 0.47, "warning", ("win rate 47.0% below 50%",)),
+            ("win_rate", 0.45, "warning", ("win rate 45.0% below 50%",)),
+            ("win_rate", 0.4499, "critical", ("win rate 44.99% below 45%",)),
+            ("win_rate", 0.2, "critical", ("win rate 20.0% below 45%",)),
+            # Predictions in the window: fewer than 10 a warning.
+            ("prediction_count", 10, "healthy", ()),
+            ("prediction_count", 9, "warning", ("only 9 predictions in 24 h (fewer than 10)",)),
+            ("prediction_count", 1, "warning", ("only 1 prediction in 24 h (fewer than 10)",)),
         ],
     )
-    def test_latency_rules(self, latency: float, status: str, issues: tuple[str, ...]) -> None:
-        got = healthy(avg_latency_ms=latency)
-        assert (got.status, got.issues) == (status, issues)
-
-    @pytest.mark.parametrize(
-        ("minutes", "status", "issues"),
-        [
-            (30.0, "healthy", ()),
-            (31.0, "warning", ("silent for 31 min (over 30 min)",)),
-            (60.0, "warning", ("silent for 60 min (over 30 min)",)),
-            (60.2, "critical", ("silent for 60.2 min (over 60 min)",)),
-            (185.0, "critical", ("silent for 185 min (over 60 min)",)),
-            (None, "critical", ("no prediction on record",)),
-        ],
-    )
-    def test_silence_rules(
-        self, minutes: float | None, status: str, issues: tuple[str, ...]
+    def test_status_rules(
+        self, rule: str, value: float | None, status: str, issues: tuple[str, ...]
     ) -> None:
-        got = healthy(minutes_since_last=minutes)
-        assert (got.status, got.issues) == (status, issues)
-
-    @pytest.mark.parametrize(
-        ("win_rate", "status", "issues"),
-        [
-            (0.50, "healthy", ()),
-            (0.4999, "warning", ("win rate 49.99% below 50%",)),
-            (0.47, "warning", ("win rate 47.0% below 50%",)),
-            (0.45, "warning", ("win rate 45.0% below 50%",)),
-            (0.4499, "critical", ("win rate 44.99% below 45%",)),
-            (0.2, "critical", ("win rate 20.0% below 45%",)),
-        ],
-    )
-    def test_win_rate_rules(self, win_rate: float, status: str, issues: tuple[str, ...]) -> None:
-        got = healthy(win_rate=win_rate)
-        assert (got.status, got.issues) == (status, issues)
-
-    @pytest.mark.parametrize(
-        ("count", "status", "issues"),
-        [
-            (10, "healthy", ()),
-            (9, "warning", ("only 9 predictions in 24 h (fewer than 10)",)),
-            (1, "warning", ("only 1 prediction in 24 h (fewer than 10)",)),
-        ],
-    )
-    def test_prediction_count_rule(self, count: int, status: str, issues: tuple[str, ...]) -> None:
-        got = healthy(prediction_count=count)
+        got = healthy(**{rule: value})
         assert (got.status, got.issues) == (status, issues)
 
     def test_no_predictions_in_window_is_critical(self) -> None:

@@ -20,16 +20,15 @@ from analytics import (
     trend_direction,
     trend_slope,
 )
+from conftest import NAN
+from strategies import with_gaps
 
-NAN = float("nan")
 START = np.datetime64("2024-05-01T00:00", "us")
 HOUR = np.timedelta64(3_600_000_000, "us")
 
 
 class TestTrendSlope:
-    @pytest.mark.parametrize("seed", range(3))
-    def test_against_polyfit(self, seed: int) -> None:
-        rng = np.random.default_rng(seed)
+    def test_against_polyfit(self, rng: np.random.Generator) -> None:
         x = np.sort(rng.choice(168, 60, replace=False)).astype(float)
         y = 0.5 + 0.002 * x + rng.normal(0, 0.05, 60)
         # Same least-squares line, a different algorithm (lstsq): rounding only.
@@ -186,15 +185,13 @@ def buckets_by_loop(
 
 
 class TestHourlyBuckets:
-    @pytest.mark.parametrize("seed", range(4))
-    def test_matches_loop(self, seed: int) -> None:
-        rng = np.random.default_rng(seed)
+    def test_matches_loop(self, rng: np.random.Generator) -> None:
         n = 400
         offsets = rng.integers(0, 48 * 3_600_000_000, n)
         offsets[:20] = rng.integers(0, 48, 20) * 3_600_000_000  # exactly on bucket edges
         times = START + offsets.astype("timedelta64[us]")
         rewards = rng.choice([0.0, 1e-4, -1e-4, 2e-4, NAN], n)
-        latency = np.where(rng.random(n) < 0.2, NAN, rng.gamma(2.0, 20.0, n))
+        latency = with_gaps(rng, rng.gamma(2.0, 20.0, n), 0.2)
         got = hourly_buckets(times, rewards, latency, START)
         expected = buckets_by_loop(times, rewards, latency)
         assert got.hour_index.tolist() == sorted(expected)
