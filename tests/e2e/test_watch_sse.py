@@ -230,6 +230,7 @@ def test_200_subscribers_cost_the_database_what_one_does(
         topic = counted.hub.topic("health", ())
         assert topic is not None
         alone = statements_per_tick(topic)
+        before = rss_mb()
         crowd = Crowd(edge.port, HEALTH_WATCH, 199)
         crowd.wait("snapshot", 1)
         assert counted.hub.stats()["health"].subscribers == 200
@@ -243,16 +244,19 @@ def test_200_subscribers_cost_the_database_what_one_does(
         unary_s = time.monotonic() - started
         assert reply.status == 200
         assert unary_s < 1.0, unary_s
-        memory = rss_mb()
+        # The server runs in this process, whose own size depends on the tests run before; what
+        # the 199 more streams cost is the growth. The server alone holds 140-165 MB under the
+        # bench's load (docs/PERFORMANCE.md), so it stays under 300 MB while this stays under 100.
+        grown = rss_mb() - before
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
             f"\nstatements per tick: {alone:g} with 1 subscriber, {together:g} with 200;"
             f" unary call with 200 streams open: {unary_s * 1000:.0f} ms;"
-            f" RSS {memory:.0f} MB (peak {peak:.0f} MB, test process and server together)"
+            f" RSS growth for 199 more streams {grown:.0f} MB (process peak {peak:.0f} MB)"
         )
         assert alone >= 1
         assert together == alone
-        assert memory < 300
+        assert grown < 100
     finally:
         one.close()
         if crowd is not None:
