@@ -444,17 +444,17 @@ def _wall_clock(zone: ZoneInfo, utc: NDArray[np.datetime64]) -> NDArray[np.datet
     One offset per UTC day in the input (zoneinfo is scalar), and per instant on the rare day
     whose offset changes.
     """
-    utc_days = utc.astype("datetime64[D]")
-    unique, inverse = np.unique(utc_days, return_inverse=True)
+    flat = utc.reshape(-1)  # a 0-d input too: its offsets must be an array to assign into
+    unique, inverse = np.unique(flat.astype("datetime64[D]"), return_inverse=True)
     day_us = unique.astype("datetime64[us]").astype(np.int64)
     at_start = np.array([_offset_us(zone, int(d)) for d in day_us], dtype=np.int64)
     at_end = np.array([_offset_us(zone, int(d) + _US_PER_DAY) for d in day_us], dtype=np.int64)
-    offsets = at_start[inverse.reshape(utc.shape)]
-    changing = (at_start != at_end)[inverse.reshape(utc.shape)]
+    offsets = at_start[inverse]
+    changing = (at_start != at_end)[inverse]
     if changing.any():
-        instants = utc[changing].astype(np.int64)
+        instants = flat[changing].astype(np.int64)
         offsets[changing] = [_offset_us(zone, int(u)) for u in instants]
-    wall: NDArray[np.datetime64] = utc + offsets.astype("timedelta64[us]")
+    wall: NDArray[np.datetime64] = (flat + offsets.astype("timedelta64[us]")).reshape(utc.shape)
     return wall
 
 

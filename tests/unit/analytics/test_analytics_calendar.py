@@ -356,6 +356,13 @@ class TestMarketMinutes:
 
 
 class TestMarketWindowStart:
+    def test_a_single_instant_on_a_daylight_saving_day(self) -> None:
+        # 2027-03-14 00:00 UTC is Saturday evening in New York, the day clocks go forward: a
+        # 0-d datetime64 on a day whose offset changes once raised instead of answering. The
+        # last minute of trading before it is Friday 15:59-16:00 EST (20:59-21:00 UTC).
+        end = np.datetime64("2027-03-14T00:00", "us")
+        assert NEW_YORK.market_window_start(end, 1.0) == datetime(2027, 3, 12, 20, 59, tzinfo=UTC)
+
     @pytest.mark.parametrize(
         ("end", "minutes", "start"),
         [
