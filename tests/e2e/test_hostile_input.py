@@ -22,25 +22,43 @@ from typing import Any
 
 import grpc
 import pytest
+from google.api import annotations_pb2
+from google.protobuf.descriptor import MethodDescriptor
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from devstack import processes
+from devstack import envoy
 from mlanalytics.parameters import PARAMETERS
-from server.api.directory import SERVICES, endpoints
+from server.api.directory import SERVICES
 from server.app import Service
 
-#: RPCs that answer something else than one JSON message: a stream (SSE: a valid request would
-#: never end) or a raw HTTP body (the documentation pages, /metrics).
-NOT_JSON = {
-    f"{service.full_name}/{method.name}"
-    for service in SERVICES
-    for method in service.methods
-    if method.server_streaming or method.output_type.full_name == "google.api.HttpBody"
-}
-ENDPOINTS = [(e.path, list(e.query_parameters)) for e in endpoints() if e.rpc not in NOT_JSON]
+
+def _rest_endpoints() -> list[tuple[str, list[str], str]]:
+    """Every REST path: its query parameters, and what a 200 carries: ``json`` (the envelope),
+    ``body`` (a raw HTTP body: metrics, documentation pages) or ``stream`` (Server-Sent Events)."""
+    found = []
+    for service in SERVICES:
+        method: MethodDescriptor
+        for method in service.methods:
+            path = method.GetOptions().Extensions[annotations_pb2.http].get
+            if not path:
+                continue
+            own = [f.name for f in method.input_type.fields if "{" + f.name + "}" not in path]
+            kind = (
+                "stream"
+                if method.server_streaming
+                else "body"
+                if method.output_type.full_name == "google.api.HttpBody"
+                else "json"
+            )
+            found.append((path, own, kind))
+    return found
+
+
+ENDPOINTS = _rest_endpoints()
+KINDS = {path: kind for path, _, kind in ENDPOINTS}
 KNOWN_NAMES = sorted(PARAMETERS)
 REQUESTS_PER_EXAMPLE = 10
 EXAMPLES = 520  # x 10 requests: >= 5,000 per run
@@ -70,16 +88,16 @@ NAMES = st.one_of(
 
 
 @st.composite
-def requests(draw: st.DrawFn) -> str:
-    """A GET target: a documented path (its path parameter hostile too) and a hostile query."""
-    path, own = draw(st.sampled_from(ENDPOINTS))
-    if "{model_id}" in path:
-        path = path.replace("{model_id}", draw(VALUES))
+def requests(draw: st.DrawFn) -> tuple[str, str]:
+    """A GET target: a documented path (its path parameter hostile too) and a hostile query;
+    with the kind of answer the path gives."""
+    template, own, kind = draw(st.sampled_from(ENDPOINTS))
+    path = template.replace("{model_id}", draw(VALUES)) if "{model_id}" in template else template
     names = st.one_of(st.sampled_from(own), NAMES) if own else NAMES
     query = draw(st.lists(st.tuples(names, VALUES), max_size=4))
     if not query:
-        return path
-    return path + "?" + "&".join(f"{name}={value}" for name, value in query)
+        return path, kind
+    return path + "?" + "&".join(f"{name}={value}" for name, value in query), kind
 
 
 class Client:
@@ -90,21 +108,55 @@ class Client:
         self._conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
     def get(self, target: str) -> tuple[int, str, bytes]:
+        """Status, content type and body; of an event stream, only its first event."""
         try:
             self._conn.request("GET", target)
             response = self._conn.getresponse()
         except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-            self._conn.close()  # Envoy closes after some errors (431): ask again on a new one
-            self._conn = http.client.HTTPConnection("127.0.0.1", self._port, timeout=30)
+            self._reconnect()  # Envoy closes after some errors (431): ask again on a new one
             self._conn.request("GET", target)
             response = self._conn.getresponse()
+        content_type = response.getheader("content-type", "")
+        if content_type.startswith("text/event-stream"):
+            body = b""
+            while b"\n\n" not in body:  # the first event: the state now
+                line = response.readline()
+                if not line:
+                    break
+                body += line
+            self._reconnect()  # a stream never ends by itself
+            return response.status, content_type, body
         body = response.read()
         if response.getheader("connection", "").lower() == "close":
-            self._conn.close()
-        return response.status, response.getheader("content-type", ""), body
+            self._reconnect()
+        return response.status, content_type, body
+
+    def _reconnect(self) -> None:
+        self._conn.close()
+        self._conn = http.client.HTTPConnection("127.0.0.1", self._port, timeout=30)
 
     def close(self) -> None:
         self._conn.close()
+
+
+def assert_well_formed(target: str, kind: str, status: int, content_type: str, body: bytes) -> None:
+    """Below 500; errors a short JSON; a 200 what its path promises."""
+    shown = (target[:300], status, content_type, body[:300])
+    assert status < 500, shown
+    if status >= 400 or kind == "json":
+        assert content_type.startswith("application/json"), shown
+        parsed: Any = json.loads(body)  # raises on a non-JSON body
+        if status >= 400:
+            assert isinstance(parsed["code"], int), shown
+            assert isinstance(parsed["message"], str), shown
+            assert len(body) <= LARGEST_ERROR_BODY, shown
+    elif kind == "stream":
+        assert content_type.startswith("text/event-stream"), shown
+        event = body.decode()
+        assert event.startswith("data: "), shown
+        json.loads(event.removeprefix("data: "))
+    else:  # a raw body: metrics, a documentation page
+        assert body, shown
 
 
 @pytest.fixture
@@ -122,7 +174,7 @@ def assert_quiet_log(caplog: pytest.LogCaptureFixture, seconds: float) -> None:
 
 
 def test_hostile_rest_requests_get_4xx_json(
-    proxy: processes.EnvoyProcess, server_log: pytest.LogCaptureFixture
+    proxy: envoy.EnvoyProcess, server_log: pytest.LogCaptureFixture
 ) -> None:
     client = Client(proxy.port)
     statuses: Counter[int] = Counter()
@@ -135,17 +187,11 @@ def test_hostile_rest_requests_get_4xx_json(
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     @given(st.lists(requests(), min_size=REQUESTS_PER_EXAMPLE, max_size=REQUESTS_PER_EXAMPLE))
-    def check(targets: list[str]) -> None:
-        for target in targets:
+    def check(targets: list[tuple[str, str]]) -> None:
+        for target, kind in targets:
             status, content_type, body = client.get(target)
             statuses[status] += 1
-            assert status < 500, (target[:300], status, body[:300])
-            assert content_type.startswith("application/json"), (target[:300], content_type)
-            parsed: Any = json.loads(body)  # raises on a non-JSON body
-            if status >= 400:
-                assert isinstance(parsed["code"], int)
-                assert isinstance(parsed["message"], str)
-                assert len(body) <= LARGEST_ERROR_BODY, (target[:300], body[:300])
+            assert_well_formed(target, kind, status, content_type, body)
 
     try:
         check()
@@ -168,7 +214,7 @@ def test_hostile_rest_requests_get_4xx_json(
     ],
 )
 def test_non_utf8_values_are_400_naming_the_parameter(
-    proxy: processes.EnvoyProcess, server_log: pytest.LogCaptureFixture, target: str, field: str
+    proxy: envoy.EnvoyProcess, server_log: pytest.LogCaptureFixture, target: str, field: str
 ) -> None:
     client = Client(proxy.port)
     try:
@@ -192,8 +238,14 @@ UNARY = {
     f"/{service.full_name}/{method.name}": method.input_type.full_name
     for service in SERVICES
     for method in service.methods
+    if not method.server_streaming
 } | {"/grpc.health.v1.Health/Check": "grpc.health.v1.HealthCheckRequest"}
-WATCH = "/grpc.health.v1.Health/Watch"  # server streaming
+STREAMING = {  # server streaming: a valid request streams until its deadline
+    f"/{service.full_name}/{method.name}": method.input_type.full_name
+    for service in SERVICES
+    for method in service.methods
+    if method.server_streaming
+} | {"/grpc.health.v1.Health/Watch": "grpc.health.v1.HealthCheckRequest"}
 REFLECTION = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"  # bidirectional
 _TYPES: dict[str, Any] = {
     "grpc.health.v1.HealthCheckRequest": health_pb2.HealthCheckRequest,
@@ -215,7 +267,7 @@ def _parses(type_name: str, data: bytes) -> bool:
 
 @pytest.fixture(params=["direct", "envoy"])
 def raw_channel(
-    request: pytest.FixtureRequest, service: Service, proxy: processes.EnvoyProcess
+    request: pytest.FixtureRequest, service: Service, proxy: envoy.EnvoyProcess
 ) -> Iterator[grpc.Channel]:
     port = service.port if request.param == "direct" else proxy.port
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -227,22 +279,22 @@ def test_random_bytes_to_every_method_are_invalid_argument(
 ) -> None:
     codes: Counter[str] = Counter()
     started = time.monotonic()
-    methods = [*UNARY, WATCH, REFLECTION]
+    methods = [*UNARY, *STREAMING, REFLECTION]
 
     @settings(max_examples=300, deadline=None, database=None)
     @given(st.sampled_from(methods), st.binary(min_size=1, max_size=64))
     def check(method: str, data: bytes) -> None:
-        type_name = UNARY.get(method) or (
-            "grpc.health.v1.HealthCheckRequest"
-            if method == WATCH
-            else "grpc.reflection.v1alpha.ServerReflectionRequest"
+        type_name = (
+            UNARY.get(method)
+            or STREAMING.get(method)
+            or "grpc.reflection.v1alpha.ServerReflectionRequest"
         )
         valid = _parses(type_name, data)
-        if method == WATCH:
-            assume(not valid)  # a valid Watch streams until its deadline
+        if method in STREAMING:
+            assume(not valid)  # a valid request streams until its deadline
         try:
             # No serializers: the bytes go out as they are.
-            if method == WATCH:
+            if method in STREAMING:
                 list(raw_channel.unary_stream(method, None, None)(data, timeout=10))
             elif method == REFLECTION:
                 list(raw_channel.stream_stream(method, None, None)(iter([data]), timeout=10))
