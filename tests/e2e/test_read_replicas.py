@@ -18,9 +18,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import grpc
 import numpy as np
 import psycopg
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from replicas import ReplicatedPostgres, Server
 
 from devstack.seed import create_schema
@@ -36,6 +38,7 @@ END = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 ROWS_PER_MODEL = 2 * 288  # 2 days of 5-minute predictions before END
 #: Load per phase: this many reads before the stop and after it, at most this long.
 READS_BEFORE, READS_AFTER, PHASE_TIMEOUT_S, MAX_READS = 60, 200, 60.0, 5000
+MAX_NOT_SERVING_MS = 250.0
 #: Reads go on at least this long after the stop, so that the health probe (once a second) has
 #: met the lost host too.
 AFTER_STOP_S = 2.5
@@ -141,6 +144,53 @@ def _sessions(server: Server) -> int:
     return count
 
 
+class HealthWatch:
+    """The service's gRPC health as a load balancer sees it: a Watch stream, every change timed."""
+
+    def __init__(self, port: int) -> None:
+        self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        self._changes: list[tuple[float, bool]] = []  # (monotonic time, serving)
+        self._lock = threading.Lock()
+        self._first = threading.Event()
+        self._stream = health_pb2_grpc.HealthStub(self._channel).Watch(
+            health_pb2.HealthCheckRequest(service="")
+        )
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        assert self._first.wait(10), "no health status within 10 s"
+
+    def _run(self) -> None:
+        try:
+            for reply in self._stream:
+                serving = reply.status == health_pb2.HealthCheckResponse.SERVING
+                with self._lock:
+                    self._changes.append((time.monotonic(), serving))
+                self._first.set()
+        except grpc.RpcError:
+            pass  # cancelled by close()
+
+    def not_serving_s(self, start: float, end: float) -> float:
+        """Seconds of (start, end) during which the status was anything but SERVING."""
+        with self._lock:
+            changes = list(self._changes)
+        before = [serving for at, serving in changes if at <= start]
+        down_since = None if (before[-1] if before else True) else start
+        total = 0.0
+        for at, serving in changes:
+            if not start < at < end:
+                continue
+            if not serving and down_since is None:
+                down_since = at
+            elif serving and down_since is not None:
+                total, down_since = total + at - down_since, None
+        return total + (end - down_since if down_since is not None else 0.0)
+
+    def close(self) -> None:
+        self._stream.cancel()
+        self._thread.join(timeout=5)
+        self._channel.close()
+
+
 @dataclass
 class Load:
     """CLIENTS threads reading in a loop through the Python client, until stopped."""
@@ -151,7 +201,6 @@ class Load:
     failures: list[str] = field(default_factory=list)
     wrong: list[str] = field(default_factory=list)
     longest_s: float = 0.0
-    health_lost: int = 0  # reads during which the service's health was not SERVING
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -206,7 +255,6 @@ class Load:
                 elapsed = time.monotonic() - started
                 with self._changed:
                     self.longest_s = max(self.longest_s, elapsed)
-                    self.health_lost += not self.service.monitor.connected
                     if failed is not None:
                         self.failures.append(failed)
                     else:
@@ -247,26 +295,28 @@ class Phase:
     failed: int
     retried: int
     longest_ms: float
-    health_lost: int
+    not_serving_ms: float
 
     def __str__(self) -> str:
         return (
             f"{self.name}: {self.reads} reads, {self.failed} failed, {self.retried} UNAVAILABLE"
             f" answers retried by the client, longest read {self.longest_ms:.0f} ms,"
-            f" {self.health_lost} reads while health was not SERVING"
+            f" health not SERVING for {self.not_serving_ms:.0f} ms"
         )
 
 
-def _stop_under_load(name: str, service: Service, server: Server) -> Phase:
+def _stop_under_load(name: str, service: Service, server: Server, health: HealthWatch) -> Phase:
     """READS_BEFORE reads, ``server`` stopped (fast), READS_AFTER more reads and at least
     AFTER_STOP_S seconds of them: all must succeed."""
     unavailable = _unavailable_answers(service)
     with Load(f"127.0.0.1:{service.port}", service) as load:
         load.wait_for(READS_BEFORE)
+        started = time.monotonic()
         server.stop()
         stopped = time.monotonic()
         load.wait_for(load.successes + READS_AFTER)
         load.keep_reading_until(stopped + AFTER_STOP_S)
+        ended = time.monotonic()
     assert not load.wrong, load.wrong[:5]
     return Phase(
         name,
@@ -274,7 +324,7 @@ def _stop_under_load(name: str, service: Service, server: Server) -> Phase:
         len(load.failures),
         int(_unavailable_answers(service) - unavailable),
         load.longest_s * 1000,
-        load.health_lost,
+        health.not_serving_s(started, ended) * 1000,
     )
 
 
@@ -285,6 +335,7 @@ def test_reads_prefer_the_standby_and_survive_losing_either_host(
     _seed(primary)
     cluster.wait_caught_up()
     service = _service(cluster)
+    health = HealthWatch(service.port)
     try:
         # Both up: with prefer-standby every connection of the service is on the standby.
         with Load(f"127.0.0.1:{service.port}", service) as load:
@@ -299,7 +350,7 @@ def test_reads_prefer_the_standby_and_survive_losing_either_host(
         assert on_primary == 0, (on_standby, on_primary)
 
         # The standby fails: the pool moves to the primary.
-        standby_lost = _stop_under_load("standby stopped", service, replica)
+        standby_lost = _stop_under_load("standby stopped", service, replica, health)
         assert _where_the_pool_reads(service) == (False, primary.port)
 
         # The standby returns and catches up; the pool's connections stay on the primary (until
@@ -309,7 +360,7 @@ def test_reads_prefer_the_standby_and_survive_losing_either_host(
         assert _sessions(replica) == 0
 
         # The primary fails: the pool moves back to the standby, which keeps serving reads.
-        primary_lost = _stop_under_load("primary stopped", service, primary)
+        primary_lost = _stop_under_load("primary stopped", service, primary, health)
         assert _where_the_pool_reads(service) == (True, replica.port)
 
         print(
@@ -319,6 +370,9 @@ def test_reads_prefer_the_standby_and_survive_losing_either_host(
         for phase in (standby_lost, primary_lost):
             print(phase)
             assert phase.failed == 0, phase
-            assert phase.health_lost == 0, phase
+            # A load balancer must not take the service out for a database failover: one failed
+            # health check of a short poll could. (Without the probe's reconnection: ~1 s.)
+            assert phase.not_serving_ms <= MAX_NOT_SERVING_MS, phase
     finally:
+        health.close()
         service.stop(grace=1)
