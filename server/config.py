@@ -46,8 +46,13 @@ class Settings:
     # from outside is Envoy's (which shares the host, or the network namespace in compose).
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 50051  # [GRPC_PORT] the gRPC server's own port; 0 picks a free one
-    postgres_host: str | None = None  # [POSTGRES_HOST] unset: `make run` embeds PostgreSQL
-    postgres_port: int = 5432  # [POSTGRES_PORT]
+    # [POSTGRES_HOST] a host, or a comma-separated list of them (a primary and its read replicas:
+    # the connections prefer a standby and fail over; docs/DEFINITIONS.md#database-hosts);
+    # unset: `make run` embeds PostgreSQL
+    postgres_host: str | None = None
+    postgres_port: int = 5432  # [POSTGRES_PORT] the port of every host, or the first of a list
+    # [POSTGRES_PORT] given as a list: the port of each POSTGRES_HOST, in order (else empty)
+    postgres_ports: tuple[int, ...] = ()
     postgres_db: str = "usdcop_trading"  # [POSTGRES_DB]
     postgres_user: str = "postgres"  # [POSTGRES_USER]
     postgres_password: str = ""  # [POSTGRES_PASSWORD]
@@ -88,6 +93,15 @@ class Settings:
     metrics_drift_max_age_s: float = 60.0
 
     @property
+    def postgres_addresses(self) -> tuple[tuple[str, int], ...]:
+        """(host, port) of each database host, in the order given; empty if none is set."""
+        if self.postgres_host is None:
+            return ()
+        hosts = tuple(self.postgres_host.split(","))
+        ports = _host_ports(hosts, self.postgres_ports or (self.postgres_port,))
+        return tuple(zip(hosts, ports, strict=True))
+
+    @property
     def drift_thresholds(self) -> DriftThresholds:
         return DriftThresholds(self.drift_warning_threshold, self.drift_critical_threshold)
 
@@ -100,13 +114,30 @@ class Settings:
         """Read the settings from ``environ`` (default ``os.environ``); raise ConfigError."""
         env = _Env(os.environ if environ is None else environ)
         d = cls()
+        no_hosts: tuple[str, ...] = ()
+        hosts = env.parsed(
+            "POSTGRES_HOST",
+            no_hosts,
+            _hosts,
+            "a host name, address or socket directory, or a comma-separated list of them",
+        )
+        one_port: tuple[int, ...] = (d.postgres_port,)
+        ports = env.parsed(
+            "POSTGRES_PORT",
+            one_port,
+            _ports,
+            "an integer in 1..65535, or a comma-separated list of them (one per POSTGRES_HOST)",
+        )
+        if hosts:  # without one, `make run` embeds PostgreSQL and the port does not matter
+            _host_ports(hosts, ports)
         settings = cls(
             service_host=env.text("SERVICE_HOST", d.service_host),
             service_port=env.integer("SERVICE_PORT", d.service_port, 1, 65535),
             grpc_host=env.text("GRPC_HOST", d.grpc_host) or d.grpc_host,
             grpc_port=env.integer("GRPC_PORT", d.grpc_port, 0, 65535),
-            postgres_host=env.text("POSTGRES_HOST", "") or None,
-            postgres_port=env.integer("POSTGRES_PORT", d.postgres_port, 1, 65535),
+            postgres_host=",".join(hosts) or None,
+            postgres_port=ports[0],
+            postgres_ports=ports if len(ports) > 1 else (),
             postgres_db=env.text("POSTGRES_DB", d.postgres_db),
             postgres_user=env.text("POSTGRES_USER", d.postgres_user),
             postgres_password=env.text("POSTGRES_PASSWORD", d.postgres_password),
@@ -183,6 +214,36 @@ def _market_calendar(env: _Env) -> MarketCalendar:
     if kind == "always":
         return MarketCalendar.always()
     return MarketCalendar(TradingSession(timezone, opens, closes, days, country))
+
+
+def _hosts(raw: str) -> tuple[str, ...]:
+    """``a,b``: the hosts in order; empty for an empty value (the embedded database)."""
+    if not raw:
+        return ()
+    hosts = tuple(host.strip() for host in raw.split(","))
+    if any(not host or any(c.isspace() for c in host) for host in hosts):
+        raise ValueError(raw)
+    return hosts
+
+
+def _ports(raw: str) -> tuple[int, ...]:
+    ports = tuple(int(port) for port in raw.split(","))
+    if not all(1 <= port <= 65535 for port in ports):
+        raise ValueError(raw)
+    return ports
+
+
+def _host_ports(hosts: tuple[str, ...], ports: tuple[int, ...]) -> tuple[int, ...]:
+    """The port of each host: one port serves every host, else there is one per host."""
+    if len(ports) == 1:
+        return ports * len(hosts)
+    if len(ports) != len(hosts):
+        raise ConfigError(
+            f"POSTGRES_PORT lists {len(ports)} ports for {len(hosts)} "
+            f"host{'s' if len(hosts) != 1 else ''} in POSTGRES_HOST: give one port for every "
+            "host, or one per host in the same order"
+        )
+    return ports
 
 
 def _calendar_kind(raw: str) -> str:

@@ -3,6 +3,8 @@
 Sessions are read-only (``default_transaction_read_only``) with a statement timeout, so the service
 can neither write nor hold the database hostage. Repositories borrow connections with
 :func:`connection`, which turns connection trouble into the domain errors the interceptor maps.
+With several database hosts (a primary and its streaming replicas), every new connection prefers
+a standby and fails over to whichever host answers (docs/DEFINITIONS.md#database-hosts).
 """
 
 from __future__ import annotations
@@ -29,16 +31,45 @@ Connection: TypeAlias = psycopg.Connection[tuple[Any, ...]]
 RECONNECT_TIMEOUT_S = 2.0
 
 
+#: libpq versions (``psycopg.pq.version()``) that know a connection option.
+PREFER_STANDBY_LIBPQ = 140000  # target_session_attrs=prefer-standby
+LOAD_BALANCE_LIBPQ = 160000  # load_balance_hosts=random
+
+
+def multi_host_options(hosts: int, libpq_version: int) -> dict[str, str]:
+    """The libpq options for ``hosts`` database hosts: none for one.
+
+    For several: try a standby first (reads go to the replicas; the primary when none answers) and
+    the hosts in random order (connections spread over the replicas), as far as this libpq knows
+    those options; without them it tries the hosts in order and keeps the first that answers.
+    """
+    if hosts < 2:
+        return {}
+    options: dict[str, str] = {}
+    if libpq_version >= PREFER_STANDBY_LIBPQ:
+        options["target_session_attrs"] = "prefer-standby"
+    if libpq_version >= LOAD_BALANCE_LIBPQ:
+        options["load_balance_hosts"] = "random"
+    return options
+
+
+def describe_hosts(settings: Settings) -> str:
+    """``host:port`` of each database host, comma-separated, for messages."""
+    return ", ".join(f"{host}:{port}" for host, port in settings.postgres_addresses)
+
+
 def conninfo(settings: Settings) -> str:
     """The libpq connection string for ``settings`` (read-only session, statement timeout)."""
-    if settings.postgres_host is None:
+    addresses = settings.postgres_addresses
+    if not addresses:
         raise ConfigError(
             "POSTGRES_HOST is not set: point it at PostgreSQL, or use `make run`, which starts an "
             "embedded one with demo data"
         )
     return make_conninfo(
-        host=settings.postgres_host,
-        port=settings.postgres_port,
+        host=",".join(host for host, _ in addresses),
+        port=",".join(str(port) for _, port in addresses),
+        **multi_host_options(len(addresses), psycopg.pq.version()),
         dbname=settings.postgres_db,
         user=settings.postgres_user,
         password=settings.postgres_password or None,
@@ -54,6 +85,20 @@ def conninfo(settings: Settings) -> str:
 
 def create_pool(settings: Settings) -> ConnectionPool:
     """Open the pool and wait for its first connections, so a bad DSN fails at start-up."""
+
+    def check(conn: Connection) -> None:
+        """Check a connection before it is handed out; one found broken is rarely alone.
+
+        When a host stops or fails over, every connection to it breaks at once. psycopg_pool
+        tries a second connection at once but waits about 1 s before a third: check the other
+        idle ones too (replacing the broken), so that the next try gets a working one.
+        """
+        try:
+            ConnectionPool.check_connection(conn)
+        except psycopg.Error:
+            pool.check()
+            raise
+
     pool = ConnectionPool(
         conninfo(settings),
         min_size=settings.db_pool_min_size,
@@ -65,16 +110,24 @@ def create_pool(settings: Settings) -> ConnectionPool:
         # and so does the monitor when it sees the database return (DatabaseMonitor).
         reconnect_timeout=RECONNECT_TIMEOUT_S,
         kwargs={"autocommit": True},
-        check=ConnectionPool.check_connection,
+        check=check,
         open=False,
         name="mlanalytics",
     )
+    options = multi_host_options(len(settings.postgres_addresses), psycopg.pq.version())
+    if len(settings.postgres_addresses) > 1:
+        log.info(
+            "database hosts %s (%s)",
+            describe_hosts(settings),
+            ", ".join(f"{k}={v}" for k, v in options.items())
+            or f"libpq {psycopg.pq.version()}: tried in order",
+        )
     try:
         pool.open(wait=True, timeout=max(5.0, settings.db_connect_timeout_s * 2.0))
     except PoolTimeout:
         pool.close()
         raise ConfigError(
-            f"cannot connect to PostgreSQL at {settings.postgres_host}:{settings.postgres_port} "
+            f"cannot connect to PostgreSQL at {describe_hosts(settings)} "
             f"database {settings.postgres_db!r} as {settings.postgres_user!r}"
         ) from None
     return pool
@@ -167,7 +220,15 @@ class DatabaseMonitor:
         self._wake.set()
 
     def probe(self) -> bool:
-        """One round trip to the database (reconnecting if needed); True if it answered."""
+        """One round trip to the database (reconnecting if needed); True if it answered.
+
+        A connection found broken is replaced at once before the answer is no: with several
+        hosts, the new one goes to a host that is up, so losing one host is not an outage.
+        """
+        had_connection = self._conn is not None and not self._conn.closed
+        return self._round_trip() or (had_connection and self._round_trip())
+
+    def _round_trip(self) -> bool:
         try:
             if self._conn is None or self._conn.closed:
                 self._conn = psycopg.connect(self._dsn, autocommit=True)
