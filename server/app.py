@@ -99,7 +99,7 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
         RequestDecodingInterceptor(),  # first: its deserializers are the ones grpcio uses
         RpcMetricsInterceptor(telemetry, excluded=frozenset({METRICS_METHOD})),
         ErrorInterceptor(database_failed=monitor.report_failure),
-        AdmissionInterceptor(admission, CACHED_METHODS, cache),
+        AdmissionInterceptor(admission, CACHED_METHODS, cache, lambda: monitor.connected),
     ]
     # grpcio's sync server holds a thread per call for its whole life: an open stream holds one
     # until it ends. The hub admits at most stream_max_subscribers streams, and the pool has that
