@@ -1,6 +1,8 @@
-"""`make run`: embedded PostgreSQL with demo data (unless POSTGRES_HOST is set), the gRPC server and
-Envoy on SERVICE_PORT, in the foreground. Ctrl-C or SIGTERM stops all of them; so does the death of
-any one of them. Children also get SIGTERM if this process dies without cleaning up (Linux).
+"""`make run`: embedded PostgreSQL with demo data (unless POSTGRES_HOST is set), the gRPC server
+(SERVER_REPLICAS of them, on GRPC_PORT, GRPC_PORT+1, ...) and Envoy on SERVICE_PORT, in the
+foreground. A server that dies is restarted with back-off (devstack/supervisor.py); Ctrl-C,
+SIGTERM or Envoy's death stops everything. Children also get SIGTERM if this process dies without
+cleaning up (Linux).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from devstack import embedded, envoy
 from devstack.demo import check_calendar
 from devstack.roles import create_reader_role, reader_dsn
 from devstack.seed import seed_demo
+from devstack.supervisor import Supervisor
 from server.config import ConfigError, Settings
 
 log = logging.getLogger("devstack")
@@ -114,13 +117,11 @@ def wait_for_server(port: int, process: subprocess.Popen[bytes], timeout: float 
     raise TimeoutError("the gRPC server did not come up in time")
 
 
-def _stop_server(server: subprocess.Popen[bytes], grace: float) -> None:
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=grace + 5)
-        except subprocess.TimeoutExpired:
-            server.kill()
+def replica_ports(settings: Settings) -> list[int]:
+    """SERVER_REPLICAS consecutive ports from GRPC_PORT (GRPC_PORT 0: free ports)."""
+    if settings.grpc_port == 0:
+        return [free_port() for _ in range(settings.server_replicas)]
+    return [settings.grpc_port + i for i in range(settings.server_replicas)]
 
 
 def run() -> int:
@@ -147,21 +148,26 @@ def run() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
-    # preexec_fn only makes the prctl system call (libc is loaded above), so it is fork-safe.
-    server = subprocess.Popen(
-        [sys.executable, "-m", "server"],
-        env=env,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509
-    )
+    def start_server(port: int) -> subprocess.Popen[bytes]:
+        # preexec_fn only makes the prctl system call (libc is loaded above): fork-safe.
+        return subprocess.Popen(
+            [sys.executable, "-m", "server"],
+            env={**env, "GRPC_PORT": str(port)},
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
+        )
+
+    ports = replica_ports(settings)
+    servers = Supervisor(ports, start_server)
     proxy: envoy.EnvoyProcess | None = None
     status = 0
     try:
-        wait_for_server(settings.grpc_port, server)
+        for replica in servers.start():
+            wait_for_server(replica.port, replica.process)
         proxy = envoy.start(
             envoy.render(
                 listen_host=settings.service_host,
                 listen_port=settings.service_port,
-                backend_port=settings.grpc_port,
+                backend_ports=ports,
                 cors_origins=settings.cors_allowed_origins,
             ),
             log_level="info" if settings.debug else "warning",
@@ -173,15 +179,17 @@ def run() -> int:
             "\nML Analytics Service is up\n"
             f"  docs  http://localhost:{proxy.port}/docs   (Swagger UI; /redoc, /openapi.json)\n"
             f"  REST  http://localhost:{proxy.port}/   (try /api/health/models)\n"
-            f"  gRPC  localhost:{proxy.port} through Envoy, localhost:{settings.grpc_port} direct"
+            f"  gRPC  localhost:{proxy.port} through Envoy, localhost:{_ports(ports)} direct"
             f"   (grpcurl -plaintext localhost:{proxy.port} list)\n"
             f"  data  {where}\n"
+            f"  envoy {proxy.admin_url}/clusters   (each server replica's health; loopback)\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )
         while not stop.wait(0.5):
-            if server.poll() is not None or proxy.process.poll() is not None:
-                log.error("a child process exited; stopping everything")
+            servers.poll()
+            if proxy.process.poll() is not None:
+                log.error("envoy exited; stopping everything")
                 status = 1
                 break
     except (RuntimeError, TimeoutError) as error:
@@ -190,8 +198,14 @@ def run() -> int:
     finally:
         if proxy is not None:
             proxy.stop()
-        _stop_server(server, settings.shutdown_grace_s)
+        servers.stop(settings.shutdown_grace_s)
         if top_up is not None:
             top_up.stop()
     log.info("stopped")
     return status
+
+
+def _ports(ports: list[int]) -> str:
+    if len(ports) == 1:
+        return str(ports[0])
+    return f"{{{','.join(map(str, ports))}}} ({len(ports)} server replicas)"

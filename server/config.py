@@ -46,6 +46,10 @@ class Settings:
     # from outside is Envoy's (which shares the host, or the network namespace in compose).
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 50051  # [GRPC_PORT] the gRPC server's own port; 0 picks a free one
+    # [SERVER_REPLICAS] `make run` only: this many gRPC server processes, on GRPC_PORT,
+    # GRPC_PORT+1, ..., behind Envoy, each restarted if it dies (docker compose: --scale server=N).
+    # At most 8: each holds up to DB_POOL_MAX_SIZE + 1 database connections.
+    server_replicas: int = 1
     postgres_host: str | None = None  # [POSTGRES_HOST] unset: `make run` embeds PostgreSQL
     postgres_port: int = 5432  # [POSTGRES_PORT]
     postgres_db: str = "usdcop_trading"  # [POSTGRES_DB]
@@ -105,6 +109,7 @@ class Settings:
             service_port=env.integer("SERVICE_PORT", d.service_port, 1, 65535),
             grpc_host=env.text("GRPC_HOST", d.grpc_host) or d.grpc_host,
             grpc_port=env.integer("GRPC_PORT", d.grpc_port, 0, 65535),
+            server_replicas=env.integer("SERVER_REPLICAS", d.server_replicas, 1, 8),
             postgres_host=env.text("POSTGRES_HOST", "") or None,
             postgres_port=env.integer("POSTGRES_PORT", d.postgres_port, 1, 65535),
             postgres_db=env.text("POSTGRES_DB", d.postgres_db),
@@ -146,6 +151,12 @@ class Settings:
             raise ConfigError(
                 f"DB_POOL_MIN_SIZE ({settings.db_pool_min_size}) must not exceed "
                 f"DB_POOL_MAX_SIZE ({settings.db_pool_max_size})"
+            )
+        last_port = settings.grpc_port + settings.server_replicas - 1
+        if settings.grpc_port and last_port > 65535:
+            raise ConfigError(
+                f"SERVER_REPLICAS ({settings.server_replicas}) servers from GRPC_PORT "
+                f"({settings.grpc_port}) would need port {last_port}, beyond 65535"
             )
         if settings.drift_warning_threshold > settings.drift_critical_threshold:
             raise ConfigError(
