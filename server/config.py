@@ -50,6 +50,10 @@ class Settings:
     # GRPC_PORT+1, ..., behind Envoy, each restarted if it dies (docker compose: --scale server=N).
     # At most 8: each holds up to DB_POOL_MAX_SIZE + 1 database connections.
     server_replicas: int = 1
+    # [METRICS_PORT] 0: off. Else GET /metrics also as plain HTTP on GRPC_HOST:METRICS_PORT, so
+    # that Prometheus scrapes each replica itself (docker compose) rather than whichever one
+    # Envoy picks.
+    metrics_port: int = 0
     postgres_host: str | None = None  # [POSTGRES_HOST] unset: `make run` embeds PostgreSQL
     postgres_port: int = 5432  # [POSTGRES_PORT]
     postgres_db: str = "usdcop_trading"  # [POSTGRES_DB]
@@ -110,6 +114,7 @@ class Settings:
             grpc_host=env.text("GRPC_HOST", d.grpc_host) or d.grpc_host,
             grpc_port=env.integer("GRPC_PORT", d.grpc_port, 0, 65535),
             server_replicas=env.integer("SERVER_REPLICAS", d.server_replicas, 1, 8),
+            metrics_port=env.integer("METRICS_PORT", d.metrics_port, 0, 65535),
             postgres_host=env.text("POSTGRES_HOST", "") or None,
             postgres_port=env.integer("POSTGRES_PORT", d.postgres_port, 1, 65535),
             postgres_db=env.text("POSTGRES_DB", d.postgres_db),
