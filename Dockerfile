@@ -30,8 +30,8 @@ COPY --from=codegen /src/clients clients
 # pyyaml: `python -m devstack envoy-config` renders envoy.yaml with this deployment's CORS origins.
 RUN pip install --no-cache-dir . "pyyaml>=6,<7" && useradd --system --no-create-home app
 USER app
-# The gRPC port (50051) listens on 127.0.0.1 only (GRPC_HOST): Envoy, in the same network
-# namespace, is the way in.
+# GRPC_HOST defaults to 127.0.0.1; docker-compose.yml sets 0.0.0.0 and keeps the port on internal
+# networks, where Envoy finds every replica (`--scale server=N`). Health: python -m server.probe.
 STOPSIGNAL SIGTERM
 CMD ["python", "-m", "server"]
 

@@ -8,9 +8,11 @@ those to a copy and nothing else, so what the tests exercise is the deployed fil
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +35,16 @@ def render(
     listen_port: int = 8004,
     backend_host: str = "127.0.0.1",
     backend_port: int = 50051,
+    backend_ports: Sequence[int] = (),
     admin_port: int = 0,
     cors_origins: tuple[str, ...] = ("http://localhost:3000",),
     descriptor_set: Path = DESCRIPTOR_SET,
 ) -> dict[str, Any]:
-    """envoy.yaml with these ports, backend, descriptor path and CORS origins ("*" allows all)."""
+    """envoy.yaml with these ports, backend, descriptor path and CORS origins ("*" allows all).
+
+    ``backend_ports``: one server replica on each (SERVER_REPLICAS); without them, one on
+    ``backend_port``.
+    """
     config: dict[str, Any] = yaml.safe_load(ENVOY_YAML.read_text())
     config["admin"]["address"]["socket_address"].update(address="127.0.0.1", port_value=admin_port)
     listener = config["static_resources"]["listeners"][0]
@@ -50,10 +57,31 @@ def render(
     cors["allow_origin_string_match"] = [
         {"prefix": ""} if origin == "*" else {"exact": origin} for origin in cors_origins
     ]
-    cluster = config["static_resources"]["clusters"][0]
-    endpoint = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
-    endpoint["address"]["socket_address"].update(address=backend_host, port_value=backend_port)
+    set_backends(config, backend_host, list(backend_ports) or [backend_port])
     return config
+
+
+def set_backends(config: dict[str, Any], host: str, ports: Sequence[int]) -> None:
+    """Point the cluster at a replica on each of ``ports`` of ``host``: a STATIC cluster for an IP
+    address; for a name, the file's DNS cluster (every address the name resolves to is a replica).
+    """
+    cluster = config["static_resources"]["clusters"][0]
+    if _is_ip(host):
+        cluster.pop("cluster_type", None)
+        cluster["type"] = "STATIC"
+    endpoints = cluster["load_assignment"]["endpoints"][0]
+    endpoints["lb_endpoints"] = [
+        {"endpoint": {"address": {"socket_address": {"address": host, "port_value": port}}}}
+        for port in ports
+    ]
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _named(items: list[dict[str, Any]], name: str) -> dict[str, Any]:

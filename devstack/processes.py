@@ -165,21 +165,15 @@ class ServerProcess:
         return self.process.wait()
 
 
-def start_server(
+def spawn_server(
     *,
     dsn: str | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
     environment: Mapping[str, str] | None = None,
     quiet: bool = False,
-    timeout: float = 60.0,
 ) -> ServerProcess:
-    """Start ``python -m server`` and return once it answers the gRPC health check.
-
-    It listens on ``host:port`` (port 0: a free one), against the database of ``dsn`` (else the
-    ``POSTGRES_*`` variables of the environment); ``environment`` adds or overrides variables.
-    ``quiet`` discards its log (stderr).
-    """
+    """Start ``python -m server`` and return at once (see `start_server`, which also waits)."""
     port = port or free_port()
     env = {
         **os.environ,
@@ -195,16 +189,34 @@ def start_server(
         stderr=subprocess.DEVNULL if quiet else None,
         preexec_fn=_die_with_parent,  # noqa: PLW1509 (one system call, see _die_with_parent)
     )
-    server = ServerProcess(process, port)
+    return ServerProcess(process, port)
+
+
+def start_server(
+    *,
+    dsn: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    environment: Mapping[str, str] | None = None,
+    quiet: bool = False,
+    timeout: float = 60.0,
+) -> ServerProcess:
+    """Start ``python -m server`` and return once it answers the gRPC health check.
+
+    It listens on ``host:port`` (port 0: a free one), against the database of ``dsn`` (else the
+    ``POSTGRES_*`` variables of the environment); ``environment`` adds or overrides variables.
+    ``quiet`` discards its log (stderr).
+    """
+    server = spawn_server(dsn=dsn, host=host, port=port, environment=environment, quiet=quiet)
     try:
-        _wait_until_serving(server, timeout)
+        wait_until_serving(server, timeout)
     except BaseException:
         server.stop(grace=0)
         raise
     return server
 
 
-def _wait_until_serving(server: ServerProcess, timeout: float) -> None:
+def wait_until_serving(server: ServerProcess, timeout: float = 60.0) -> None:
     """Until the server answers the gRPC health check (or exits, or ``timeout`` passes)."""
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -19,6 +20,7 @@ from devstack import envoy, processes
 from devstack.demo import check_calendar
 from devstack.roles import create_reader_role, reader_dsn
 from devstack.seed import seed_demo
+from devstack.supervisor import Supervisor
 from server.config import ConfigError, Settings
 
 log = logging.getLogger("devstack")
@@ -92,18 +94,21 @@ def run() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
-    server: processes.ServerProcess | None = None
+    def spawn(port: int) -> subprocess.Popen[bytes]:
+        return processes.spawn_server(dsn=dsn, host=settings.service_host, port=port).process
+
+    ports = replica_ports(settings)
+    servers = Supervisor(ports, spawn)
     proxy: processes.EnvoyProcess | None = None
     status = 0
     try:
-        server = processes.start_server(
-            dsn=dsn, host=settings.service_host, port=settings.grpc_port
-        )
+        for replica in servers.start():
+            processes.wait_until_serving(processes.ServerProcess(replica.process, replica.port))
         proxy = processes.start_envoy(
             envoy.render(
                 listen_host=settings.service_host,
                 listen_port=settings.service_port,
-                backend_port=server.port,
+                backend_ports=ports,
                 cors_origins=settings.cors_allowed_origins,
             ),
             log_level="info" if settings.debug else "warning",
@@ -114,15 +119,16 @@ def run() -> int:
             "\nML Analytics Service is up\n"
             f"  docs  http://localhost:{proxy.port}/docs   (Swagger UI; /redoc, /openapi.json)\n"
             f"  REST  http://localhost:{proxy.port}/   (try /api/health/models)\n"
-            f"  gRPC  localhost:{proxy.port} through Envoy, localhost:{server.port} direct"
+            f"  gRPC  localhost:{proxy.port} through Envoy, localhost:{_ports(ports)} direct"
             f"   (grpcurl -plaintext localhost:{proxy.port} list)\n"
             f"  data  {where}\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )
         while not stop.wait(0.5):
-            if server.process.poll() is not None or proxy.process.poll() is not None:
-                log.error("a child process exited; stopping everything")
+            servers.poll()  # a replica that died is started again, with back-off
+            if proxy.process.poll() is not None:
+                log.error("envoy exited; stopping everything")
                 status = 1
                 break
     except (RuntimeError, TimeoutError) as error:
@@ -131,9 +137,21 @@ def run() -> int:
     finally:
         if proxy is not None:
             proxy.stop()
-        if server is not None:
-            server.stop(settings.shutdown_grace_s)
+        servers.stop(settings.shutdown_grace_s)
         if top_up is not None:
             top_up.stop()
     log.info("stopped")
     return status
+
+
+def replica_ports(settings: Settings) -> list[int]:
+    """SERVER_REPLICAS consecutive ports from GRPC_PORT (GRPC_PORT 0: free ports)."""
+    if settings.grpc_port == 0:
+        return [processes.free_port() for _ in range(settings.server_replicas)]
+    return [settings.grpc_port + i for i in range(settings.server_replicas)]
+
+
+def _ports(ports: list[int]) -> str:
+    if len(ports) == 1:
+        return str(ports[0])
+    return f"{{{','.join(map(str, ports))}}} ({len(ports)} server replicas)"

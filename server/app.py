@@ -7,10 +7,12 @@ import logging
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from prometheus_client import start_http_server
 from psycopg_pool import ConnectionPool
 
 from server.admission import Admission, database_call_limit
@@ -46,11 +48,17 @@ class Service:
     hub: Hub
     telemetry: Telemetry
     admission: Admission
+    #: Where GET /metrics is also served as plain HTTP (METRICS_PORT), if anywhere.
+    metrics_address: tuple[str, int] | None = None
     _stopped: bool = field(default=False, init=False)
+    _metrics_http: WSGIServer | None = field(default=None, init=False)
 
     def start(self) -> None:
         warm_up()
         self.server.start()
+        if self.metrics_address is not None:
+            host, port = self.metrics_address
+            self._metrics_http, _ = start_http_server(port, host, self.telemetry.registry)
         self.monitor.start()
         log.info("gRPC server listening on port %d", self.port)
 
@@ -63,6 +71,9 @@ class Service:
         self.health.enter_graceful_shutdown()
         self.hub.close()
         self.server.stop(grace).wait()
+        if self._metrics_http is not None:
+            self._metrics_http.shutdown()
+            self._metrics_http.server_close()
         self.monitor.stop()
         self.pool.close()
 
@@ -99,7 +110,7 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
         RequestDecodingInterceptor(),  # first: its deserializers are the ones grpcio uses
         RpcMetricsInterceptor(telemetry, excluded=frozenset({METRICS_METHOD})),
         ErrorInterceptor(database_failed=monitor.report_failure),
-        AdmissionInterceptor(admission, CACHED_METHODS, cache),
+        AdmissionInterceptor(admission, CACHED_METHODS, cache, lambda: monitor.connected),
     ]
     # grpcio's sync server holds a thread per call for its whole life: an open stream holds one
     # until it ends. The hub admits at most stream_max_subscribers streams, and the pool has that
@@ -166,6 +177,9 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
         hub=hub,
         telemetry=telemetry,
         admission=admission,
+        metrics_address=(
+            (settings.grpc_host, settings.metrics_port) if settings.metrics_port else None
+        ),
     )
 
 

@@ -53,6 +53,14 @@ class Settings:
     postgres_port: int = 5432  # [POSTGRES_PORT] the port of every host, or the first of a list
     # [POSTGRES_PORT] given as a list: the port of each POSTGRES_HOST, in order (else empty)
     postgres_ports: tuple[int, ...] = ()
+    # [SERVER_REPLICAS] `make run` only: this many gRPC server processes, on GRPC_PORT,
+    # GRPC_PORT+1, ..., behind Envoy, each restarted if it dies (docker compose: --scale server=N).
+    # At most 8: each holds up to DB_POOL_MAX_SIZE + 1 database connections.
+    server_replicas: int = 1
+    # [METRICS_PORT] 0: off. Else GET /metrics also as plain HTTP on GRPC_HOST:METRICS_PORT, so
+    # that Prometheus scrapes each replica itself (docker compose) rather than whichever one
+    # Envoy picks.
+    metrics_port: int = 0
     postgres_db: str = "usdcop_trading"  # [POSTGRES_DB]
     postgres_user: str = "postgres"  # [POSTGRES_USER]
     postgres_password: str = ""  # [POSTGRES_PASSWORD]
@@ -138,6 +146,8 @@ class Settings:
             postgres_host=",".join(hosts) or None,
             postgres_port=ports[0],
             postgres_ports=ports if len(ports) > 1 else (),
+            server_replicas=env.integer("SERVER_REPLICAS", d.server_replicas, 1, 8),
+            metrics_port=env.integer("METRICS_PORT", d.metrics_port, 0, 65535),
             postgres_db=env.text("POSTGRES_DB", d.postgres_db),
             postgres_user=env.text("POSTGRES_USER", d.postgres_user),
             postgres_password=env.text("POSTGRES_PASSWORD", d.postgres_password),
@@ -177,6 +187,12 @@ class Settings:
             raise ConfigError(
                 f"DB_POOL_MIN_SIZE ({settings.db_pool_min_size}) must not exceed "
                 f"DB_POOL_MAX_SIZE ({settings.db_pool_max_size})"
+            )
+        last_port = settings.grpc_port + settings.server_replicas - 1
+        if settings.grpc_port and last_port > 65535:
+            raise ConfigError(
+                f"SERVER_REPLICAS ({settings.server_replicas}) servers from GRPC_PORT "
+                f"({settings.grpc_port}) would need port {last_port}, beyond 65535"
             )
         if settings.drift_warning_threshold > settings.drift_critical_threshold:
             raise ConfigError(

@@ -51,6 +51,16 @@ class DatabaseUnavailable(ServiceError):
         super().__init__("database unavailable (down, or every connection busy); retry shortly")
 
 
+class DatabaseDown(DatabaseUnavailable):
+    """The readiness monitor knows the database is down: the call is refused at once instead of
+    waiting DB_POOL_TIMEOUT_S for a connection (UNAVAILABLE, HTTP 503). Not a new failure: it
+    never delays the monitor's recovery. A proxy retrying UNAVAILABLE thus learns of an outage
+    in one pool timeout, however many times it asks."""
+
+    def __init__(self) -> None:
+        ServiceError.__init__(self, "database unavailable (down); retry shortly")
+
+
 class ServerBusy(ServiceError):
     """Every slot for database work is taken: the call is refused at once (UNAVAILABLE, HTTP 503).
 

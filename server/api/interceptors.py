@@ -22,6 +22,7 @@ from server.admission import Admission
 from server.api.decoding import MalformedRequest, RateLimitedWarning, lenient
 from server.cache import MISSING, ResponseCache
 from server.errors import (
+    DatabaseDown,
     DatabaseUnavailable,
     DeadlineExceeded,
     DocsAssetNotFound,
@@ -43,6 +44,7 @@ _CODES: dict[type[ServiceError], int] = {
     ModelNotFound: code_pb2.NOT_FOUND,
     DocsAssetNotFound: code_pb2.NOT_FOUND,
     DatabaseUnavailable: code_pb2.UNAVAILABLE,
+    DatabaseDown: code_pb2.UNAVAILABLE,
     ServerBusy: code_pb2.UNAVAILABLE,
     QueryTimeout: code_pb2.DEADLINE_EXCEEDED,
     DeadlineExceeded: code_pb2.DEADLINE_EXCEEDED,
@@ -165,7 +167,8 @@ class ErrorInterceptor(UnaryInterceptor):
     """Maps exceptions raised by unary-unary servicer methods to gRPC statuses.
 
     ``database_failed`` is called (before the caller is answered) whenever a call could not get
-    a working database connection, so that readiness turns false at once.
+    a working database connection, so that readiness turns false at once (not for a call refused
+    because the database was already known to be down: :class:`DatabaseDown`).
     """
 
     def __init__(self, database_failed: Callable[[], None] | None = None) -> None:
@@ -176,7 +179,11 @@ class ErrorInterceptor(UnaryInterceptor):
             try:
                 return behaviour(request, context)
             except ServiceError as error:
-                if isinstance(error, DatabaseUnavailable) and self._database_failed is not None:
+                if (
+                    isinstance(error, DatabaseUnavailable)
+                    and not isinstance(error, DatabaseDown)
+                    and self._database_failed is not None
+                ):
                     self._database_failed()
                 context.abort_with_status(rpc_status.to_status(to_status(error)))
             except NotImplementedError:
@@ -194,7 +201,8 @@ class AdmissionInterceptor(UnaryInterceptor):
     With a ``cache`` (:class:`ResponseCache`, keyed by method and request bytes), an answer it
     can give at once is served without admission, so cache hits never wait or fail for lack of
     a slot; every other call, whether it computes or waits for the same computation in another
-    call, holds a slot (both hold a thread).
+    call, holds a slot (both hold a thread). While ``database_up()`` is false such a call is
+    refused at once (:class:`DatabaseDown`), not after the pool's timeout.
     """
 
     def __init__(
@@ -202,10 +210,12 @@ class AdmissionInterceptor(UnaryInterceptor):
         admission: Admission,
         methods: frozenset[str],
         cache: ResponseCache[Any] | None = None,
+        database_up: Callable[[], bool] = lambda: True,
     ) -> None:
         self._admission = admission
         self._methods = methods
         self._cache = cache
+        self._database_up = database_up
 
     def applies_to(self, method: str) -> bool:
         return method in self._methods
@@ -215,6 +225,8 @@ class AdmissionInterceptor(UnaryInterceptor):
         if cache is None:
 
             def admitted(request: Any, context: grpc.ServicerContext) -> Any:
+                if not self._database_up():
+                    raise DatabaseDown()
                 with self._admission.admit():
                     return behaviour(request, context)
 
@@ -225,6 +237,8 @@ class AdmissionInterceptor(UnaryInterceptor):
             value = cache.peek(key)
             if value is not MISSING:
                 return value
+            if not self._database_up():
+                raise DatabaseDown()
             with self._admission.admit():
                 try:
                     return cache.get(

@@ -1,5 +1,5 @@
-"""docker-compose.yml as `docker compose config` resolves it: the gRPC port stays inside the
-server's network namespace, the server connects as the reader, and shutdown drains Envoy first
+"""docker-compose.yml as `docker compose config` resolves it: the gRPC port is reached only on
+internal networks, the server connects as the reader, and shutdown drains Envoy first
 with room for it. (The drain itself is tested through `make run`, which runs Envoy under the
 same devstack/envoy-graceful; the reader role's grants through devstack/reader-role.sh.)"""
 
@@ -45,11 +45,20 @@ def _seconds(duration: str) -> float:
     return int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
 
 
-def test_the_grpc_port_is_loopback_inside_the_servers_namespace(services: dict[str, Any]) -> None:
+def test_the_grpc_port_is_reached_only_on_internal_networks(services: dict[str, Any]) -> None:
+    # The replicas listen on all their interfaces (Envoy finds them by DNS), publish nothing,
+    # and are only on internal networks: with Envoy, with PostgreSQL, with Prometheus.
     server = services["server"]
-    assert server["environment"]["GRPC_HOST"] == "127.0.0.1"
-    assert [p["target"] for p in server["ports"]] == [8004]  # Envoy's port, nothing else
-    assert services["envoy"]["network_mode"] == "service:server"  # Envoy reaches 127.0.0.1
+    assert server["environment"]["GRPC_HOST"] == "0.0.0.0"
+    assert "ports" not in server
+    assert set(server["networks"]) == {"backend", "data", "metrics"}
+    assert [p["target"] for p in services["envoy"]["ports"]] == [8004]  # the one way in
+    for name in ("backend", "data", "metrics"):
+        assert set(_on(services, name)) <= {"server", "envoy", "postgres", "prometheus", "seed"}
+
+
+def _on(services: dict[str, Any], network: str) -> list[str]:
+    return [name for name, service in services.items() if network in service.get("networks", {})]
 
 
 def test_the_server_connects_as_the_reader(services: dict[str, Any]) -> None:

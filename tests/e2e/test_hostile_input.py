@@ -29,7 +29,7 @@ from grpc_reflection.v1alpha import reflection_pb2
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from devstack import envoy
+from devstack import processes
 from mlanalytics.parameters import PARAMETERS
 from server.api.directory import SERVICES
 from server.app import Service
@@ -174,7 +174,7 @@ def assert_quiet_log(caplog: pytest.LogCaptureFixture, seconds: float) -> None:
 
 
 def test_hostile_rest_requests_get_4xx_json(
-    proxy: envoy.EnvoyProcess, server_log: pytest.LogCaptureFixture
+    proxy: processes.EnvoyProcess, server_log: pytest.LogCaptureFixture
 ) -> None:
     client = Client(proxy.port)
     statuses: Counter[int] = Counter()
@@ -214,7 +214,7 @@ def test_hostile_rest_requests_get_4xx_json(
     ],
 )
 def test_non_utf8_values_are_400_naming_the_parameter(
-    proxy: envoy.EnvoyProcess, server_log: pytest.LogCaptureFixture, target: str, field: str
+    proxy: processes.EnvoyProcess, server_log: pytest.LogCaptureFixture, target: str, field: str
 ) -> None:
     client = Client(proxy.port)
     try:
@@ -267,7 +267,7 @@ def _parses(type_name: str, data: bytes) -> bool:
 
 @pytest.fixture(params=["direct", "envoy"])
 def raw_channel(
-    request: pytest.FixtureRequest, service: Service, proxy: envoy.EnvoyProcess
+    request: pytest.FixtureRequest, service: Service, proxy: processes.EnvoyProcess
 ) -> Iterator[grpc.Channel]:
     port = service.port if request.param == "direct" else proxy.port
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
