@@ -32,7 +32,15 @@ from mlanalytics.parameters import PARAMETERS
 from server.api.directory import SERVICES, endpoints
 from server.app import Service
 
-ENDPOINTS = [(e.path, list(e.query_parameters)) for e in endpoints()]
+#: RPCs that answer something else than one JSON message: a stream (SSE: a valid request would
+#: never end) or a raw HTTP body (the documentation pages, /metrics).
+NOT_JSON = {
+    f"{service.full_name}/{method.name}"
+    for service in SERVICES
+    for method in service.methods
+    if method.server_streaming or method.output_type.full_name == "google.api.HttpBody"
+}
+ENDPOINTS = [(e.path, list(e.query_parameters)) for e in endpoints() if e.rpc not in NOT_JSON]
 KNOWN_NAMES = sorted(PARAMETERS)
 REQUESTS_PER_EXAMPLE = 10
 EXAMPLES = 520  # x 10 requests: >= 5,000 per run
