@@ -449,8 +449,11 @@ def _wall_clock(zone: ZoneInfo, utc: NDArray[np.datetime64]) -> NDArray[np.datet
     day_us = unique.astype("datetime64[us]").astype(np.int64)
     at_start = np.array([_offset_us(zone, int(d)) for d in day_us], dtype=np.int64)
     at_end = np.array([_offset_us(zone, int(d) + _US_PER_DAY) for d in day_us], dtype=np.int64)
-    offsets = at_start[inverse.reshape(utc.shape)]
-    changing = (at_start != at_end)[inverse.reshape(utc.shape)]
+    # Index with the flat inverse, then shape: indexing with a 0-d array gives a scalar, which
+    # the assignment below could not write into.
+    inverse = inverse.reshape(-1)
+    offsets = at_start[inverse].reshape(utc.shape)
+    changing = (at_start != at_end)[inverse].reshape(utc.shape)
     if changing.any():
         instants = utc[changing].astype(np.int64)
         offsets[changing] = [_offset_us(zone, int(u)) for u in instants]

@@ -379,6 +379,12 @@ class TestMarketWindowStart:
     def test_usdcop_by_hand(self, end: str, minutes: float, start: str) -> None:
         assert USDCOP.market_window_start(utc(end), minutes) == utc(start)
 
+    def test_a_numpy_end_on_the_utc_day_the_clocks_change(self) -> None:
+        # 2026-03-08 00:00 UTC is Saturday 19:00 in New York, on the UTC day whose offset changes
+        # (02:00 local, Sunday); one market minute back is Friday 15:59 EST, 20:59 UTC.
+        end = np.datetime64("2026-03-08T00:00", "us")
+        assert NEW_YORK.market_window_start(end, 1) == utc("2026-03-06T20:59")
+
     def test_always_is_calendar_time(self) -> None:
         end = utc("2026-11-29T15:00")
         assert ALWAYS.market_window_start(end, 1440) == end - timedelta(hours=24)
