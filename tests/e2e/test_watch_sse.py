@@ -230,6 +230,7 @@ def test_200_subscribers_cost_the_database_what_one_does(
         topic = counted.hub.topic("health", ())
         assert topic is not None
         alone = statements_per_tick(topic)
+        before = rss_mb()
         crowd = Crowd(edge.port, HEALTH_WATCH, 199)
         crowd.wait("snapshot", 1)
         assert counted.hub.stats()["health"].subscribers == 200
@@ -244,15 +245,19 @@ def test_200_subscribers_cost_the_database_what_one_does(
         assert reply.status == 200
         assert unary_s < 1.0, unary_s
         memory = rss_mb()
+        grown = memory - before
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
             f"\nstatements per tick: {alone:g} with 1 subscriber, {together:g} with 200;"
             f" unary call with 200 streams open: {unary_s * 1000:.0f} ms;"
-            f" RSS {memory:.0f} MB (peak {peak:.0f} MB, test process and server together)"
+            f" RSS {memory:.0f} MB, {grown:.0f} MB more than with 1 subscriber"
+            f" (peak {peak:.0f} MB, test process and server together)"
         )
         assert alone >= 1
         assert together == alone
-        assert memory < 300
+        # What 199 more subscribers cost; the process's own size depends on the tests that ran
+        # in it before (over 300 MB at the end of the whole suite, 170 MB alone).
+        assert grown < 50, grown
     finally:
         one.close()
         if crowd is not None:
