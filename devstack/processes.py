@@ -6,13 +6,12 @@ always named by a libpq DSN; :func:`database_environment` is the one place that 
 the server's ``POSTGRES_*`` variables.
 
 Children started here get SIGTERM when the thread that started them dies (Linux
-``PR_SET_PDEATHSIG``), so a crashed parent leaves no server or Envoy behind. Start them from a
-thread that outlives them (the main thread, in practice).
+``PR_SET_PDEATHSIG``, set by util-linux ``setpriv``), so a crashed parent leaves no server or
+Envoy behind. Start them from a thread that outlives them (the main thread, in practice).
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import re
@@ -26,7 +25,7 @@ import time
 import urllib.parse
 import urllib.request
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,13 +42,16 @@ from devstack.envoy import GRACEFUL, envoy_binary
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_COMMAND = (sys.executable, "-m", "server")
 
-_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here, so the child only makes a system call
-_PR_SET_PDEATHSIG = 1
 
+def _dying_with_parent(command: Sequence[str]) -> list[str]:
+    """``command`` run by ``setpriv --pdeathsig TERM`` (util-linux), where there is one.
 
-def _die_with_parent() -> None:
-    """In the child, before exec: receive SIGTERM when the parent dies (fork-safe: one syscall)."""
-    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    Not a ``preexec_fn``: that makes Python fork() rather than vfork(), and a fork while gRPC
+    threads run in this process (a test's in-process server) can abort the child before its exec
+    or leave gRPC's pollers broken in the parent.
+    """
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--", *command] if setpriv else list(command)
 
 
 def free_port() -> int:
@@ -183,11 +185,10 @@ def spawn_server(
         "GRPC_PORT": str(port),
     }
     process = subprocess.Popen(
-        SERVER_COMMAND,
+        _dying_with_parent(SERVER_COMMAND),
         env=env,
         cwd=ROOT,
         stderr=subprocess.DEVNULL if quiet else None,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 (one system call, see _die_with_parent)
     )
     return ServerProcess(process, port)
 
@@ -288,25 +289,26 @@ def start_envoy(
     admin_path = workdir / "admin-address"
     output = subprocess.DEVNULL if quiet else None
     process = subprocess.Popen(
-        [
-            str(GRACEFUL),
-            envoy_binary(),
-            "-c",
-            str(config_path),
-            "--disable-hot-restart",
-            "--drain-strategy",
-            "immediate",
-            "--admin-address-path",
-            str(admin_path),
-            "-l",
-            log_level,
-            "--base-id-path",
-            str(workdir / "base-id"),
-            "--use-dynamic-base-id",
-        ],
+        _dying_with_parent(
+            [
+                str(GRACEFUL),
+                envoy_binary(),
+                "-c",
+                str(config_path),
+                "--disable-hot-restart",
+                "--drain-strategy",
+                "immediate",
+                "--admin-address-path",
+                str(admin_path),
+                "-l",
+                log_level,
+                "--base-id-path",
+                str(workdir / "base-id"),
+                "--use-dynamic-base-id",
+            ]
+        ),
         stdout=output,
         stderr=output,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 (one system call, see _die_with_parent)
         start_new_session=True,
     )
     deadline = time.monotonic() + timeout
