@@ -122,6 +122,7 @@ def run() -> int:
             f"  gRPC  localhost:{proxy.port} through Envoy, localhost:{_ports(ports)} direct"
             f"   (grpcurl -plaintext localhost:{proxy.port} list)\n"
             f"  data  {where}\n"
+            f"  envoy {proxy.admin_url}/clusters   (each server replica's health; loopback)\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )
