@@ -162,23 +162,31 @@ def envoy_stats(admin_url: str) -> dict[str, int]:
     return {name: found.get(prefix + name, 0) for name in wanted}
 
 
-def served(port: int) -> int:
-    """RPCs of the service (not gRPC health checks) the replica on ``port`` has started since
-    it started, from its own Prometheus counter, asked directly."""
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = health_service_pb2_grpc.HealthServiceStub(channel)
+class Counters:
+    """Each replica's own count of the RPCs of the service it started (not gRPC health checks),
+    from its Prometheus counter, asked directly; one channel per replica."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self._channels = {port: grpc.insecure_channel(f"127.0.0.1:{port}") for port in ports}
+
+    def served(self, port: int) -> int:
+        stub = health_service_pb2_grpc.HealthServiceStub(self._channels[port])
         body = stub.GetPrometheusMetrics(
-            health_service_pb2.GetPrometheusMetricsRequest(), timeout=10
+            health_service_pb2.GetPrometheusMetricsRequest(), timeout=10, wait_for_ready=True
         ).data.decode()
-    return int(
-        sum(
-            sample.value
-            for family in text_string_to_metric_families(body)
-            if family.name == "grpc_server_started"
-            for sample in family.samples
-            if sample.labels["grpc_service"].startswith("mlanalytics.")
+        return int(
+            sum(
+                sample.value
+                for family in text_string_to_metric_families(body)
+                if family.name == "grpc_server_started"
+                for sample in family.samples
+                if sample.labels["grpc_service"].startswith("mlanalytics.")
+            )
         )
-    )
+
+    def close(self) -> None:
+        for channel in self._channels.values():
+            channel.close()
 
 
 # --- 1. a rolling restart of `make run`'s replicas ------------------------------------------------
@@ -300,8 +308,15 @@ def test_a_rolling_restart_under_load_loses_no_request(make_run: MakeRun, demo: 
             rejoined[signal.Signals(signum).name] = time.monotonic() - started
             load.wait_for(200)
         # Each restarted replica takes its share of the load again.
-        _until(lambda: all(served(port) >= 50 for port in ports), "each replica to serve 50")
-        per_replica = [served(port) for port in ports]
+        counters = Counters(ports)
+        try:
+            _until(
+                lambda: all(counters.served(port) >= 50 for port in ports),
+                "each replica to serve 50",
+            )
+            per_replica = [counters.served(port) for port in ports]
+        finally:
+            counters.close()
     finally:
         load.stop()
     stats = envoy_stats(make_run.admin_url)
@@ -343,6 +358,7 @@ def test_a_replica_without_its_database_leaves_rotation(
         envoy.render(listen_host="127.0.0.1", listen_port=0, backend_ports=ports)
     )
     load = Load(proxy.port, demo)
+    counters = Counters(ports)
     try:
         _until(lambda: all_healthy(proxy.admin_url, ports), "both replicas healthy in Envoy")
         load.start()
@@ -353,10 +369,10 @@ def test_a_replica_without_its_database_leaves_rotation(
             lambda: "failed_active_hc" in health_flags(proxy.admin_url)[cut_port],
             "Envoy to take the replica without a database out",
         )
-        before = served(cut_port)
+        before = counters.served(cut_port)
         requests_before = load.count
         load.wait_for(600)
-        assert served(cut_port) == before, "a replica out of rotation got requests"
+        assert counters.served(cut_port) == before, "a replica out of rotation got requests"
         requests_while_out = load.count - requests_before
 
         relay.restore()
@@ -364,9 +380,10 @@ def test_a_replica_without_its_database_leaves_rotation(
             lambda: all_healthy(proxy.admin_url, [cut_port]),
             "Envoy to see the replica healthy again",
         )
-        _until(lambda: served(cut_port) >= before + 50, "the replica to serve again")
+        _until(lambda: counters.served(cut_port) >= before + 50, "the replica to serve again")
     finally:
         load.stop()
+        counters.close()
         stats = envoy_stats(proxy.admin_url)
         proxy.stop()
         for server in servers:
