@@ -335,10 +335,13 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
 
 
 def _bound_port(admin_path: Path) -> int | None:
-    """The public listener's port once Envoy reports it bound, else None."""
+    """The public listener's port once Envoy reports it bound and is ready (its clusters'
+    first health checks done, its listeners accepting), else None."""
     if not admin_path.exists() or not admin_path.read_text().strip():
         return None
     try:
+        with urllib.request.urlopen(f"http://{admin_path.read_text().strip()}/ready", timeout=1):
+            pass  # 200 LIVE; 503 (an HTTPError, an OSError) while it initialises
         url = f"http://{admin_path.read_text().strip()}/listeners?format=json"
         with urllib.request.urlopen(url, timeout=1) as reply:
             listeners = json.load(reply)["listener_statuses"]

@@ -398,3 +398,24 @@ def test_a_replica_without_its_database_leaves_rotation(
         f" returned; envoy {stats}"
     )
     assert load.failures == [], load.failures[:10]
+
+
+# --- 3. Envoy is started only once it accepts ----------------------------------------------------
+
+
+def test_envoy_is_up_only_once_its_listener_accepts() -> None:
+    """With health checks, Envoy opens its listener only after the first check of every replica;
+    it reports the listener's port before that. start_envoy waits for /ready, so a caller's first
+    connection is accepted even while a replica leaves the first check hanging (for its 1 s
+    timeout)."""
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        config = envoy.render(
+            listen_host="127.0.0.1", listen_port=0, backend_port=silent.getsockname()[1]
+        )
+        proxy = processes.start_envoy(config, quiet=True)
+        try:
+            socket.create_connection(("127.0.0.1", proxy.port), timeout=5).close()
+        finally:
+            proxy.stop()
