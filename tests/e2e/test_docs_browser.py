@@ -1,6 +1,6 @@
 """/docs and /redoc in a real browser (Debian's chromium, driven by Playwright for Python):
 every operation renders, "Try it out" gets a 200 from the live service through Envoy, nothing
-is fetched from anywhere else, and a reload revalidates the scripts with a 304.
+is fetched from anywhere else, and a reload revalidates the script bundle with a 304.
 
 Playwright's own browser download cannot work here; the test launches /usr/bin/chromium
 (``apt-get install -y chromium``). Without it the test fails under CI (``CI=true``) and is
@@ -119,16 +119,24 @@ def test_redoc_renders_every_operation(
     assert_nothing_reached_elsewhere(tab)
 
 
-def test_a_reload_revalidates_the_scripts_with_304(tab: Tab) -> None:
+def test_a_reload_revalidates_the_bundle_with_304(tab: Tab) -> None:
     page = tab.page
     page.goto("/docs", wait_until="networkidle")  # every body received, so cached
-    statuses: dict[str, list[int]] = {}
-    page.on("response", lambda r: statuses.setdefault(urlsplit(r.url).path, []).append(r.status))
+    seen: dict[str, list[tuple[bool, int]]] = {}
+
+    def record(response: Any) -> None:
+        conditional = "if-none-match" in response.request.all_headers()
+        seen.setdefault(urlsplit(response.url).path, []).append((conditional, response.status))
+
+    page.on("response", record)
     page.reload(wait_until="networkidle")
-    # Cache-Control: no-cache makes Chromium revalidate with If-None-Match; Envoy answers 304 and
-    # only the headers cross the network, the body comes from the browser's cache.
-    assert statuses["/docs/swagger-ui-bundle.js"] == [304], statuses
-    assert statuses["/docs/swagger-ui.css"] == [304], statuses
+    # Cache-Control: no-cache makes Chromium revalidate the 1.5 MB bundle with If-None-Match; the
+    # service answers 304 and only the headers cross the network, the body comes from the cache.
+    # (How Chromium reports the other, small resources depends on its cache timing: the page
+    # itself is shown as its cached 200, a stylesheet cached moments before may be fetched whole.
+    # The 304 answer to every If-None-Match is tested over plain HTTP in test_docs_rest.py.)
+    assert seen["/docs/swagger-ui-bundle.js"] == [(True, 304)], seen
+    assert all(status in (200, 304) for answers in seen.values() for _, status in answers), seen
     [transferred] = page.evaluate(
         """() => performance.getEntriesByType('resource')
             .filter(e => e.name.endsWith('/docs/swagger-ui-bundle.js'))
