@@ -43,26 +43,37 @@ def as_float_array(values: ArrayLike, name: str) -> NDArray[np.float64]:
     return _one_dimensional(values, name, np.float64)
 
 
-def as_int_array(values: ArrayLike, name: str) -> NDArray[np.int64]:
-    """A 1-D int64 array; floats, booleans and strings are rejected."""
+def _of_kind(
+    values: ArrayLike, name: str, *, kinds: str, empty: Any, must: str, hint: str = ""
+) -> NDArray[Any]:
+    """A 1-D array of a dtype kind in `kinds` (else "`name` must `must`, got dtype ..." and
+    `hint`); an empty input of any dtype (``[]`` is float64) becomes an empty `empty` array."""
     array = _one_dimensional(values, name)
     if array.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if array.dtype.kind not in "iu":
-        raise ValueError(f"{name} must hold integers, got dtype {array.dtype}")
+        return np.zeros(0, dtype=empty)
+    if array.dtype.kind not in kinds:
+        raise ValueError(f"{name} must {must}, got dtype {array.dtype}{hint}")
+    return array
+
+
+def as_int_array(values: ArrayLike, name: str) -> NDArray[np.int64]:
+    """A 1-D int64 array; floats, booleans and strings are rejected."""
+    array = _of_kind(values, name, kinds="iu", empty=np.int64, must="hold integers")
     return array.astype(np.int64, copy=False)
 
 
 def as_code_array(values: ArrayLike, name: str) -> NDArray[np.int8]:
     """A 1-D int8 array of action codes, each one of -1, 0, 1."""
-    array = _one_dimensional(values, name)
-    if array.size == 0:
-        return np.zeros(0, dtype=np.int8)
-    if array.dtype.kind not in "iu":
-        raise ValueError(
-            f"{name} must hold integer action codes (1, -1, 0), got dtype {array.dtype}; "
-            "convert labels with encode_actions()"
-        )
+    array = _of_kind(
+        values,
+        name,
+        kinds="iu",
+        empty=np.int8,
+        must="hold integer action codes (1, -1, 0)",
+        hint="; convert labels with encode_actions()",
+    )
+    if array.size == 0:  # min and max need a value
+        return array
     # Integers, so min/max bounds are enough to prove every value is -1, 0 or 1.
     low, high = int(array.min()), int(array.max())
     if low < -1 or high > 1:
@@ -73,21 +84,12 @@ def as_code_array(values: ArrayLike, name: str) -> NDArray[np.int8]:
 
 def as_bool_array(values: ArrayLike, name: str) -> NDArray[np.bool_]:
     """A 1-D boolean array; other dtypes are rejected rather than guessed."""
-    array = _one_dimensional(values, name)
-    if array.size == 0:
-        return np.zeros(0, dtype=np.bool_)
-    if array.dtype.kind != "b":
-        raise ValueError(f"{name} must be a boolean array, got dtype {array.dtype}")
-    return array
+    return _of_kind(values, name, kinds="b", empty=np.bool_, must="be a boolean array")
 
 
 def as_datetime_array(values: ArrayLike, name: str) -> NDArray[np.datetime64]:
     """A 1-D ``datetime64[us]`` array without NaT."""
-    array = _one_dimensional(values, name)
-    if array.size == 0:
-        return np.zeros(0, dtype="datetime64[us]")
-    if array.dtype.kind != "M":
-        raise ValueError(f"{name} must be a datetime64 array, got dtype {array.dtype}")
+    array = _of_kind(values, name, kinds="M", empty="datetime64[us]", must="be a datetime64 array")
     array = array.astype("datetime64[us]", copy=False)
     if np.isnat(array).any():
         raise ValueError(f"{name} must not contain NaT")

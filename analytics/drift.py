@@ -551,44 +551,31 @@ def _feature_drift(
     baseline_mean, baseline_std = _mean_std(b, scratch)
     mean_change = recent_mean - baseline_mean if r.size and b.size else 0.0
     reason = _skip_reason(r.size, b.size, min_samples)
-    if reason is not None:
-        return FeatureDrift(
-            feature=feature,
-            checked=False,
-            reason=reason,
-            recent_count=int(r.size),
-            baseline_count=int(b.size),
-            ks_statistic=0.0,
-            p_value=0.0,
-            psi=0.0,
-            wasserstein=0.0,
-            recent_mean=recent_mean,
-            baseline_mean=baseline_mean,
-            recent_std=recent_std,
-            baseline_std=baseline_std,
-            mean_change=mean_change,
-            drifted=False,
-        )
-
-    ks, distance = _ks_and_distance(r, b, scratch)
-    scaled = distance / baseline_std if baseline_std > 0.0 else distance
+    checked = reason is None
+    # A skipped feature keeps every statistic at 0 (see FeatureDrift.checked).
+    ks, psi_value, wasserstein_value = KsResult(0.0, 0.0), 0.0, 0.0
+    if checked:
+        ks, distance = _ks_and_distance(r, b, scratch)
+        psi_value = _psi_sorted(b, r, DEFAULT_PSI_BINS, DEFAULT_PSI_EPS)
+        scaled = distance / baseline_std if baseline_std > 0.0 else distance
+        # A std so small (subnormal) that the ratio overflows is as good as 0.
+        wasserstein_value = scaled if math.isfinite(scaled) else distance
     return FeatureDrift(
         feature=feature,
-        checked=True,
-        reason=None,
+        checked=checked,
+        reason=reason,
         recent_count=int(r.size),
         baseline_count=int(b.size),
         ks_statistic=ks.statistic,
         p_value=ks.pvalue,
-        psi=_psi_sorted(b, r, DEFAULT_PSI_BINS, DEFAULT_PSI_EPS),
-        # A std so small (subnormal) that the ratio overflows is as good as 0.
-        wasserstein=scaled if math.isfinite(scaled) else distance,
+        psi=psi_value,
+        wasserstein=wasserstein_value,
         recent_mean=recent_mean,
         baseline_mean=baseline_mean,
         recent_std=recent_std,
         baseline_std=baseline_std,
         mean_change=mean_change,
-        drifted=ks.statistic > warning_threshold,
+        drifted=checked and ks.statistic > warning_threshold,
     )
 
 

@@ -93,6 +93,15 @@ def _show(value: float, threshold: float, decimals: int) -> str:
     return text
 
 
+def _flag_excess(value: float, limits: tuple[tuple[float, list[str]], ...], message: str) -> None:
+    """Add ``message.format(value, limit)`` to the issue list of the first limit `value` exceeds
+    (`limits` go from the most severe), `value` shown with no decimals (see `_show`)."""
+    for limit, issues in limits:
+        if value > limit:
+            issues.append(message.format(_show(value, limit, 0), limit))
+            return
+
+
 def assess_health(
     prediction_count: int,
     win_rate: float,
@@ -192,20 +201,13 @@ def assess_health(
                 f"in 24 h (fewer than {MIN_PREDICTIONS})"
             )
     if latency is not None:
-        if latency > LATENCY_CRITICAL_MS:
-            shown = _show(latency, LATENCY_CRITICAL_MS, 0)
-            critical.append(f"avg latency {shown} ms above {LATENCY_CRITICAL_MS:g} ms")
-        elif latency > LATENCY_WARNING_MS:
-            shown = _show(latency, LATENCY_WARNING_MS, 0)
-            warning.append(f"avg latency {shown} ms above {LATENCY_WARNING_MS:g} ms")
+        limits = ((LATENCY_CRITICAL_MS, critical), (LATENCY_WARNING_MS, warning))
+        _flag_excess(latency, limits, "avg latency {} ms above {:g} ms")
     if minutes is None:
         critical.append("no prediction on record")
-    elif minutes > SILENCE_CRITICAL_MIN:
-        shown = _show(minutes, SILENCE_CRITICAL_MIN, 0)
-        critical.append(f"silent for {shown} min (over {SILENCE_CRITICAL_MIN:g} min)")
-    elif minutes > SILENCE_WARNING_MIN:
-        shown = _show(minutes, SILENCE_WARNING_MIN, 0)
-        warning.append(f"silent for {shown} min (over {SILENCE_WARNING_MIN:g} min)")
+    else:
+        limits = ((SILENCE_CRITICAL_MIN, critical), (SILENCE_WARNING_MIN, warning))
+        _flag_excess(minutes, limits, "silent for {} min (over {:g} min)")
 
     status = "critical" if critical else "warning" if warning else "healthy"
     return HealthAssessment(

@@ -114,11 +114,9 @@ def sharpe_ratio(
     """
     mean = check_finite(mean, "mean")
     std = check_non_negative(std, "std")
-    count = check_positive_int(count, "count", minimum=0)
-    periods_per_year = check_positive_int(periods_per_year, "periods_per_year")
-    if count < 2 or std <= _STD_NOISE * abs(mean) or std == 0.0:
-        return 0.0
-    return mean / std * math.sqrt(periods_per_year)
+    if std <= _STD_NOISE * abs(mean):  # the rounding noise of a constant series
+        std = 0.0
+    return _annualized_ratio(mean, std, count, periods_per_year)
 
 
 def sortino_ratio(
@@ -140,11 +138,19 @@ def sortino_ratio(
     """
     mean = check_finite(mean, "mean")
     downside_deviation = check_non_negative(downside_deviation, "downside_deviation")
+    return _annualized_ratio(mean, downside_deviation, count, periods_per_year)
+
+
+def _annualized_ratio(mean: float, deviation: float, count: int, periods_per_year: int) -> float:
+    """``mean / deviation * sqrt(periods_per_year)``; 0.0 when `count` < 2 or `deviation` is 0.
+
+    Shared by `sharpe_ratio` and `sortino_ratio`, which validate `mean` and `deviation`.
+    """
     count = check_positive_int(count, "count", minimum=0)
     periods_per_year = check_positive_int(periods_per_year, "periods_per_year")
-    if count < 2 or downside_deviation == 0.0:
+    if count < 2 or deviation == 0.0:
         return 0.0
-    return mean / downside_deviation * math.sqrt(periods_per_year)
+    return mean / deviation * math.sqrt(periods_per_year)
 
 
 def trading_metrics(rewards: ArrayLike, periods_per_year: int = PERIODS_PER_YEAR) -> TradingMetrics:
