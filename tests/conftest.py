@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ import grpc
 import numpy as np
 import psycopg
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from psycopg_pool import ConnectionPool
 
 from analytics import MarketCalendar
@@ -90,9 +92,9 @@ class InferenceLogLock:
         assert row is not None
         return int(row[0])
 
-    def wait_for_queries(self, count: int = 1) -> None:
+    def wait_for_queries(self, count: int = 1, timeout: float = 10) -> None:
         """Until ``count`` queries wait on the lock (the calls that sent them are in flight)."""
-        eventually(lambda: self.waiting_queries() >= count, 10, f"{count} queries on the lock")
+        eventually(lambda: self.waiting_queries() >= count, timeout, f"{count} queries on the lock")
 
 
 @pytest.fixture(params=range(4), ids=lambda seed: f"seed{seed}")
@@ -158,6 +160,60 @@ def start_service(database: ScratchDatabase) -> Iterator[Callable[..., Service]]
     yield start
     for running in started:
         running.stop(grace=1)
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[processes.EmbeddedPostgres]:
+    """A PostgreSQL of the test's own (embedded), which it may stop and restart, never the shared
+    one: the schema, and one inference row of model ``m`` written now."""
+    own = processes.start_postgres()
+    with psycopg.connect(own.dsn(), autocommit=True) as conn:
+        create_schema(conn)
+        conn.execute(
+            "INSERT INTO dw.fact_rl_inference (timestamp_utc, model_id, action_raw,"
+            " action_discretized, confidence, reward, latency_ms)"
+            " VALUES (%s, 'm', 0.9, 'LONG', 0.9, 0.1, 20)",
+            (datetime.now(UTC),),
+        )
+    yield own
+    own.close()
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A server of the test's own with Envoy in front: REST through Envoy, gRPC to the server."""
+
+    service: Service
+    proxy: processes.EnvoyProcess
+    rest: Rest
+    channel: grpc.Channel
+
+    def serving(self) -> bool:
+        """Whether the server's gRPC health check says SERVING."""
+        health = health_pb2_grpc.HealthStub(self.channel)
+        reply = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+@pytest.fixture
+def start_stack(start_service: Callable[..., Service]) -> Iterator[Callable[..., Stack]]:
+    """Starts a server of the test's own (the arguments of ``start_service``) with Envoy in front
+    of it; Envoy is stopped and the channel closed after the test, then the server."""
+    started: list[Stack] = []
+
+    def start(settings: Settings | None = None, **overrides: Any) -> Stack:
+        service = start_service(settings, **overrides)
+        proxy = processes.start_envoy(
+            envoy.render(listen_host="127.0.0.1", listen_port=0, backend_port=service.port)
+        )
+        channel = grpc.insecure_channel(f"127.0.0.1:{service.port}")
+        started.append(Stack(service, proxy, Rest(f"http://127.0.0.1:{proxy.port}"), channel))
+        return started[-1]
+
+    yield start
+    for stack in started:
+        stack.channel.close()
+        stack.proxy.stop()
 
 
 @pytest.fixture(scope="session")
