@@ -12,12 +12,16 @@ Test modules import the constants and helpers with ``from conftest import ...``.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -95,6 +99,58 @@ class InferenceLogLock:
     def wait_for_queries(self, count: int = 1, timeout: float = 10) -> None:
         """Until ``count`` queries wait on the lock (the calls that sent them are in flight)."""
         eventually(lambda: self.waiting_queries() >= count, timeout, f"{count} queries on the lock")
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` right now."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@dataclass(frozen=True)
+class MakeRunProcess:
+    """A running ``python -m devstack run`` (what `make run` runs) and its log."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def assert_running(self) -> None:
+        """That it still runs; else the end of its log says why not."""
+        assert self.process.poll() is None, self.log.read_text()[-3000:]
+
+
+@contextmanager
+def make_run_process(workdir: Path, **env: str) -> Iterator[MakeRunProcess]:
+    """``python -m devstack run`` in ``workdir`` (its output in ``make-run.log`` there), with
+    ``env`` over this process's environment less its POSTGRES_* variables; SIGTERM at the end."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("POSTGRES_")} | env
+    log = workdir / "make-run.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "devstack", "run"],
+            cwd=workdir,
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield MakeRunProcess(process, log)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @pytest.fixture(params=range(4), ids=lambda seed: f"seed{seed}")
