@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -100,6 +100,21 @@ class InferenceLogLock:
     def wait_for_queries(self, count: int = 1, timeout: float = 10) -> None:
         """Until ``count`` queries wait on the lock (the calls that sent them are in flight)."""
         eventually(lambda: self.waiting_queries() >= count, timeout, f"{count} queries on the lock")
+
+
+def refused_start(command: Sequence[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` with ``env`` over this process's environment; it must refuse to start with
+    exit status 2 (a configuration or start-up error). What it printed, for the message."""
+    result = subprocess.run(
+        command,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    return result
 
 
 #: The secrets docker-compose.yml requires, as the tests set them.

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from conftest import refused_start
 from devstack.supervisor import Backoff, Supervisor
 from server.config import ConfigError, Settings
 
@@ -157,15 +158,7 @@ class TestServerReplicasSetting:
             Settings.from_env({"GRPC_PORT": "65534", "SERVER_REPLICAS": "4"})
 
     def test_make_run_prints_one_line(self) -> None:
-        result = subprocess.run(
-            [sys.executable, "-m", "devstack", "run"],
-            env={**os.environ, "SERVER_REPLICAS": "many"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert result.returncode == 2
+        result = refused_start([sys.executable, "-m", "devstack", "run"], SERVER_REPLICAS="many")
         assert result.stderr.strip().splitlines() == [
             "configuration error: SERVER_REPLICAS must be an integer in 1..8, got 'many'"
         ]
