@@ -102,6 +102,16 @@ class InferenceLogLock:
         eventually(lambda: self.waiting_queries() >= count, timeout, f"{count} queries on the lock")
 
 
+class Clock:
+    """A clock the test sets: ``now`` is what it reads."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def refused_start(command: Sequence[str], **env: str) -> subprocess.CompletedProcess[str]:
     """Run ``command`` with ``env`` over this process's environment; it must refuse to start with
     exit status 2 (a configuration or start-up error). What it printed, for the message."""

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import refused_start
+from conftest import Clock, refused_start
 from devstack.supervisor import Backoff, Supervisor
 from server.config import ConfigError, Settings
 
@@ -43,14 +43,6 @@ class TestBackoff:
             Backoff(first, cap, stable)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def started() -> Iterator[list[subprocess.Popen[bytes]]]:
     processes: list[subprocess.Popen[bytes]] = []
@@ -74,7 +66,7 @@ class TestSupervisor:
             started.append(process)
             return process
 
-        clock = Clock()
+        clock = Clock(now=1000.0)
         return Supervisor([50051, 50052], start, Backoff(1, 30, 60), clock), clock
 
     def test_a_killed_replica_is_restarted_after_the_backoff(
