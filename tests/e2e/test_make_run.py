@@ -9,11 +9,9 @@ the database, so REST calls in flight at SIGTERM complete with 200.
 from __future__ import annotations
 
 import http.client
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +22,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
+from conftest import InferenceLogLock, child_pids, make_run_process
 from devstack.processes import free_port
 from server.config import Settings
 from server.db import conninfo
@@ -45,19 +44,6 @@ class MakeRun:
             dbname=self.server_env["POSTGRES_DB"],
             user="postgres",
         )
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def _environ(pid: int) -> dict[str, str]:
@@ -87,43 +73,25 @@ def _accepts(port: int) -> bool:
 
 @pytest.fixture(scope="module")
 def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
-    workdir = tmp_path_factory.mktemp("make-run")
     port, grpc_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTGRES_")}
-    env.update(
+    with make_run_process(
+        tmp_path_factory.mktemp("make-run"),
         SERVICE_HOST="127.0.0.1",
         SERVICE_PORT=str(port),
         GRPC_PORT=str(grpc_port),
         SHUTDOWN_GRACE_S="10",
-    )
-    with (workdir / "make-run.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "devstack", "run"],
-            cwd=workdir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    ) as running:
         deadline = time.monotonic() + 180  # an embedded PostgreSQL to create and seed
         while not (_accepts(port) and _status(port, "/health") == 200):
-            assert process.poll() is None, (workdir / "make-run.log").read_text()[-3000:]
+            running.assert_running()
             assert time.monotonic() < deadline, "make run did not come up"
             time.sleep(0.2)  # polling a child process's start-up: nothing to wait on
         [server_pid] = [
             pid
-            for pid in _children(process.pid)
+            for pid in child_pids(running.process.pid)
             if b"server" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         ]
-        yield MakeRun(process, port, grpc_port, server_pid, _environ(server_pid))
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        yield MakeRun(running.process, port, grpc_port, server_pid, _environ(server_pid))
 
 
 def test_the_service_connects_as_a_reader_that_cannot_write(make_run: MakeRun) -> None:
@@ -159,14 +127,12 @@ def test_sigterm_lets_rest_calls_in_flight_finish(make_run: MakeRun) -> None:
         with lock:
             statuses.append(status)
 
-    with psycopg.connect(make_run.superuser_dsn()) as locker:
-        locker.execute("LOCK TABLE dw.fact_rl_inference IN ACCESS EXCLUSIVE MODE")
+    table_lock = InferenceLogLock(make_run.superuser_dsn())
+    with table_lock.held():
         callers = [threading.Thread(target=call, args=(i,)) for i in range(in_flight)]
         for caller in callers:
             caller.start()
-        deadline = time.monotonic() + 30
-        while _waiting_on_lock(make_run.superuser_dsn()) < in_flight:  # all four in flight
-            assert time.monotonic() < deadline, "the calls never reached the database"
+        table_lock.wait_for_queries(in_flight, timeout=30)  # all four in flight
         make_run.process.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
         while _accepts(make_run.port):  # Envoy stops accepting connections...
@@ -176,7 +142,6 @@ def test_sigterm_lets_rest_calls_in_flight_finish(make_run: MakeRun) -> None:
         assert Path(f"/proc/{make_run.server_pid}").exists()
         assert _accepts(make_run.grpc_port)
         assert statuses == []  # nothing answered yet: the calls wait on the lock
-        locker.rollback()  # let them finish
     for caller in callers:
         caller.join(30)
     assert statuses == [200] * in_flight
@@ -185,12 +150,3 @@ def test_sigterm_lets_rest_calls_in_flight_finish(make_run: MakeRun) -> None:
     assert not Path(f"/proc/{make_run.server_pid}").exists()
     with pytest.raises(psycopg.OperationalError):  # and the database stopped last
         psycopg.connect(make_run.superuser_dsn(), connect_timeout=2).close()
-
-
-def _waiting_on_lock(dsn: str) -> int:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE application_name = 'mlanalytics' AND wait_event_type = 'Lock'"
-        ).fetchone()
-    return int(row[0]) if row else 0

@@ -11,21 +11,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import grpc
 import psycopg
-import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from conftest import Stack
 from databases import ScratchDatabase
-from devstack import envoy, processes
-from devstack.seed import create_schema
+from devstack import processes
 from mlanalytics.v1 import health_service_pb2, health_service_pb2_grpc
-from restclient import Rest
-from server.app import Service
 
 OUTAGE_S = 30.0
 RECOVERY_LIMIT_S = 2.0
@@ -59,13 +54,6 @@ class Poller(threading.Thread):
             self._stop_polling.wait(POLL_S)
 
 
-@pytest.fixture
-def own_postgres() -> Iterator[processes.EmbeddedPostgres]:
-    database = processes.start_postgres()
-    yield database
-    database.close()
-
-
 def _accepting(dsn: str) -> bool:
     try:
         with psycopg.connect(dsn, connect_timeout=2) as conn:
@@ -76,26 +64,13 @@ def _accepting(dsn: str) -> bool:
 
 
 def test_recovery_is_prompt_and_health_never_runs_ahead(
-    own_postgres: processes.EmbeddedPostgres, start_service: Callable[..., Service]
+    own_postgres: processes.EmbeddedPostgres, start_stack: Callable[..., Stack]
 ) -> None:
     dsn = own_postgres.dsn()
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        create_schema(conn)
-        conn.execute(
-            "INSERT INTO dw.fact_rl_inference (timestamp_utc, model_id, action_raw,"
-            " action_discretized, confidence, reward, latency_ms)"
-            " VALUES (%s, 'm', 0.9, 'LONG', 0.9, 0.1, 20)",
-            (datetime.now(UTC),),
-        )
     # The deployed defaults: 1 s pool timeout, response cache on.
-    service = start_service(ScratchDatabase(dsn).settings(db_pool_timeout_s=1.0, cache_ttl_s=2.0))
-    proxy = processes.start_envoy(
-        envoy.render(listen_host="127.0.0.1", listen_port=0, backend_port=service.port)
-    )
-    rest = Rest(f"http://127.0.0.1:{proxy.port}")
-    channel = grpc.insecure_channel(f"127.0.0.1:{service.port}")
-    grpc_health = health_pb2_grpc.HealthStub(channel)
-    model_health = health_service_pb2_grpc.HealthServiceStub(channel)
+    stack = start_stack(ScratchDatabase(dsn).settings(db_pool_timeout_s=1.0, cache_ttl_s=2.0))
+    rest = stack.rest
+    model_health = health_service_pb2_grpc.HealthServiceStub(stack.channel)
     stop = threading.Event()
 
     def rest_data() -> bool:
@@ -108,13 +83,9 @@ def test_recovery_is_prompt_and_health_never_runs_ahead(
     def rest_health() -> bool:
         return bool(rest.get("/health").json()["status"] == "healthy")
 
-    def grpc_serving() -> bool:
-        reply = grpc_health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
-        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
-
     data = [Poller(f"rest-data-{i}", rest_data, stop) for i in range(3)]
     data.append(Poller("grpc-data", grpc_data, stop))
-    health = [Poller("rest-health", rest_health, stop), Poller("grpc-health", grpc_serving, stop)]
+    health = [Poller("rest-health", rest_health, stop), Poller("grpc-health", stack.serving, stop)]
     pollers = data + health
     try:
         for poller in pollers:
@@ -149,8 +120,6 @@ def test_recovery_is_prompt_and_health_never_runs_ahead(
         stop.set()
         for poller in pollers:
             poller.join(10)
-        channel.close()
-        proxy.stop()
 
     observations = sorted((o for p in data for o in p.seen), key=lambda o: o.asked)
     health_seen = sorted((o for p in health for o in p.seen), key=lambda o: o.asked)

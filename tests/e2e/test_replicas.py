@@ -22,7 +22,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -36,6 +35,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from tcprelay import Relay
 
+from conftest import child_pids, make_run_process
 from databases import ScratchDatabase
 from devstack import envoy, processes
 from devstack.processes import database_environment, free_port
@@ -192,23 +192,10 @@ class Counters:
 # --- 1. a rolling restart of `make run`'s replicas ------------------------------------------------
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def _server_pids(make_run: subprocess.Popen[bytes]) -> dict[int, int]:
     """The running server replicas of a `make run`: pid by port."""
     pids = {}
-    for pid in _children(make_run.pid):
+    for pid in child_pids(make_run.pid):
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
@@ -246,42 +233,24 @@ class MakeRun:
 @pytest.fixture
 def make_run(database: ScratchDatabase, demo: datetime, tmp_path: Path) -> Iterator[MakeRun]:
     port, first = free_port(), _consecutive_free_ports()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTGRES_")}
-    env.update(
-        database_environment(database.dsn),
+    with make_run_process(
+        tmp_path,
+        **database_environment(database.dsn),
         SERVICE_HOST="127.0.0.1",
         SERVICE_PORT=str(port),
         GRPC_PORT=str(first),
         SERVER_REPLICAS="2",
         SHUTDOWN_GRACE_S="2",
-    )
-    log = tmp_path / "make-run.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "devstack", "run"],
-            cwd=tmp_path,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    ) as running:
         admin: list[str] = []
 
         def up() -> bool:
-            assert process.poll() is None, log.read_text()[-3000:]
-            admin[:] = re.findall(r"envoy (http://\S+)/clusters", log.read_text())
+            running.assert_running()
+            admin[:] = re.findall(r"envoy (http://\S+)/clusters", running.log.read_text())
             return bool(admin)
 
         _until(up, "make run to come up", timeout=120)
-        yield MakeRun(process, port, [first, first + 1], admin[0], log)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        yield MakeRun(running.process, port, [first, first + 1], admin[0], running.log)
 
 
 def test_a_rolling_restart_under_load_loses_no_request(make_run: MakeRun, demo: datetime) -> None:

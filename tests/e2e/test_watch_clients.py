@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,26 @@ def wait_for_subscribers(service: Service, n: int, timeout: float = 30.0) -> Non
         timeout,
         f"{n} subscribers",
     )
+
+
+@contextmanager
+def watch_cli(port: int, *arguments: str) -> Iterator[subprocess.Popen[str]]:
+    """The CLI's ``watch`` command against ``127.0.0.1:port``, its output piped; killed at the
+    end if it still runs."""
+    executable = Path(sys.executable).parent / "mlanalytics"
+    cli = subprocess.Popen(
+        [str(executable), "--target", f"127.0.0.1:{port}", "watch", *arguments],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield cli
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+        cli.wait()
+        if cli.stdout is not None:
+            cli.stdout.close()
 
 
 def test_watch_resumes_cleanly_across_a_server_restart(
@@ -117,18 +138,7 @@ def test_cli_prints_changes_as_they_happen(
     healthy(rows, "cli_a", now)
     healthy(rows, "cli_b", now)
     service = start_service(stream_refresh_s=0.2)
-    cli = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "mlanalytics"),
-            "--target",
-            f"127.0.0.1:{service.port}",
-            "watch",
-            "health",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with watch_cli(service.port, "health") as cli:
         assert cli.stdout is not None
         lines = [cli.stdout.readline() for _ in range(2)]
         assert [line.split()[2:4] for line in lines] == [["cli_a", "healthy"], ["cli_b", "healthy"]]
@@ -138,36 +148,13 @@ def test_cli_prints_changes_as_they_happen(
         assert "avg latency" in changed[-1]
         cli.send_signal(signal.SIGINT)
         assert cli.wait(10) == 0
-    finally:
-        if cli.poll() is None:
-            cli.kill()
-        cli.wait()
-        if cli.stdout is not None:
-            cli.stdout.close()
 
 
 def test_cli_watch_json_is_one_snapshot_per_line(rows: Rows, proxy: processes.EnvoyProcess) -> None:
     healthy(rows, "json_m", datetime.now(UTC))
-    cli = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "mlanalytics"),
-            "--target",
-            f"127.0.0.1:{proxy.port}",
-            "watch",
-            "drift",
-            "--model",
-            "json_m",
-            "--json",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with watch_cli(proxy.port, "drift", "--model", "json_m", "--json") as cli:
         assert cli.stdout is not None
         event = json.loads(cli.stdout.readline())
         assert (event["kind"], event["data"]["model_id"]) == ("snapshot", "json_m")
-    finally:
         cli.send_signal(signal.SIGINT)
         cli.wait(10)
-        if cli.stdout is not None:
-            cli.stdout.close()

@@ -181,18 +181,8 @@ class TestRiskMetrics:
 @pytest.fixture
 def nullable_confidence(rows: Rows) -> Iterator[Rows]:
     """The log with `confidence` free of its NOT NULL and [0, 1] check, as a feed may be."""
-    rows.conn.execute("""
-        ALTER TABLE dw.fact_rl_inference
-            ALTER COLUMN confidence DROP NOT NULL,
-            DROP CONSTRAINT fact_rl_inference_confidence_check
-    """)
-    yield rows
-    rows.conn.execute("TRUNCATE dw.fact_rl_inference")
-    rows.conn.execute("""
-        ALTER TABLE dw.fact_rl_inference
-            ALTER COLUMN confidence SET NOT NULL,
-            ADD CONSTRAINT fact_rl_inference_confidence_check CHECK (confidence BETWEEN 0 AND 1)
-    """)
+    with rows.loosened("confidence"):
+        yield rows
 
 
 def accuracy_report(predictions: Any, model_id: str, window: str = "24h") -> Any:

@@ -20,25 +20,8 @@ from server.app import Service
 @pytest.fixture
 def loose_schema(rows: Rows) -> Iterator[Rows]:
     """The table with its column types only: no NOT NULL or CHECK (restored afterwards)."""
-    rows.conn.execute("""
-        ALTER TABLE dw.fact_rl_inference
-            ALTER COLUMN action_raw DROP NOT NULL,
-            ALTER COLUMN confidence DROP NOT NULL,
-            ALTER COLUMN action_discretized DROP NOT NULL,
-            ALTER COLUMN symbol DROP NOT NULL,
-            DROP CONSTRAINT fact_rl_inference_action_discretized_check
-    """)
-    yield rows
-    rows.conn.execute("TRUNCATE dw.fact_rl_inference")
-    rows.conn.execute("""
-        ALTER TABLE dw.fact_rl_inference
-            ALTER COLUMN action_raw SET NOT NULL,
-            ALTER COLUMN confidence SET NOT NULL,
-            ALTER COLUMN action_discretized SET NOT NULL,
-            ALTER COLUMN symbol SET NOT NULL,
-            ADD CONSTRAINT fact_rl_inference_action_discretized_check
-                CHECK (action_discretized IN ('LONG', 'SHORT', 'HOLD'))
-    """)
+    with rows.loosened("action_raw", "confidence", "action_discretized", "symbol"):
+        yield rows
 
 
 def test_malformed_rows_are_left_out_not_fatal(loose_schema: Rows, channel: grpc.Channel) -> None:

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from conftest import Clock
 from server.cache import MISSING, ResponseCache
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class TestBytesBound:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from datetime import time
 
 import pytest
 
 from analytics import MarketCalendar, TradingSession
+from conftest import refused_start
 from devstack.processes import SERVER_COMMAND
 from server.config import ConfigError, Settings
 
@@ -182,36 +181,27 @@ class TestMarketSettings:
 
 
 class TestStartUpErrors:
-    def _run_server(self, **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            SERVER_COMMAND,
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-
     def test_bad_setting_fails_with_one_line(self) -> None:
-        result = self._run_server(GRPC_PORT="abc", POSTGRES_HOST="127.0.0.1")
-        assert result.returncode == 2
+        result = refused_start(SERVER_COMMAND, GRPC_PORT="abc", POSTGRES_HOST="127.0.0.1")
         assert result.stderr.strip().splitlines() == [
             "configuration error: GRPC_PORT must be an integer in 0..65535, got 'abc'"
         ]
 
     def test_bad_market_setting_fails_with_one_line(self) -> None:
-        result = self._run_server(MARKET_TIMEZONE="Bogota", POSTGRES_HOST="127.0.0.1")
-        assert result.returncode == 2
+        result = refused_start(SERVER_COMMAND, MARKET_TIMEZONE="Bogota", POSTGRES_HOST="127.0.0.1")
         assert result.stderr.strip().splitlines() == [
             "configuration error: MARKET_TIMEZONE must be an IANA time zone such as"
             " America/Bogota, got 'Bogota'"
         ]
 
     def test_unreachable_database_fails_with_one_line(self) -> None:
-        result = self._run_server(
-            POSTGRES_HOST="127.0.0.1", POSTGRES_PORT="1", GRPC_PORT="0", DB_CONNECT_TIMEOUT_S="1"
+        result = refused_start(
+            SERVER_COMMAND,
+            POSTGRES_HOST="127.0.0.1",
+            POSTGRES_PORT="1",
+            GRPC_PORT="0",
+            DB_CONNECT_TIMEOUT_S="1",
         )
-        assert result.returncode == 2
         lines = result.stderr.strip().splitlines()
         assert lines[-1].startswith("start-up error: cannot connect to PostgreSQL at 127.0.0.1:1")
         assert "Traceback" not in result.stderr

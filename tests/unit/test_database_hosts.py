@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from conftest import refused_start
+from devstack.processes import SERVER_COMMAND
 from server.config import ConfigError, Settings
 from server.db import conninfo, multi_host_options
 
@@ -95,15 +93,7 @@ class TestHostLists:
         assert str(caught.value) == expected
 
     def test_a_bad_list_stops_the_start_with_one_line(self) -> None:
-        result = subprocess.run(
-            [sys.executable, "-m", "server"],
-            env={**os.environ, "POSTGRES_HOST": "a,b,c", "POSTGRES_PORT": "1,2"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert result.returncode == 2
+        result = refused_start(SERVER_COMMAND, POSTGRES_HOST="a,b,c", POSTGRES_PORT="1,2")
         assert result.stderr.strip().splitlines() == [
             "configuration error: POSTGRES_PORT lists 2 ports for 3 hosts in POSTGRES_HOST: give"
             " one port for every host, or one per host in the same order"

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from conftest import Clock, refused_start
 from devstack.supervisor import Backoff, Supervisor
 from server.config import ConfigError, Settings
 
@@ -42,14 +43,6 @@ class TestBackoff:
             Backoff(first, cap, stable)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def started() -> Iterator[list[subprocess.Popen[bytes]]]:
     processes: list[subprocess.Popen[bytes]] = []
@@ -73,7 +66,7 @@ class TestSupervisor:
             started.append(process)
             return process
 
-        clock = Clock()
+        clock = Clock(now=1000.0)
         return Supervisor([50051, 50052], start, Backoff(1, 30, 60), clock), clock
 
     def test_a_killed_replica_is_restarted_after_the_backoff(
@@ -157,15 +150,7 @@ class TestServerReplicasSetting:
             Settings.from_env({"GRPC_PORT": "65534", "SERVER_REPLICAS": "4"})
 
     def test_make_run_prints_one_line(self) -> None:
-        result = subprocess.run(
-            [sys.executable, "-m", "devstack", "run"],
-            env={**os.environ, "SERVER_REPLICAS": "many"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert result.returncode == 2
+        result = refused_start([sys.executable, "-m", "devstack", "run"], SERVER_REPLICAS="many")
         assert result.stderr.strip().splitlines() == [
             "configuration error: SERVER_REPLICAS must be an integer in 1..8, got 'many'"
         ]
