@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from analytics import PERIODS_PER_YEAR, RiskMetrics, probabilistic_sharpe_ratio, risk_metrics
+from strategies import POWER_OF_TWO_SCALES, scalable_rewards
 
 NAN = float("nan")
 
@@ -191,14 +192,7 @@ class TestRiskMetrics:
         assert m.probabilistic_sharpe is None or 0.0 <= m.probabilistic_sharpe <= 1.0
 
     @settings(max_examples=60, deadline=None)
-    @given(
-        rewards=hnp.arrays(
-            np.float64,
-            st.integers(3, 40),
-            elements=st.floats(-1.0, 1.0).map(lambda x: 0.0 if abs(x) < 1e-100 else x),
-        ),
-        scale=st.sampled_from([0.5, 4.0, 1024.0]),
-    )
+    @given(rewards=scalable_rewards(3, 40), scale=POWER_OF_TWO_SCALES)
     def test_ratios_are_scale_free(self, rewards: NDArray[np.float64], scale: float) -> None:
         # A power-of-two scale is exact in binary floating point: r / max|r| is the same array,
         # so the PSR must not move at all; quantiles, means and drawdown scale exactly.

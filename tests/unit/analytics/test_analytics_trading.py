@@ -21,7 +21,7 @@ from analytics import (
     trading_metrics,
 )
 from conftest import NAN
-from strategies import float_arrays
+from strategies import POWER_OF_TWO_SCALES, float_arrays, scalable_rewards
 
 finite_rewards = float_arrays(0, 60)
 
@@ -144,14 +144,7 @@ class TestTradingMetrics:
             assert np.sign(m.sharpe_ratio) == np.sign(m.avg_return)
 
     @settings(max_examples=50, deadline=None)
-    @given(
-        rewards=hnp.arrays(
-            np.float64,
-            st.integers(2, 40),
-            elements=st.floats(-1.0, 1.0).map(lambda x: 0.0 if abs(x) < 1e-100 else x),
-        ),
-        scale=st.sampled_from([0.5, 4.0, 1024.0]),
-    )
+    @given(rewards=scalable_rewards(2, 40), scale=POWER_OF_TWO_SCALES)
     def test_ratios_are_scale_free(self, rewards: NDArray[np.float64], scale: float) -> None:
         # Scaling by a power of two is exact in binary floating point (sums, std and sqrt
         # included), so the ratios must not move at all; rtol covers nothing but a libm quirk.
