@@ -29,7 +29,8 @@ _CSP = (
     " img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
 )
 
-_SWAGGER_UI = """<!doctype html>
+#: Every page: this service's CSP, the title and the favicon; ``head`` and ``body`` are its own.
+_PAGE = """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -37,13 +38,20 @@ _SWAGGER_UI = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <link rel="icon" type="image/png" href="/docs/favicon-32x32.png" sizes="32x32">
-<link rel="stylesheet" href="/docs/swagger-ui.css">
+{head}
 </head>
 <body>
+{body}
+</body>
+</html>
+"""
+
+_SWAGGER_UI_HEAD = '<link rel="stylesheet" href="/docs/swagger-ui.css">'
+_SWAGGER_UI_BODY = """\
 <div id="swagger-ui"></div>
 <script src="/docs/swagger-ui-bundle.js"></script>
 <script>
-window.ui = SwaggerUIBundle({{
+window.ui = SwaggerUIBundle({
   url: "/openapi.json",
   dom_id: "#swagger-ui",
   deepLinking: true,
@@ -51,28 +59,13 @@ window.ui = SwaggerUIBundle({{
   validatorUrl: null,
   presets: [SwaggerUIBundle.presets.apis],
   layout: "BaseLayout",
-}});
-</script>
-</body>
-</html>
-"""
+});
+</script>"""
 
-_REDOC = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<link rel="icon" type="image/png" href="/docs/favicon-32x32.png" sizes="32x32">
-<style>body {{ margin: 0; padding: 0; }}</style>
-</head>
-<body>
+_REDOC_HEAD = "<style>body { margin: 0; padding: 0; }</style>"
+_REDOC_BODY = """\
 <redoc spec-url="/openapi.json" expand-responses="200" path-in-middle-panel="true"></redoc>
-<script src="/docs/redoc.standalone.js"></script>
-</body>
-</html>
-"""
+<script src="/docs/redoc.standalone.js"></script>"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +111,13 @@ def load() -> Documentation:
     }
     return Documentation(
         document=Resource("application/json", document),
-        swagger_ui=Resource(
-            "text/html; charset=utf-8",
-            _SWAGGER_UI.format(title=f"{title}: Swagger UI", csp=_CSP).encode(),
-        ),
-        redoc=Resource(
-            "text/html; charset=utf-8", _REDOC.format(title=f"{title}: ReDoc", csp=_CSP).encode()
-        ),
+        swagger_ui=_page(f"{title}: Swagger UI", _SWAGGER_UI_HEAD, _SWAGGER_UI_BODY),
+        redoc=_page(f"{title}: ReDoc", _REDOC_HEAD, _REDOC_BODY),
         assets=assets,
     )
+
+
+def _page(title: str, head: str, body: str) -> Resource:
+    """An HTML page of :data:`_PAGE` (``title`` already escaped)."""
+    page = _PAGE.format(csp=_CSP, title=title, head=head, body=body)
+    return Resource("text/html; charset=utf-8", page.encode())

@@ -113,22 +113,10 @@ class RequestDecodingInterceptor(grpc.ServerInterceptor):  # type: ignore[type-a
         method = handler_call_details.method
         deserializer = lenient(handler.request_deserializer)
         serializer = handler.response_serializer
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                _refusing(method, handler.unary_unary), deserializer, serializer
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                _refusing(method, handler.unary_stream), deserializer, serializer
-            )
-        if handler.stream_unary is not None:
-            return grpc.stream_unary_rpc_method_handler(
-                _refusing_in_stream(method, handler.stream_unary), deserializer, serializer
-            )
-        if handler.stream_stream is not None:
-            return grpc.stream_stream_rpc_method_handler(
-                _refusing_in_stream(method, handler.stream_stream), deserializer, serializer
-            )
+        for arity, method_handler, refusing in _ARITIES:
+            behaviour = getattr(handler, arity)
+            if behaviour is not None:
+                return method_handler(refusing(method, behaviour), deserializer, serializer)
         return handler
 
 
@@ -161,6 +149,16 @@ def _refusing_in_stream(method: str, behaviour: Callable[..., Any]) -> Callable[
         return behaviour(each(), context)
 
     return checked
+
+
+#: Each arity: the handler's attribute holding the behaviour, grpc's handler for it, and how a
+#: malformed request is refused (the one request, or each request of the stream).
+_ARITIES = (
+    ("unary_unary", grpc.unary_unary_rpc_method_handler, _refusing),
+    ("unary_stream", grpc.unary_stream_rpc_method_handler, _refusing),
+    ("stream_unary", grpc.stream_unary_rpc_method_handler, _refusing_in_stream),
+    ("stream_stream", grpc.stream_stream_rpc_method_handler, _refusing_in_stream),
+)
 
 
 class ErrorInterceptor(UnaryInterceptor):

@@ -50,12 +50,7 @@ def performance_metrics(analysis: Analysis) -> common_pb2.PerformanceMetrics:
     report, trading, latency = analysis.report, analysis.trading, analysis.latency
     risk = analysis.risk
     return common_pb2.PerformanceMetrics(
-        accuracy=report.accuracy,
-        precision=report.precision,
-        recall=report.recall,
-        f1_score=report.f1_score,
-        mse=report.mse,
-        mae=report.mae,
+        **_classification_scores(report),
         sharpe_ratio=trading.sharpe_ratio,
         sortino_ratio=trading.sortino_ratio,
         profit_factor=finite(trading.profit_factor),
@@ -95,6 +90,18 @@ def confidence_calibration(calibration: Calibration) -> common_pb2.ConfidenceCal
         count=calibration.count,
         excluded=calibration.excluded,
     )
+
+
+def _classification_scores(report: ClassificationReport) -> dict[str, Any]:
+    """The overall scores of a report, as PerformanceMetrics and AccuracyReport both name them."""
+    return {
+        "accuracy": report.accuracy,
+        "precision": report.precision,
+        "recall": report.recall,
+        "f1_score": report.f1_score,
+        "mse": report.mse,
+        "mae": report.mae,
+    }
 
 
 def _window_fields(model: ModelWindow) -> dict[str, Any]:
@@ -138,12 +145,7 @@ def accuracy_report(model: ModelWindow) -> common_pb2.AccuracyReport:
         correct_predictions=report.correct,
         incorrect_predictions=report.resolved - report.correct,
         pending_predictions=analysis.pending,
-        accuracy=report.accuracy,
-        precision=report.precision,
-        recall=report.recall,
-        f1_score=report.f1_score,
-        mse=report.mse,
-        mae=report.mae,
+        **_classification_scores(report),
         by_action=action_breakdown(analysis),
         confusion_matrix=confusion_matrix(report),
         calibration=confidence_calibration(analysis.calibration),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlanalytics.v1 import prediction_service_pb2 as pb
 from server.api.convert import timestamp
 from server.reports.predictions import GradedRow, HistoryPage, RecentComparison
@@ -45,41 +47,43 @@ def prediction_comparison(comparison: RecentComparison) -> pb.PredictionComparis
 
 
 def _record(graded: GradedRow) -> pb.PredictionRecord:
-    row, outcome = graded.row, graded.outcome
+    row = graded.row
     return pb.PredictionRecord(
-        inference_id=row.inference_id,
-        timestamp=timestamp(row.timestamp_utc),
+        **_graded_fields(graded),
         model_version=row.model_version,
         fold_id=row.fold_id,
         symbol=row.symbol,
         action=row.action,
-        action_raw=row.action_raw,
-        confidence=row.confidence,
         close_price=row.close_price,
         position_before=row.position_before,
         position_after=row.position_after,
         reward=row.reward,
         latency_ms=row.latency_ms,
-        status=graded.status,
-        actual_return=None if outcome is None else outcome.actual_return,
-        actual_action=None if outcome is None else outcome.actual_action,
-        was_correct=graded.was_correct,
         was_profitable=None if row.reward is None else row.reward > 0,
     )
 
 
 def _comparison_entry(graded: GradedRow) -> pb.ComparisonEntry:
-    row, outcome = graded.row, graded.outcome
+    outcome = graded.outcome
     return pb.ComparisonEntry(
-        inference_id=row.inference_id,
-        timestamp=timestamp(row.timestamp_utc),
-        predicted_action=row.action,
-        actual_action=None if outcome is None else outcome.actual_action,
-        action_raw=row.action_raw,
-        confidence=row.confidence,
+        **_graded_fields(graded),
+        predicted_action=graded.row.action,
         ideal_signal=None if outcome is None else outcome.ideal_signal,
         signal_error=graded.signal_error,
-        actual_return=None if outcome is None else outcome.actual_return,
-        was_correct=graded.was_correct,
-        status=graded.status,
     )
+
+
+def _graded_fields(graded: GradedRow) -> dict[str, Any]:
+    """What PredictionRecord and ComparisonEntry both say of a prediction: which one, how sure it
+    was, and how it turned out (the outcome's fields absent while it is pending)."""
+    row, outcome = graded.row, graded.outcome
+    return {
+        "inference_id": row.inference_id,
+        "timestamp": timestamp(row.timestamp_utc),
+        "action_raw": row.action_raw,
+        "confidence": row.confidence,
+        "status": graded.status,
+        "actual_return": None if outcome is None else outcome.actual_return,
+        "actual_action": None if outcome is None else outcome.actual_action,
+        "was_correct": graded.was_correct,
+    }
