@@ -296,22 +296,8 @@ COMPARISON_FROM_ROLLUP = f"""/* rollup: per-version comparison */
     ORDER BY 1, 2
 """
 
-#: Replaces the day aggregates of health._HEALTH (the latest row stays one index probe).
-HEALTH_FROM_ROLLUP = f"""/* rollup: health activity */
-    WITH candidates AS ({ALL_MODELS.as_string()})
-    SELECT c.model_id,
-           coalesce(last.model_version, '') AS model_version,
-           last.timestamp_utc AS last_prediction,
-           day.predictions, day.wins, day.realized, day.avg_latency AS avg_latency_ms
-    FROM candidates c
-    CROSS JOIN LATERAL (
-        SELECT f.model_version, f.timestamp_utc
-        FROM dw.fact_rl_inference f
-        WHERE f.model_id = c.model_id AND f.timestamp_utc <= %(end)s
-        ORDER BY f.timestamp_utc DESC, f.inference_id DESC
-        LIMIT 1
-    ) last
-    CROSS JOIN LATERAL (
+#: Replaces the day aggregates of health.ACTIVITY (the latest row stays one index probe).
+_DAY_FROM_ROLLUP = f"""
         SELECT coalesce(sum(p.predictions), 0)::int4 AS predictions,
                coalesce(sum(p.wins), 0)::int4 AS wins,
                coalesce(sum(p.realized), 0)::int4 AS realized,
@@ -326,10 +312,10 @@ HEALTH_FROM_ROLLUP = f"""/* rollup: health activity */
             FROM dw.fact_rl_inference f
             WHERE f.model_id = c.model_id AND {_EDGES}
         ) p
-    ) day
-    WHERE last.timestamp_utc > %(seen_since)s
-    ORDER BY c.model_id
-"""
+    """
+HEALTH_FROM_ROLLUP = "/* rollup: health activity */" + (
+    health.ACTIVITY.format(models=ALL_MODELS, day=sql.SQL(_DAY_FROM_ROLLUP)).as_string()
+)
 
 
 @dataclass(frozen=True)
