@@ -20,7 +20,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -296,22 +296,8 @@ COMPARISON_FROM_ROLLUP = f"""/* rollup: per-version comparison */
     ORDER BY 1, 2
 """
 
-#: Replaces the day aggregates of health._HEALTH (the latest row stays one index probe).
-HEALTH_FROM_ROLLUP = f"""/* rollup: health activity */
-    WITH candidates AS ({ALL_MODELS.as_string()})
-    SELECT c.model_id,
-           coalesce(last.model_version, '') AS model_version,
-           last.timestamp_utc AS last_prediction,
-           day.predictions, day.wins, day.realized, day.avg_latency AS avg_latency_ms
-    FROM candidates c
-    CROSS JOIN LATERAL (
-        SELECT f.model_version, f.timestamp_utc
-        FROM dw.fact_rl_inference f
-        WHERE f.model_id = c.model_id AND f.timestamp_utc <= %(end)s
-        ORDER BY f.timestamp_utc DESC, f.inference_id DESC
-        LIMIT 1
-    ) last
-    CROSS JOIN LATERAL (
+#: Replaces the day aggregates of health.ACTIVITY (the latest row stays one index probe).
+_DAY_FROM_ROLLUP = f"""
         SELECT coalesce(sum(p.predictions), 0)::int4 AS predictions,
                coalesce(sum(p.wins), 0)::int4 AS wins,
                coalesce(sum(p.realized), 0)::int4 AS realized,
@@ -326,10 +312,10 @@ HEALTH_FROM_ROLLUP = f"""/* rollup: health activity */
             FROM dw.fact_rl_inference f
             WHERE f.model_id = c.model_id AND {_EDGES}
         ) p
-    ) day
-    WHERE last.timestamp_utc > %(seen_since)s
-    ORDER BY c.model_id
-"""
+    """
+HEALTH_FROM_ROLLUP = "/* rollup: health activity */" + (
+    health.ACTIVITY.format(models=ALL_MODELS, day=sql.SQL(_DAY_FROM_ROLLUP)).as_string()
+)
 
 
 @dataclass(frozen=True)
@@ -410,63 +396,22 @@ def _query(text: str, params: dict[str, Any]) -> Callable[[Connection], list[tup
 
 
 def _hourly_rows(model_id: str, span: TimeRange) -> Callable[[Connection], list[tuple[Any, ...]]]:
+    """The service's answer as rows. Here and below: columns in the order of the domain class's
+    fields, which the rollup queries select in the same order."""
+
     def run(conn: Connection) -> list[tuple[Any, ...]]:
         h = performance.hourly(conn, model_id, span.start, span.end)
-        return [
-            (hour, *values)
-            for hour, *values in zip(
-                h.hour.tolist(),
-                h.predictions.tolist(),
-                h.wins.tolist(),
-                h.realized.tolist(),
-                h.rewarded.tolist(),
-                h.total_reward.tolist(),
-                h.avg_latency_ms.tolist(),
-                strict=True,
-            )
-        ]
+        return list(zip(*(getattr(h, column.name).tolist() for column in fields(h)), strict=True))
 
     return run
 
 
 def _comparison_rows(span: TimeRange) -> Callable[[Connection], list[tuple[Any, ...]]]:
-    def run(conn: Connection) -> list[tuple[Any, ...]]:
-        return sorted(
-            (
-                v.model_id,
-                v.model_version,
-                v.predictions,
-                v.wins,
-                v.realized,
-                v.rewarded,
-                v.avg_reward,
-                v.std_reward,
-                v.total_reward,
-                v.avg_latency_ms,
-                v.max_abs_reward,
-            )
-            for v in performance.by_version(conn, span.start, span.end)
-        )
-
-    return run
+    return lambda conn: sorted(map(astuple, performance.by_version(conn, span.start, span.end)))
 
 
 def _health_rows(span: TimeRange) -> Callable[[Connection], list[tuple[Any, ...]]]:
-    def run(conn: Connection) -> list[tuple[Any, ...]]:
-        return [
-            (
-                a.model_id,
-                a.model_version,
-                a.last_prediction,
-                a.predictions,
-                a.wins,
-                a.realized,
-                a.avg_latency_ms,
-            )
-            for a in health.recent_models(conn, span)
-        ]
-
-    return run
+    return lambda conn: list(map(astuple, health.recent_models(conn, span)))
 
 
 def _same(pair: Pair, original: list[tuple[Any, ...]], rewritten: list[tuple[Any, ...]]) -> None:

@@ -102,6 +102,12 @@ def _copy_googleapis() -> None:
         shutil.copyfile(package_root / name, target)
 
 
+def _empty(directory: Path) -> None:
+    """``directory``, created empty: nothing is left of a proto that has since been removed."""
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+
+
 def _protoc(*args: str) -> None:
     well_known = Path(str(resources.files("grpc_tools") / "_proto"))
     plugin_dir = Path(sys.executable).parent
@@ -123,8 +129,7 @@ def generate() -> None:
     _copy_googleapis()
     sources = sorted(str(p.relative_to(PROTO_ROOT)) for p in PROTO_ROOT.rglob("*.proto"))
     out = PYTHON_OUT / "mlanalytics" / "v1"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
+    _empty(out)
     _protoc(
         f"--python_out={PYTHON_OUT}",
         f"--grpc_python_out={PYTHON_OUT}",
@@ -182,8 +187,7 @@ def _typescript(sources: list[str]) -> None:
     if not TS_PROTO.exists() or shutil.which("node") is None:
         print("TypeScript types skipped: no ts-proto (npm ci in clients/typescript) or no node")
         return
-    shutil.rmtree(TS_OUT, ignore_errors=True)
-    TS_OUT.mkdir(parents=True)
+    _empty(TS_OUT)
     _protoc(
         f"--plugin=protoc-gen-ts_proto={TS_PROTO}",
         f"--ts_proto_out={TS_OUT}",

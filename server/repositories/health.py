@@ -14,7 +14,10 @@ from server.repositories.models import SEEN_WINDOW
 
 _ONE_MODEL = sql.SQL("SELECT %(model_id)s::varchar AS model_id")
 
-_HEALTH = sql.SQL("""
+#: Per candidate model ``c`` of ``{models}``: its latest row by ``end`` (one backward index probe)
+#: and the health window's aggregates, which ``{day}`` computes (predictions, wins, realized,
+#: avg_latency). bench/paths.py times the same query with the aggregates read from a rollup.
+ACTIVITY = sql.SQL("""
     WITH candidates AS ({models})
     SELECT c.model_id,
            coalesce(last.model_version, '') AS model_version,
@@ -31,17 +34,20 @@ _HEALTH = sql.SQL("""
         ORDER BY f.timestamp_utc DESC, f.inference_id DESC
         LIMIT 1
     ) last
-    CROSS JOIN LATERAL (
+    CROSS JOIN LATERAL ({day}) day
+    WHERE %(seen_since)s::timestamptz IS NULL OR last.timestamp_utc > %(seen_since)s
+    ORDER BY c.model_id
+""")
+
+#: The aggregates of candidate ``c`` over (day_start, end], from the log.
+_DAY = sql.SQL("""
         SELECT count(*)::int4 AS predictions,
                {wins_and_realized},
                avg(f.latency_ms)::float8 AS avg_latency
         FROM dw.fact_rl_inference f
         WHERE f.model_id = c.model_id
           AND f.timestamp_utc > %(day_start)s AND f.timestamp_utc <= %(end)s
-    ) day
-    WHERE %(seen_since)s::timestamptz IS NULL OR last.timestamp_utc > %(seen_since)s
-    ORDER BY c.model_id
-""")
+    """).format(wins_and_realized=WINS_AND_REALIZED)
 
 
 def recent_models(conn: Connection, window: TimeRange) -> list[ModelActivity]:
@@ -63,7 +69,7 @@ def _query(
     model_id: str | None,
     seen_since: datetime | None,
 ) -> list[ModelActivity]:
-    query = _HEALTH.format(models=models, wins_and_realized=WINS_AND_REALIZED)
+    query = ACTIVITY.format(models=models, day=_DAY)
     params = {
         "model_id": model_id,
         "day_start": window.start,

@@ -75,18 +75,19 @@ def _global_options(defaults: bool) -> argparse.ArgumentParser:
 def _add(
     commands: Any,
     name: str,
-    handler: Handler | None,
+    method: Callable[..., Message] | None,
     help_text: str,
     *options: str,
     rpc: str = "",
+    end_time: bool = True,
 ) -> argparse.ArgumentParser:
-    """A subcommand calling ``handler``, with the named request-parameter options (their
-    defaults as the RPC ``rpc`` reads them)."""
+    """A subcommand calling the client's ``method`` with the named request-parameter options
+    (their defaults as the RPC ``rpc`` reads them), and ``--end-time`` if ``end_time``."""
     parser: argparse.ArgumentParser = commands.add_parser(
         name, help=help_text, description=help_text, parents=[_global_options(defaults=False)]
     )
-    if handler is not None:
-        parser.set_defaults(handler=handler)
+    if method is not None:
+        parser.set_defaults(handler=_forward(method, options, end_time))
     for option in options:
         parameter = PARAMETERS[_OPTIONS[option]].for_rpc(rpc)
         flag = "--" + option.replace("_", "-")
@@ -97,6 +98,18 @@ def _add(
     return parser
 
 
+def _forward(method: Callable[..., Message], options: tuple[str, ...], end_time: bool) -> Handler:
+    """A handler calling ``method`` with each option as the request parameter it names."""
+
+    def handler(client: AnalyticsClient, args: argparse.Namespace) -> Message:
+        parameters = {_OPTIONS[option]: getattr(args, option) for option in options}
+        if end_time:
+            parameters["end_time"] = args.end_time
+        return method(client, **parameters)
+
+    return handler
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlanalytics",
@@ -105,36 +118,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
 
-    health = _add(commands, "health", lambda c, a: c.service_health(), "service health")
+    health = _add(
+        commands, "health", AnalyticsClient.service_health, "service health", end_time=False
+    )
     health_commands = health.add_subparsers(dest="subcommand", metavar="subcommand")
     _add(
         health_commands,
         "models",
-        lambda c, a: c.models_health(end_time=a.end_time),
+        AnalyticsClient.models_health,
         "health of every model seen in the last 7 days",
     )
+    _add(health_commands, "model", AnalyticsClient.model_health, "health of one model", "model")
     _add(
-        health_commands,
-        "model",
-        lambda c, a: c.model_health(a.model, end_time=a.end_time),
-        "health of one model",
-        "model",
+        commands,
+        "info",
+        AnalyticsClient.service_info,
+        "service information and endpoints",
+        end_time=False,
     )
-    _add(commands, "info", lambda c, a: c.service_info(), "service information and endpoints")
 
     metrics = commands.add_parser("metrics", help="rolling metrics").add_subparsers(
         dest="subcommand", required=True, metavar="subcommand"
     )
-    _add(
-        metrics,
-        "summary",
-        lambda c, a: c.metrics_summary(end_time=a.end_time),
-        "24 h metrics of every model",
-    )
+    _add(metrics, "summary", AnalyticsClient.metrics_summary, "24 h metrics of every model")
     _add(
         metrics,
         "rolling",
-        lambda c, a: c.rolling_metrics(a.model, window=a.window, end_time=a.end_time),
+        AnalyticsClient.rolling_metrics,
         "one model's rolling metrics",
         "model",
         "window",
@@ -142,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     _add(
         metrics,
         "model",
-        lambda c, a: c.model_metrics(a.model, window=a.window, end_time=a.end_time),
+        AnalyticsClient.model_metrics,
         "rolling metrics, drift and accuracy of one model",
         "model",
         "window",
@@ -155,7 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     _add(
         prediction_commands,
         "accuracy",
-        lambda c, a: c.prediction_accuracy(a.model, window=a.window, end_time=a.end_time),
+        AnalyticsClient.prediction_accuracy,
         "accuracy, per-class metrics, confusion matrix",
         "model",
         "window",
@@ -163,13 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     _add(
         prediction_commands,
         "history",
-        lambda c, a: c.prediction_history(
-            a.model,
-            page=a.page,
-            page_size=a.page_size,
-            start_time=a.start_time,
-            end_time=a.end_time,
-        ),
+        AnalyticsClient.prediction_history,
         "one page of predictions, newest first",
         "model",
         "page",
@@ -179,7 +183,7 @@ def _parser() -> argparse.ArgumentParser:
     _add(
         prediction_commands,
         "comparison",
-        lambda c, a: c.prediction_comparison(a.model, limit=a.limit, end_time=a.end_time),
+        AnalyticsClient.prediction_comparison,
         "the latest predictions against what happened",
         "model",
         "limit",
@@ -188,33 +192,14 @@ def _parser() -> argparse.ArgumentParser:
     drift = commands.add_parser("drift", help="input data drift").add_subparsers(
         dest="subcommand", required=True, metavar="subcommand"
     )
-    _add(
-        drift,
-        "status",
-        lambda c, a: c.drift_status(
-            a.model,
-            window_hours=a.window_hours,
-            baseline_days=a.baseline_days,
-            end_time=a.end_time,
-        ),
-        "drift status of one model",
-        "model",
-        "window_hours",
-        "baseline_days",
-    )
+    drift_options = ("model", "window_hours", "baseline_days")
+    _add(drift, "status", AnalyticsClient.drift_status, "drift status of one model", *drift_options)
     _add(
         drift,
         "features",
-        lambda c, a: c.drift_features(
-            a.model,
-            window_hours=a.window_hours,
-            baseline_days=a.baseline_days,
-            end_time=a.end_time,
-        ),
+        AnalyticsClient.drift_features,
         "per-feature drift, worst first",
-        "model",
-        "window_hours",
-        "baseline_days",
+        *drift_options,
     )
 
     performance = commands.add_parser(
@@ -223,7 +208,7 @@ def _parser() -> argparse.ArgumentParser:
     _add(
         performance,
         "trends",
-        lambda c, a: c.performance_trends(a.model, days=a.days, end_time=a.end_time),
+        AnalyticsClient.performance_trends,
         "hourly performance of one model",
         "model",
         "days",
@@ -231,14 +216,14 @@ def _parser() -> argparse.ArgumentParser:
     _add(
         performance,
         "comparison",
-        lambda c, a: c.performance_comparison(window=a.window, end_time=a.end_time),
+        AnalyticsClient.performance_comparison,
         "every model version side by side",
         "window",
     )
     _add(
         performance,
         "ab",
-        lambda c, a: c.compare_models(a.a, a.b, window=a.window, end_time=a.end_time),
+        AnalyticsClient.compare_models,
         "is model A really better than model B? the verdict, then both models' metrics",
         "a",
         "b",
@@ -254,9 +239,7 @@ def _parser() -> argparse.ArgumentParser:
         "drift",
         None,
         "drift changes of one model: status and drifted features",
-        "model",
-        "window_hours",
-        "baseline_days",
+        *drift_options,
     )
 
     commands.add_parser("serve", help="start the whole local stack (what `make run` does)")
