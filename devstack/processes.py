@@ -187,11 +187,14 @@ def spawn_server(
     # Not under setpriv's parent-death signal: with it, `make run`'s rolling-restart test lost
     # requests (27-95 of ~4,500) and without it none, for a reason not found yet; a server whose
     # parent died uncleanly is left running (its port then refuses the next start).
+    # A process group of its own: a terminal's Ctrl-C reaches `make run`, which stops Envoy (it
+    # drains) before the servers, not the servers at the same moment as Envoy.
     process = subprocess.Popen(
         list(SERVER_COMMAND),
         env=env,
         cwd=ROOT,
         stderr=subprocess.DEVNULL if quiet else None,
+        process_group=0,
     )
     return ServerProcess(process, port)
 

@@ -3,6 +3,7 @@ with a final status, and exits cleanly."""
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from datetime import UTC, datetime, timedelta
@@ -94,3 +95,14 @@ def test_sigterm_ends_every_stream_with_a_final_status(
         assert time.monotonic() - stopping < 5
     finally:
         server.stop(grace=0)
+
+
+def test_a_terminal_interrupt_does_not_reach_the_server(database: ScratchDatabase) -> None:
+    """Ctrl-C signals the terminal's foreground process group: `make run`'s, which stops Envoy
+    first (it drains) and the servers after; a server in that group would stop at once."""
+    server = processes.start_server(dsn=database.dsn, quiet=True)
+    try:
+        assert os.getpgid(server.process.pid) == server.process.pid
+        assert os.getpgid(server.process.pid) != os.getpgrp()
+    finally:
+        server.stop()
