@@ -2,8 +2,8 @@
 
 1. `make run` (``python -m devstack run``) with SERVER_REPLICAS=2, against the test database,
    under a steady load of REST GETs (cached and uncached paths, 4 threads): one replica is
-   SIGKILLed and restarted by the supervisor; once Envoy sees it healthy again the other gets
-   SIGTERM (a rolling restart) and is restarted too. No request fails, and each replica serves
+   SIGKILLed and restarted by the supervisor; once it answers SERVING itself and Envoy sees it
+   healthy again, the other gets SIGTERM (a rolling restart) and is restarted too. No request fails, and each replica serves
    requests after its restart (its own request counter, read from it directly).
 2. Two ``python -m server`` replicas behind Envoy, one reaching PostgreSQL through a TCP relay the
    test cuts: that replica says NOT_SERVING and leaves rotation (it gets no request), the other
@@ -32,6 +32,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 from tcprelay import Relay
 
@@ -143,6 +144,18 @@ def health_flags(admin_url: str) -> dict[int, str]:
 def all_healthy(admin_url: str, ports: list[int]) -> bool:
     flags = health_flags(admin_url)
     return all(flags.get(port) == "healthy" for port in ports)
+
+
+def serving(port: int) -> bool:
+    """Does the replica on ``port`` itself answer its gRPC health check with SERVING?"""
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=1
+            )
+        except grpc.RpcError:
+            return False
+    return reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
 def envoy_stats(admin_url: str) -> dict[str, int]:
@@ -270,7 +283,9 @@ def test_a_rolling_restart_under_load_loses_no_request(make_run: MakeRun, demo: 
                 return _server_pids(make_run.process).get(port, old) != old
 
             def back(port: int = port) -> bool:
-                return all_healthy(make_run.admin_url, [port])
+                # Envoy's flags alone can read "healthy" while the new process is not up yet:
+                # between the end of an ejection and a second failed health check.
+                return serving(port) and all_healthy(make_run.admin_url, [port])
 
             _until(restarted, f"the supervisor to restart the replica on {port}")
             _until(back, f"Envoy to see the replica on {port} healthy again")
