@@ -185,8 +185,10 @@ def spawn_server(
         "GRPC_PORT": str(port),
     }
     # Not under setpriv's parent-death signal: with it, `make run`'s rolling-restart test lost
-    # requests (27-95 of ~4,500) and without it none, for a reason not found yet; a server whose
-    # parent died uncleanly is left running (its port then refuses the next start).
+    # requests (27-95 of ~4,500). The cause found later was the test's own race (it acted on a
+    # moment's "healthy" in Envoy; docs/RELIABILITY.md), so setpriv may be innocent: not tried
+    # again yet. Meanwhile a server whose parent died uncleanly is left running (its port then
+    # refuses the next start).
     # A process group of its own: a terminal's Ctrl-C reaches `make run`, which stops Envoy (it
     # drains) before the servers, not the servers at the same moment as Envoy.
     process = subprocess.Popen(
