@@ -3,8 +3,9 @@
 1. `make run` (``python -m devstack run``) with SERVER_REPLICAS=2, against the test database,
    under a steady load of REST GETs (cached and uncached paths, 4 threads): one replica is
    SIGKILLed and restarted by the supervisor; once it answers SERVING itself and Envoy sees it
-   healthy again, the other gets SIGTERM (a rolling restart) and is restarted too. No request fails, and each replica serves
-   requests after its restart (its own request counter, read from it directly).
+   healthy again, the other gets SIGTERM (a rolling restart) and is restarted too. No request
+   fails, and each replica serves requests after its restart (its own request counter, read
+   from it directly).
 2. Two ``python -m server`` replicas behind Envoy, one reaching PostgreSQL through a TCP relay the
    test cuts: that replica says NOT_SERVING and leaves rotation (it gets no request), the other
    answers everything, and it comes back when the relay does. No request fails.
