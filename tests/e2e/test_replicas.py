@@ -156,7 +156,7 @@ def serving(port: int) -> bool:
             )
         except grpc.RpcError:
             return False
-    return reply.status == health_pb2.HealthCheckResponse.SERVING
+    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
 
 def envoy_stats(admin_url: str) -> dict[str, int]:
