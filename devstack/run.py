@@ -1,15 +1,20 @@
 """`make run`: embedded PostgreSQL with demo data (unless POSTGRES_HOST is set), the gRPC server and
 Envoy on SERVICE_PORT, in the foreground. Ctrl-C or SIGTERM stops all of them; so does the death of
-any one of them. Children also get SIGTERM if this process dies without cleaning up (Linux).
+Envoy. A run first claims its ports and its data folder (a second run is refused, with one line);
+its watchdog stops whatever is left if it dies without cleaning up (:mod:`devstack.watchdog`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import uuid
 from pathlib import Path
 from types import FrameType
 
@@ -17,6 +22,7 @@ import psycopg
 
 from analytics import MarketCalendar
 from devstack import envoy, processes
+from devstack.claims import FolderLock, Refused, check_ports_free
 from devstack.demo import check_calendar
 from devstack.roles import create_reader_role, reader_dsn
 from devstack.seed import seed_demo
@@ -50,10 +56,89 @@ class DemoTopUp(threading.Thread):
         self._halt.set()
 
 
-def _embedded_database(settings: Settings) -> tuple[str, DemoTopUp]:
+class StopRequest:
+    """SIGINT and SIGTERM ask the run to stop. The handler only sets a flag: it runs between two
+    bytecodes of whatever the main thread was doing, so it must not take a lock (an ``Event``'s
+    would deadlock on a second signal that arrives while the first one's ``set`` holds it). A
+    byte on the wakeup fd (:func:`signal.set_wakeup_fd`) ends :meth:`wait` at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._writer.setblocking(False)
+        signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
+        signal.signal(signal.SIGTERM, self._handle)
+        signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+
+    def wait(self, timeout: float) -> bool:
+        """Until a stop is requested or ``timeout`` passes; whether one was requested."""
+        if not self.requested:
+            select.select([self._reader], [], [], timeout)
+            with contextlib.suppress(BlockingIOError):
+                while self._reader.recv(512):
+                    pass
+        return self.requested
+
+
+class Watchdog:
+    """The run's :mod:`devstack.watchdog`: told of every process group and of the embedded
+    database, it stops them once this process has gone, however it goes."""
+
+    def __init__(self, lock: FolderLock | None) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "devstack.watchdog"],
+            stdin=subprocess.PIPE,
+            start_new_session=True,  # neither the terminal's Ctrl-C nor a kill of our group
+            pass_fds=(lock.fd,) if lock else (),  # the folder stays locked until it is done
+        )
+
+    def _tell(self, line: str) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.write(f"{line}\n".encode())
+        self._process.stdin.flush()
+
+    def group(self, process: subprocess.Popen[bytes]) -> None:
+        self._tell(f"group {process.pid}")
+
+    def ended(self, process: subprocess.Popen[bytes]) -> None:
+        self._tell(f"ended {process.pid}")
+
+    def database(self, data_dir: Path) -> None:
+        self._tell(f"postgres {data_dir.resolve()}")
+
+    def finish(self) -> None:
+        """Hand over: it stops what is left (the database, on a clean stop) and exits."""
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        self._process.wait()
+
+
+def _claim(settings: Settings, ports: list[int]) -> FolderLock | None:
+    """Refuse (:class:`Refused`) before anything starts when a port or the data folder is taken;
+    the data folder's lock, held for the whole run (none without an embedded database)."""
+    wanted = [(settings.service_port, "SERVICE_PORT, Envoy's public port")]
+    if settings.grpc_port:
+        wanted += [(port, "a server replica's GRPC_PORT") for port in ports]
+    lock = FolderLock(DATA_DIR) if settings.postgres_host is None else None
+    try:
+        check_ports_free(settings.service_host, wanted[:1])
+        check_ports_free(settings.grpc_host, wanted[1:])
+    except Refused:
+        if lock is not None:
+            lock.release()
+        raise
+    return lock
+
+
+def _embedded_database(settings: Settings, watchdog: Watchdog) -> tuple[str, DemoTopUp]:
     """Start the embedded database with the demo data and the reader role; the reader's DSN (the
     service reads) and the thread keeping the data current (it writes, as the owner)."""
     database = processes.start_postgres(DATA_DIR)
+    watchdog.database(DATA_DIR)
     dsn = processes.create_database(database.dsn(), settings.postgres_db)
     with psycopg.connect(dsn, autocommit=True) as conn:
         seed_demo(conn, calendar=settings.market_calendar)
@@ -63,7 +148,8 @@ def _embedded_database(settings: Settings) -> tuple[str, DemoTopUp]:
 
 
 def run() -> int:
-    """Start everything, wait for a signal or a child's death, stop everything."""
+    """Claim the ports and the data folder, start everything, wait for a signal or a child's
+    death, stop everything."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -75,29 +161,52 @@ def run() -> int:
     except (ConfigError, ValueError) as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    ports = replica_ports(settings)
+    try:
+        lock = _claim(settings, ports)
+    except Refused as refused:
+        print(f"make run: {refused}", file=sys.stderr)
+        return 1
+    stop = StopRequest()
+    watchdog = Watchdog(lock)
+    if lock is not None:
+        lock.release()  # the watchdog holds it now, until it has stopped everything
+    try:
+        return _serve(settings, ports, stop, watchdog)
+    finally:
+        watchdog.finish()
+        log.info("stopped")
+
+
+def _serve(settings: Settings, ports: list[int], stop: StopRequest, watchdog: Watchdog) -> int:
     dsn: str | None = None
     top_up: DemoTopUp | None = None
     if settings.postgres_host is None:
-        dsn, top_up = _embedded_database(settings)
+        dsn, top_up = _embedded_database(settings, watchdog)
         where = (
             f"embedded PostgreSQL in {DATA_DIR} (demo data, topped up every minute,"
             f" market {settings.market_calendar.describe()})"
         )
     else:
         where = f"PostgreSQL at {settings.postgres_host}:{settings.postgres_port} (read-only)"
-
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    # Envoy's health checks ask for this run's name: a server of another run (or any other gRPC
+    # server) that comes to listen on one of the ports is never healthy, so never sent a call.
+    health_name = f"mlanalytics.run.{uuid.uuid4().hex[:12]}"
+    running: dict[int, subprocess.Popen[bytes]] = {}
 
     def spawn(port: int) -> subprocess.Popen[bytes]:
-        return processes.spawn_server(dsn=dsn, host=settings.service_host, port=port).process
+        if port in running:
+            watchdog.ended(running[port])  # exited and reaped: its number may come back
+        process = processes.spawn_server(
+            dsn=dsn,
+            host=settings.service_host,
+            port=port,
+            environment={"HEALTH_SERVICE_NAME": health_name},
+        ).process
+        watchdog.group(process)
+        running[port] = process
+        return process
 
-    ports = replica_ports(settings)
     servers = Supervisor(ports, spawn)
     proxy: processes.EnvoyProcess | None = None
     status = 0
@@ -110,17 +219,20 @@ def run() -> int:
                 listen_port=settings.service_port,
                 backend_ports=ports,
                 cors_origins=settings.cors_allowed_origins,
+                health_service=health_name,
             ),
             log_level="info" if settings.debug else "warning",
         )
+        watchdog.group(proxy.process)
         if top_up is not None:
             top_up.start()
+        grpcurl = Path(sys.executable).parent / "grpcurl"
         print(
             "\nML Analytics Service is up\n"
             f"  docs  http://localhost:{proxy.port}/docs   (Swagger UI; /redoc, /openapi.json)\n"
             f"  REST  http://localhost:{proxy.port}/   (try /api/health/models)\n"
             f"  gRPC  localhost:{proxy.port} through Envoy, localhost:{_ports(ports)} direct"
-            f"   (grpcurl -plaintext localhost:{proxy.port} list)\n"
+            f"   ({_relative(grpcurl)} -plaintext localhost:{proxy.port} list)\n"
             f"  data  {where}\n"
             f"  envoy {proxy.admin_url}/clusters   (each server replica's health; loopback)\n"
             "Ctrl-C stops everything.\n",
@@ -141,8 +253,14 @@ def run() -> int:
         servers.stop(settings.shutdown_grace_s)
         if top_up is not None:
             top_up.stop()
-    log.info("stopped")
     return status
+
+
+def _relative(path: Path) -> str:
+    """``path`` relative to the working directory where it is inside it (what to type)."""
+    with contextlib.suppress(ValueError):
+        return str(path.relative_to(Path.cwd()))
+    return str(path)
 
 
 def replica_ports(settings: Settings) -> list[int]:

@@ -101,7 +101,7 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
     grpc_health = health.HealthServicer(experimental_non_blocking=True)
 
     def database_changed(up: bool) -> None:
-        _set_serving(grpc_health, up)
+        _set_serving(grpc_health, up, settings.health_service_name)
         if cache is not None and not up:
             cache.clear()  # from now on callers learn of the outage (503), not stale answers
 
@@ -183,12 +183,13 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
     )
 
 
-def _set_serving(grpc_health: health.HealthServicer, database_up: bool) -> None:
-    """Every service is SERVING exactly while the database answers."""
+def _set_serving(grpc_health: health.HealthServicer, database_up: bool, extra: str) -> None:
+    """Every service is SERVING exactly while the database answers; so is ``extra``, the name
+    a proxy's health check may ask for (HEALTH_SERVICE_NAME), if set."""
     status = (
         health_pb2.HealthCheckResponse.SERVING
         if database_up
         else health_pb2.HealthCheckResponse.NOT_SERVING
     )
-    for name in ("", *SERVICE_NAMES):
+    for name in ("", *SERVICE_NAMES, *([extra] if extra else [])):
         grpc_health.set(name, status)

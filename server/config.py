@@ -61,6 +61,10 @@ class Settings:
     # that Prometheus scrapes each replica itself (docker compose) rather than whichever one
     # Envoy picks.
     metrics_port: int = 0
+    # [HEALTH_SERVICE_NAME] also report gRPC health under this service name: `make run` gives
+    # each run its own and Envoy's health check asks for it, so a server of another run (or any
+    # other gRPC server) on a replica's port is never healthy. Empty: only the standard names.
+    health_service_name: str = ""
     postgres_db: str = "usdcop_trading"  # [POSTGRES_DB]
     postgres_user: str = "postgres"  # [POSTGRES_USER]
     postgres_password: str = ""  # [POSTGRES_PASSWORD]
@@ -148,6 +152,7 @@ class Settings:
             postgres_ports=ports if len(ports) > 1 else (),
             server_replicas=env.integer("SERVER_REPLICAS", d.server_replicas, 1, 8),
             metrics_port=env.integer("METRICS_PORT", d.metrics_port, 0, 65535),
+            health_service_name=env.text("HEALTH_SERVICE_NAME", d.health_service_name),
             postgres_db=env.text("POSTGRES_DB", d.postgres_db),
             postgres_user=env.text("POSTGRES_USER", d.postgres_user),
             postgres_password=env.text("POSTGRES_PASSWORD", d.postgres_password),
