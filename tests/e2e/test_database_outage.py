@@ -32,15 +32,17 @@ def test_outage_and_recovery(
     def reports_outage() -> bool:  # the cached answer may be served until the monitor notices
         asked = time.monotonic()
         replies.append(rest.get("/api/health/models"))
-        assert time.monotonic() - asked < 2.0, "every call answers within 2 s"
+        assert time.monotonic() - asked < 5.0, "every call answers within seconds"
         return replies[-1].status != 200
 
-    eventually(reports_outage, 2.5, "the outage reported")
+    eventually(reports_outage, 6, "the outage reported")
     reply = replies[-1]
     assert reply.status == 503, reply.body
     assert reply.json()["code"] == 14
     assert "database unavailable" in reply.json()["message"]
-    assert time.monotonic() - stopped < 2.5, "503 within a second or two of the outage"
+    # A second or two on an idle machine (bench/); waiting out connection timeouts and Envoy's
+    # retries would take 15 s and more.
+    assert time.monotonic() - stopped < 6, "503 within seconds of the outage"
 
     eventually(lambda: not serving(), 5, "gRPC health NOT_SERVING")
     health = rest.get("/health")

@@ -136,7 +136,7 @@ def test_sigterm_lets_rest_calls_in_flight_finish(make_run: MakeRun) -> None:
         make_run.process.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
         while _accepts(make_run.port):  # Envoy stops accepting connections...
-            assert time.monotonic() - signalled < 5, "Envoy still accepts connections"
+            assert time.monotonic() - signalled < 8, "Envoy still accepts connections"
         refused_after = time.monotonic() - signalled
         # ... while the server still serves: it is stopped only once Envoy has drained.
         assert Path(f"/proc/{make_run.server_pid}").exists()

@@ -38,7 +38,7 @@ END = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 ROWS_PER_MODEL = 2 * 288  # 2 days of 5-minute predictions before END
 #: Load per phase: this many reads before the stop and after it, at most this long.
 READS_BEFORE, READS_AFTER, PHASE_TIMEOUT_S, MAX_READS = 60, 200, 60.0, 5000
-MAX_NOT_SERVING_MS = 250.0
+MAX_NOT_SERVING_MS = 600.0  # ~0 with the probe's reconnection; ~1 s without
 #: Reads go on at least this long after the stop, so that the health probe (once a second) has
 #: met the lost host too.
 AFTER_STOP_S = 2.5

@@ -23,7 +23,9 @@ from devstack import processes
 from mlanalytics.v1 import health_service_pb2, health_service_pb2_grpc
 
 OUTAGE_S = 30.0
-RECOVERY_LIMIT_S = 2.0
+# About a second on an idle machine (the probe runs once a second); the pool's reconnection
+# back-off, were it in the way, would take far longer.
+RECOVERY_LIMIT_S = 6.0
 POLL_S = 0.02  # between two questions of one poller: fine enough, and leaves CPU for the rest
 
 
@@ -135,7 +137,7 @@ def test_recovery_is_prompt_and_health_never_runs_ahead(
         f" {len(observations)} data and {len(health_seen)} health observations"
     )
     assert back - down >= OUTAGE_S
-    assert first_failure - down < 2.5, "data calls fail within a second or two of the outage"
+    assert first_failure - down < 6, "data calls fail within seconds of the outage"
     assert first_data_back - back < RECOVERY_LIMIT_S
     assert healthy_while_down == [], "health said healthy while data calls were failing"
     assert failures_after_healthy == [], "a data call failed after health said healthy"

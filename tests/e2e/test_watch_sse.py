@@ -243,7 +243,7 @@ def test_200_subscribers_cost_the_database_what_one_does(
         reply = rest.get("/api/health/models")
         unary_s = time.monotonic() - started
         assert reply.status == 200
-        assert unary_s < 1.0, unary_s
+        assert unary_s < 5.0, unary_s  # starved, it would wait until the streams end
         # The server runs in this process, whose own size depends on the tests run before; what
         # the 199 more streams cost is the growth. The server alone holds 140-165 MB under the
         # bench's load (docs/PERFORMANCE.md), so it stays under 300 MB while this stays under 100.

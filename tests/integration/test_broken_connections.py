@@ -43,7 +43,8 @@ def test_a_call_after_every_idle_connection_broke_gets_a_new_one_at_once(
         assert row is not None
         assert row[0] not in pids
         # Without the purge: PoolTimeout after the full 1 s (a broken connection, then another,
-        # then the back-off). With it: one new connection's worth of time.
-        assert elapsed < 0.5, f"{elapsed:.3f} s"
+        # then the back-off, itself about 1 s). With it: one new connection's worth of time
+        # (tens of ms); the bound leaves room for a loaded machine and still fails the back-off.
+        assert elapsed < 0.8, f"{elapsed:.3f} s"
     finally:
         pool.close()

@@ -20,7 +20,9 @@ from databases import ScratchDatabase
 from mlanalytics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from server.app import Service, create_server
 
-POOL_TIMEOUT_S = 1.0  # the deployed default
+# Longer than the deployed 1 s, so that "refused at once" (milliseconds) and "refused after the
+# pool timeout" stay far apart even on a loaded machine.
+POOL_TIMEOUT_S = 4.0
 
 
 @pytest.fixture
@@ -83,7 +85,7 @@ def test_known_outage_is_refused_at_once_and_recovery_is_not_held_back(
             relay.restore()
             restored = time.monotonic()
             while _summary(channel)[0] != grpc.StatusCode.OK:
-                assert time.monotonic() - restored < 3, "recovery held back by the refusals"
+                assert time.monotonic() - restored < 8, "recovery held back by the refusals"
         finally:
             stop.set()
             for asker in askers:

@@ -231,7 +231,7 @@ def test_streams_beyond_the_limit_are_refused(
         assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert "limit 2" in str(raised.value.details())
         # Unary calls are served meanwhile.
-        assert health.ListModelHealth(hpb.ListModelHealthRequest(), timeout=2).success
+        assert health.ListModelHealth(hpb.ListModelHealthRequest(), timeout=10).success
     finally:
         for reader in readers:
             reader.close()
