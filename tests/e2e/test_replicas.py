@@ -118,11 +118,17 @@ class Load:
         _until(lambda: self.count >= target, f"{more} more requests")
 
 
-def _until(condition: Callable[[], bool], what: str, timeout: float = PHASE_TIMEOUT_S) -> float:
-    """Poll ``condition`` until it holds; the seconds it took. Fails after ``timeout``."""
+def _until(
+    condition: Callable[[], bool],
+    what: str,
+    timeout: float = PHASE_TIMEOUT_S,
+    explain: Callable[[], str] = str,
+) -> float:
+    """Poll ``condition`` until it holds; the seconds it took. Fails after ``timeout``, with
+    what ``explain()`` says."""
     start = time.monotonic()
     while not condition():
-        assert time.monotonic() - start < timeout, f"timed out waiting for {what}"
+        assert time.monotonic() - start < timeout, f"timed out waiting for {what} {explain()}"
         time.sleep(0.05)  # polling another process's state: nothing to wait on
     return time.monotonic() - start
 
@@ -283,13 +289,23 @@ def test_a_rolling_restart_under_load_loses_no_request(make_run: MakeRun, demo: 
             def restarted(port: int = port, old: int = old) -> bool:
                 return _server_pids(make_run.process).get(port, old) != old
 
-            def back(port: int = port) -> bool:
+            seen: list[tuple[bool, str]] = []
+
+            def back(port: int = port, seen: list[tuple[bool, str]] = seen) -> bool:
                 # Envoy's flags alone can read "healthy" while the new process is not up yet:
                 # between the end of an ejection and a second failed health check.
-                return serving(port) and all_healthy(make_run.admin_url, [port])
+                seen[:] = [(serving(port), health_flags(make_run.admin_url).get(port, "?"))]
+                return seen[0] == (True, "healthy")
 
             _until(restarted, f"the supervisor to restart the replica on {port}")
-            _until(back, f"Envoy to see the replica on {port} healthy again")
+            _until(
+                back,
+                f"Envoy to see the replica on {port} healthy again",
+                explain=lambda seen=seen: (
+                    f"(serving, flags) {seen};"  # type: ignore[misc]
+                    f" {envoy_stats(make_run.admin_url)}; log: {make_run.log.read_text()[-1500:]}"
+                ),
+            )
             rejoined[signal.Signals(signum).name] = time.monotonic() - started
             load.wait_for(200)
         # Each restarted replica takes its share of the load again.
