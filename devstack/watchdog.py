@@ -28,30 +28,30 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 GRACE_S = 3.0  # SIGTERM, then SIGKILL after this long
 POSTGRES_STOP_S = 60.0  # a fast shutdown with a checkpoint on a loaded machine
 
 
-def _alive(pid: int) -> bool:
+def _exists(signal_to: Callable[[int, int], None], number: int) -> bool:
+    """Whether the process (``os.kill``) or group (``os.killpg``) ``number`` exists."""
     try:
-        os.kill(pid, 0)
+        signal_to(number, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
     return True
+
+
+def _alive(pid: int) -> bool:
+    return _exists(os.kill, pid)
 
 
 def _group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return _exists(os.killpg, group)
 
 
 def _signal_group(group: int, signum: int) -> None:

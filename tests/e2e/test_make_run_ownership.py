@@ -29,9 +29,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
+import psutil
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from conftest import MakeRunProcess, child_pids, make_run_process
+from conftest import MakeRunProcess, make_run_process
 from databases import ScratchDatabase
 from devstack.processes import database_environment, free_port
 
@@ -62,39 +63,27 @@ def _up(running: MakeRunProcess) -> bool:
 
 
 def _descendants(pid: int) -> set[int]:
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in child_pids(todo.pop()):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
+    return {child.pid for child in psutil.Process(pid).children(recursive=True)}
 
 
 def _postgres_of(workdir: Path) -> set[int]:
     """The embedded PostgreSQL's processes whose data folder is in ``workdir``."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if str(workdir / ".data" / "postgres").encode() in command:
-                found.add(int(entry.name))
-    return found
+    folder = str(workdir / ".data" / "postgres")
+    return {
+        process.pid
+        for process in psutil.process_iter(["cmdline"])
+        if folder in " ".join(process.info["cmdline"] or ())
+    }
 
 
 def _alive(pids: set[int]) -> set[int]:
     alive = set()
     for pid in pids:
         try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.add(pid)
+        except psutil.NoSuchProcess:
             continue
-        if state != "Z":
-            alive.add(pid)
     return alive
 
 
