@@ -50,11 +50,16 @@ def _get(port: int, path: str) -> tuple[int, bytes]:
         conn.close()
 
 
-def _until(condition: Callable[[], bool], what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+def _until(
+    condition: Callable[[], bool], what: str, timeout: float, explain: Callable[[], str] = str
+) -> float:
+    """Poll ``condition`` until it holds; the seconds it took. Fails after ``timeout``, with
+    what ``explain()`` says."""
+    started = time.monotonic()
     while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)  # another process's state: nothing to wait on
+        assert time.monotonic() < started + timeout, f"timed out waiting for {what} {explain()}"
+        time.sleep(0.05)  # another process's state: nothing to wait on
+    return time.monotonic() - started
 
 
 def _up(running: MakeRunProcess) -> bool:
@@ -85,6 +90,16 @@ def _alive(pids: set[int]) -> set[int]:
         except psutil.NoSuchProcess:
             continue
     return alive
+
+
+def _describe(pids: set[int]) -> str:
+    found = []
+    for pid in _alive(pids):
+        try:
+            found.append(f"{pid}: {' '.join(psutil.Process(pid).cmdline())[:100]}")
+        except psutil.NoSuchProcess:
+            continue
+    return "; ".join(found)
 
 
 def _bindable(port: int) -> bool:
@@ -183,7 +198,13 @@ def test_a_killed_run_leaves_nothing_and_the_next_one_stops_cleanly(tmp_path: Pa
         assert len(processes) >= 4, processes  # watchdog, server, Envoy (and its wrapper), db
         killed.process.send_signal(signal.SIGKILL)
         killed.process.wait()
-        _until(lambda: not _alive(processes), "every process of the run to end", GONE_WITHIN_S)
+        took = _until(
+            lambda: not _alive(processes),
+            "every process of the run to end",
+            GONE_WITHIN_S,
+            explain=lambda: _describe(processes),
+        )
+        print(f"\nevery process of the killed run gone {took:.2f} s after SIGKILL")
         _until(
             lambda: _bindable(port) and _bindable(grpc_port), "its ports to be free", GONE_WITHIN_S
         )
@@ -195,7 +216,12 @@ def test_a_killed_run_leaves_nothing_and_the_next_one_stops_cleanly(tmp_path: Pa
         assert _postgres_of(tmp_path)
         again.process.send_signal(signal.SIGINT)
         assert again.process.wait(timeout=60) == 0
-        _until(lambda: not _alive(processes), "every process of the run to end", GONE_WITHIN_S)
+        _until(
+            lambda: not _alive(processes),
+            "every process of the run to end",
+            GONE_WITHIN_S,
+            explain=lambda: _describe(processes),
+        )
         assert not _postgres_of(tmp_path)
 
 
