@@ -39,6 +39,7 @@ def test_service_health_reports_the_database(channel: grpc.Channel) -> None:
         "mlanalytics.v1.PredictionService",
         "mlanalytics.v1.DriftService",
         "mlanalytics.v1.HealthService",
+        "mlanalytics.v1.PerformanceService",
         "mlanalytics.v1.DocsService",
     ],
 )
@@ -58,6 +59,7 @@ def test_reflection_lists_every_service(channel: grpc.Channel) -> None:
         "mlanalytics.v1.PredictionService",
         "mlanalytics.v1.DriftService",
         "mlanalytics.v1.HealthService",
+        "mlanalytics.v1.PerformanceService",
         "mlanalytics.v1.DocsService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
