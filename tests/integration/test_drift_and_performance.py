@@ -19,7 +19,8 @@ from numpy.testing import assert_allclose
 from reference import outcome
 from scipy import stats
 
-from analytics import FEATURES, hourly_buckets
+from analytics import FEATURES
+from analytics.trends import hourly_buckets
 from conftest import END, END_TIME, FIVE_MINUTES
 from mlanalytics.v1 import drift_service_pb2 as dpb
 from mlanalytics.v1 import (
