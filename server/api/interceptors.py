@@ -70,7 +70,24 @@ def to_status(error: ServiceError) -> status_pb2.Status:
     return status
 
 
-class UnaryInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+class HandlerInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+    """Replaces the handler of each method with ``rewrap(method, handler)``."""
+
+    def rewrap(
+        self, method: str, handler: grpc.RpcMethodHandler[Any, Any]
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        raise NotImplementedError
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = continuation(handler_call_details)
+        return None if handler is None else self.rewrap(handler_call_details.method, handler)
+
+
+class UnaryInterceptor(HandlerInterceptor):
     """Wraps the behaviour of the unary-unary methods that ``applies_to`` accepts, and that of
     the unary-stream ones when ``wrap_stream`` does."""
 
@@ -84,14 +101,10 @@ class UnaryInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
         """The behaviour of a unary-stream method, or None to leave it as it is."""
         return None
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or not self.applies_to(method):
+    def rewrap(
+        self, method: str, handler: grpc.RpcMethodHandler[Any, Any]
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        if not self.applies_to(method):
             return handler
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
@@ -111,22 +124,16 @@ class UnaryInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
         )
 
 
-class RequestDecodingInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+class RequestDecodingInterceptor(HandlerInterceptor):
     """Answers malformed request messages with INVALID_ARGUMENT, for every method and arity.
 
     It must come first in the server's interceptors: the outermost handler's deserializer is the
     one grpcio uses. See :mod:`server.api.decoding`.
     """
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return None
-        method = handler_call_details.method
+    def rewrap(
+        self, method: str, handler: grpc.RpcMethodHandler[Any, Any]
+    ) -> grpc.RpcMethodHandler[Any, Any]:
         deserializer = lenient(handler.request_deserializer)
         serializer = handler.response_serializer
         for arity, method_handler, refusing in _ARITIES:

@@ -30,10 +30,7 @@ class MetricsServicer(DataServicer, metrics_service_pb2_grpc.MetricsServiceServi
     def GetRollingMetrics(
         self, request: pb.GetRollingMetricsRequest, context: grpc.ServicerContext
     ) -> pb.GetRollingMetricsResponse:
-        params = checked(request)
-        model = self._read(
-            windows.model_window, params.text("model_id"), params.window(), self._settings.hold_band
-        )
+        model = self._model_window(request)
         return envelope(pb.GetRollingMetricsResponse, common.rolling_metrics(model))
 
     def GetModelMetrics(

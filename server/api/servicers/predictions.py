@@ -13,7 +13,6 @@ from server.api.messages import common, predictions
 from server.api.servicers.base import DataServicer
 from server.api.validation import Params, checked
 from server.domain import TimeRange
-from server.reports import windows
 from server.reports.predictions import history_page, recent_comparison
 
 #: start_time's default: end_time - 7 days (its option's default_text says so).
@@ -26,10 +25,7 @@ class PredictionServicer(DataServicer, prediction_service_pb2_grpc.PredictionSer
     def GetPredictionAccuracy(
         self, request: pb.GetPredictionAccuracyRequest, context: grpc.ServicerContext
     ) -> pb.GetPredictionAccuracyResponse:
-        params = checked(request)
-        model = self._read(
-            windows.model_window, params.text("model_id"), params.window(), self._settings.hold_band
-        )
+        model = self._model_window(request)
         return envelope(pb.GetPredictionAccuracyResponse, common.accuracy_report(model))
 
     def GetPredictionHistory(
