@@ -107,8 +107,10 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
 
     monitor = DatabaseMonitor(conninfo(settings), on_change=database_changed, pool=pool)
     interceptors: list[grpc.ServerInterceptor] = [  # type: ignore[type-arg]
-        RequestDecodingInterceptor(),  # first: its deserializers are the ones grpcio uses
+        # Outermost: counts every call, those refused while decoding too; it keeps the
+        # deserializers of the decoding interceptor (the outermost handler's are those grpcio uses).
         RpcMetricsInterceptor(telemetry, excluded=frozenset({METRICS_METHOD})),
+        RequestDecodingInterceptor(),
         ErrorInterceptor(database_failed=monitor.report_failure),
         AdmissionInterceptor(admission, CACHED_METHODS, cache, lambda: monitor.connected),
     ]

@@ -20,7 +20,6 @@ from analytics import (
     risk_metrics,
     trading_metrics,
 )
-from mlanalytics.parameters import PARAMETERS
 from server.db import Connection
 from server.domain import DriftThresholds, Evaluation, TimeRange
 from server.reports.drift import DriftReport, drift_report
@@ -148,16 +147,20 @@ def model_overview(
     window: TimeRange,
     hold_band: float,
     thresholds: DriftThresholds,
+    *,
+    window_hours: int,
+    baseline_days: int,
 ) -> ModelOverview:
-    """Rolling metrics and accuracy over ``window``, and drift with the default windows."""
+    """Rolling metrics and accuracy over ``window``, and drift at its end over the given drift
+    windows."""
     return ModelOverview(
         model_window(conn, model_id, window, hold_band),
         drift_report(
             conn,
             model_id,
             window.end,
-            window_hours=PARAMETERS["window_hours"].integer_spec()[0],
-            baseline_days=PARAMETERS["baseline_days"].integer_spec()[0],
+            window_hours=window_hours,
+            baseline_days=baseline_days,
             thresholds=thresholds,
             hold_band=hold_band,
         ),

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from google.protobuf import json_format
 
-from analytics import ALWAYS
+from analytics.calendar import ALWAYS
 from conftest import InferenceLogLock, eventually, rfc3339
 from devstack import envoy, processes
 from devstack.processes import free_port

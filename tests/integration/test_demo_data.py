@@ -12,7 +12,8 @@ from typing import Any
 import grpc
 import pytest
 
-from analytics import ALWAYS, MarketCalendar
+from analytics import MarketCalendar
+from analytics.calendar import ALWAYS
 from devstack.seed import seed_demo
 from mlanalytics.v1 import drift_service_pb2 as dpb
 from mlanalytics.v1 import drift_service_pb2_grpc, health_service_pb2_grpc
