@@ -101,6 +101,7 @@ from analytics.health import (
     WIN_RATE_WARNING,
     HealthAssessment,
     assess_health,
+    with_critical_drift,
 )
 from analytics.outcomes import DEFAULT_HOLD_BAND, Outcomes, resolve_outcomes
 from analytics.risk import (
@@ -220,4 +221,5 @@ __all__ = [
     "trend_direction",
     "trend_slope",
     "wasserstein",
+    "with_critical_drift",
 ]

@@ -115,7 +115,9 @@ class Settings:
 
     @property
     def health_rules(self) -> HealthRules:
-        return HealthRules(self.market_calendar, self.health_min_trades)
+        return HealthRules(
+            self.market_calendar, self.health_min_trades, self.drift_thresholds, self.hold_band
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

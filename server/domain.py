@@ -15,7 +15,7 @@ from typing import Any, Self
 import numpy as np
 from numpy.typing import NDArray
 
-from analytics import MarketCalendar, safe_ratio
+from analytics import DEFAULT_HOLD_BAND, MarketCalendar, safe_ratio
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +29,14 @@ class TimeRange:
 
 @dataclass(frozen=True, slots=True)
 class HealthRules:
-    """What the health rules need beyond the data: the market calendar and the fewest trades a
-    win-rate verdict needs."""
+    """What the health rules need beyond the data: the market calendar, the fewest trades a
+    win-rate verdict needs, and the drift thresholds and hold band of the drift check (None: no
+    drift check)."""
 
     calendar: MarketCalendar
     min_trades: int
+    drift: DriftThresholds | None = None
+    hold_band: float = DEFAULT_HOLD_BAND
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from server.reports.drift import DriftReport, drift_report
 from server.reports.health import HealthList
 from server.reports.windows import Summary
 
-SUMMARY_WINDOW = timedelta(hours=24)
+SUMMARY_WINDOW = timedelta(hours=24)  # one trading day
 
 
 class DriftKey(NamedTuple):
@@ -44,6 +44,7 @@ class Evaluations:
         self._hold_band = settings.hold_band
         self._thresholds = settings.drift_thresholds
         self._rules = settings.health_rules
+        self._calendar = settings.market_calendar
         self._recent: ResponseCache[Any] = ResponseCache(settings.stream_refresh_s, stale=0.0)
         self._settled: ResponseCache[Any] = ResponseCache(
             settings.metrics_drift_max_age_s, stale=0.0
@@ -64,9 +65,11 @@ class Evaluations:
 
         def compute() -> Summary:
             end = datetime.now(UTC)
-            window = TimeRange(end - SUMMARY_WINDOW, end, "24h")
+            start = self._calendar.trading_window_start(end, SUMMARY_WINDOW)
             with connection(self._pool) as conn:
-                return windows.summary(conn, window, self._hold_band)
+                return windows.summary(
+                    conn, TimeRange(start, end, "24h"), self._hold_band, self._calendar
+                )
 
         result: Summary = self._recent.get(("summary",), compute)
         return result
@@ -85,6 +88,7 @@ class Evaluations:
                     baseline_days=key.baseline_days,
                     thresholds=self._thresholds,
                     hold_band=self._hold_band,
+                    calendar=self._calendar,
                 )
 
         cache = self._settled if settled else self._recent

@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 
 from google.protobuf.message import Message
 
+from analytics import ALWAYS, MarketCalendar
 from mlanalytics.parameters import MODEL_ID_MAX_LENGTH, PARAMETERS, WINDOWS
 from server.domain import TimeRange
 from server.errors import FieldViolation, InvalidArgument
 
 DEFAULT_WINDOW = str(PARAMETERS["window"].default)
-HISTORY_DEFAULT_SPAN = timedelta(days=7)  # start_time's default: end_time - 7 days
+HISTORY_DEFAULT_SPAN = timedelta(days=7)  # start_time's default: 7 trading days before end_time
 
 #: Accepted instants: late enough and early enough that every window around them is a valid date.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -34,10 +35,13 @@ class Params:
     """Reads and validates the parameters of one request.
 
     ``now`` is the default ``end_time``; it is taken once per request so every default agrees.
+    ``calendar`` is the market's: windows run on its trading-day clock
+    (docs/DEFINITIONS.md#the-trading-day-clock).
     """
 
-    def __init__(self, now: datetime | None = None) -> None:
+    def __init__(self, now: datetime | None = None, *, calendar: MarketCalendar = ALWAYS) -> None:
         self.now = now or datetime.now(UTC)
+        self.calendar = calendar
         self._violations: list[FieldViolation] = []
 
     def reject(self, field: str, description: str) -> None:
@@ -103,7 +107,7 @@ class Params:
         if length is None:
             self.reject(field, f"must be one of {', '.join(WINDOWS)} (got {_show(value)})")
             name, length = default, WINDOWS[default]
-        return TimeRange(end - length, end, name)
+        return TimeRange(self.calendar.trading_window_start(end, length), end, name)
 
     def integer(self, request: Message, field: str) -> int:
         """An optional integer field of ``request``, within the table's bounds; the table's
@@ -118,9 +122,11 @@ class Params:
         return value
 
 
-def model_window(model_id: str, window: str, end_time: str) -> tuple[str, TimeRange]:
+def model_window(
+    model_id: str, window: str, end_time: str, calendar: MarketCalendar = ALWAYS
+) -> tuple[str, TimeRange]:
     """The validated ``(model_id, window)`` of a per-model, per-window request."""
-    params = Params()
+    params = Params(calendar=calendar)
     model_id = params.model_id(model_id)
     resolved = params.window(window, params.end_time(end_time))
     params.check()
@@ -128,10 +134,16 @@ def model_window(model_id: str, window: str, end_time: str) -> tuple[str, TimeRa
 
 
 def model_pair(
-    model_a: str, model_b: str, window: str, end_time: str, default_window: str
+    model_a: str,
+    model_b: str,
+    window: str,
+    end_time: str,
+    default_window: str,
+    *,
+    calendar: MarketCalendar = ALWAYS,
 ) -> tuple[str, str, TimeRange]:
     """The validated ``(model_a, model_b, window)`` of an A/B request: two different models."""
-    params = Params()
+    params = Params(calendar=calendar)
     model_a = params.model_id(model_a, "model_a")
     model_b = params.model_id(model_b, "model_b")
     if model_a == model_b and not params.rejected("model_a"):

@@ -7,6 +7,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 from psycopg_pool import ConnectionPool
 
+from server.api.validation import Params
 from server.config import Settings
 from server.db import Connection, connection
 
@@ -20,6 +21,10 @@ class DataServicer:
     def __init__(self, pool: ConnectionPool, settings: Settings) -> None:
         self._pool = pool
         self._settings = settings
+
+    def _params(self) -> Params:
+        """The parameters of one request, its windows on the market's trading-day clock."""
+        return Params(calendar=self._settings.market_calendar)
 
     def _read(
         self, report: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs

@@ -13,7 +13,6 @@ from server.api.convert import envelope
 from server.api.messages import common, drift
 from server.api.servicers.base import DataServicer
 from server.api.streaming import abort, envelope_fields, watch
-from server.api.validation import Params
 from server.config import Settings
 from server.errors import InvalidArgument
 from server.evaluations import DriftKey, Evaluations
@@ -35,7 +34,7 @@ class DriftServicer(DataServicer, drift_service_pb2_grpc.DriftServiceServicer):
     def _report(
         self, request: pb.GetDriftStatusRequest | pb.GetDriftFeaturesRequest
     ) -> DriftReport:
-        params = Params()
+        params = self._params()
         model_id = params.model_id(request.model_id)
         end = params.end_time(request.end_time)
         window_hours = params.integer(request, "window_hours")
@@ -49,6 +48,7 @@ class DriftServicer(DataServicer, drift_service_pb2_grpc.DriftServiceServicer):
             baseline_days=baseline_days,
             thresholds=self._settings.drift_thresholds,
             hold_band=self._settings.hold_band,
+            calendar=self._settings.market_calendar,
         )
 
     def GetDriftStatus(
@@ -64,7 +64,7 @@ class DriftServicer(DataServicer, drift_service_pb2_grpc.DriftServiceServicer):
     def WatchDrift(
         self, request: pb.WatchDriftRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.WatchDriftResponse]:
-        params = Params()
+        params = self._params()
         key = DriftKey(
             params.model_id(request.model_id),
             params.integer(request, "window_hours"),

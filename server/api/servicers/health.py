@@ -17,7 +17,7 @@ from server.api.convert import envelope, now_timestamp
 from server.api.messages import common, health
 from server.api.servicers.base import DataServicer
 from server.api.streaming import envelope_fields, watch
-from server.api.validation import Params, model_pair
+from server.api.validation import model_pair
 from server.config import Settings
 from server.evaluations import Evaluations
 from server.reports import health as reports
@@ -82,7 +82,7 @@ class HealthServicer(DataServicer, health_service_pb2_grpc.HealthServiceServicer
     def ListModelHealth(
         self, request: pb.ListModelHealthRequest, context: grpc.ServicerContext
     ) -> pb.ListModelHealthResponse:
-        params = Params()
+        params = self._params()
         end = params.end_time(request.end_time)
         params.check()
         models = self._read(reports.model_health_list, end, self._settings.health_rules)
@@ -91,7 +91,7 @@ class HealthServicer(DataServicer, health_service_pb2_grpc.HealthServiceServicer
     def GetModelHealth(
         self, request: pb.GetModelHealthRequest, context: grpc.ServicerContext
     ) -> pb.GetModelHealthResponse:
-        params = Params()
+        params = self._params()
         model_id = params.model_id(request.model_id)
         end = params.end_time(request.end_time)
         params.check()
@@ -101,18 +101,18 @@ class HealthServicer(DataServicer, health_service_pb2_grpc.HealthServiceServicer
     def GetPerformanceTrends(
         self, request: pb.GetPerformanceTrendsRequest, context: grpc.ServicerContext
     ) -> pb.GetPerformanceTrendsResponse:
-        params = Params()
+        params = self._params()
         model_id = params.model_id(request.model_id)
         end = params.end_time(request.end_time)
         days = params.integer(request, "days")
         params.check()
-        trends = self._read(reports.trends, model_id, end, days)
+        trends = self._read(reports.trends, model_id, end, days, self._settings.market_calendar)
         return envelope(pb.GetPerformanceTrendsResponse, health.performance_trends(trends))
 
     def GetPerformanceComparison(
         self, request: pb.GetPerformanceComparisonRequest, context: grpc.ServicerContext
     ) -> pb.GetPerformanceComparisonResponse:
-        params = Params()
+        params = self._params()
         window = params.window(request.window, params.end_time(request.end_time))
         params.check()
         versions = self._read(reports.version_comparison, window)
@@ -124,7 +124,12 @@ class HealthServicer(DataServicer, health_service_pb2_grpc.HealthServiceServicer
         self, request: pb.CompareModelsRequest, context: grpc.ServicerContext
     ) -> pb.CompareModelsResponse:
         model_a, model_b, window = model_pair(
-            request.model_a, request.model_b, request.window, request.end_time, AB_DEFAULT_WINDOW
+            request.model_a,
+            request.model_b,
+            request.window,
+            request.end_time,
+            AB_DEFAULT_WINDOW,
+            calendar=self._settings.market_calendar,
         )
         pair = self._read(compare_models, model_a, model_b, window, self._settings.hold_band)
         return envelope(pb.CompareModelsResponse, health.model_ab_comparison(pair))

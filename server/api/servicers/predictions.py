@@ -9,7 +9,7 @@ from mlanalytics.v1 import prediction_service_pb2_grpc
 from server.api.convert import envelope
 from server.api.messages import common, predictions
 from server.api.servicers.base import DataServicer
-from server.api.validation import HISTORY_DEFAULT_SPAN, Params, model_window
+from server.api.validation import HISTORY_DEFAULT_SPAN, model_window
 from server.domain import TimeRange
 from server.reports import windows
 from server.reports.predictions import history_page, recent_comparison
@@ -21,17 +21,20 @@ class PredictionServicer(DataServicer, prediction_service_pb2_grpc.PredictionSer
     def GetPredictionAccuracy(
         self, request: pb.GetPredictionAccuracyRequest, context: grpc.ServicerContext
     ) -> pb.GetPredictionAccuracyResponse:
-        model_id, window = model_window(request.model_id, request.window, request.end_time)
+        model_id, window = model_window(
+            request.model_id, request.window, request.end_time, self._settings.market_calendar
+        )
         model = self._read(windows.model_window, model_id, window, self._settings.hold_band)
         return envelope(pb.GetPredictionAccuracyResponse, common.accuracy_report(model))
 
     def GetPredictionHistory(
         self, request: pb.GetPredictionHistoryRequest, context: grpc.ServicerContext
     ) -> pb.GetPredictionHistoryResponse:
-        params = Params()
+        params = self._params()
         model_id = params.model_id(request.model_id)
         end = params.end_time(request.end_time)
-        start = params.time("start_time", request.start_time, end - HISTORY_DEFAULT_SPAN)
+        default_start = params.calendar.trading_window_start(end, HISTORY_DEFAULT_SPAN)
+        start = params.time("start_time", request.start_time, default_start)
         page = params.integer(request, "page")
         page_size = params.integer(request, "page_size")
         if start > end:
@@ -50,7 +53,7 @@ class PredictionServicer(DataServicer, prediction_service_pb2_grpc.PredictionSer
     def GetPredictionComparison(
         self, request: pb.GetPredictionComparisonRequest, context: grpc.ServicerContext
     ) -> pb.GetPredictionComparisonResponse:
-        params = Params()
+        params = self._params()
         model_id = params.model_id(request.model_id)
         end = params.end_time(request.end_time)
         limit = params.integer(request, "limit")
