@@ -18,7 +18,7 @@ def bench_database(database: ScratchDatabase) -> Iterator[tuple[str, str]]:
     """The tests' DSN and the name of the bench's database next to the tests' one: a name of
     this run's own, so that another run on the same PostgreSQL never drops it under this one's
     server (which then answered nothing: 0 req/s and every request of the mix failed)."""
-    name = conninfo_to_dict(database.dsn)["dbname"] + "_bench"
+    name = f"{conninfo_to_dict(database.dsn)['dbname']}_bench"
     yield database.dsn, name
     drop_database(database.dsn, name)
 
