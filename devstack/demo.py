@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
-from analytics import MarketCalendar
+from analytics import FEATURES, MarketCalendar
 
 SLOT_SECONDS = 300
 SYMBOL = "USD/COP"
@@ -270,6 +270,29 @@ def _slot_moment(slot: int) -> datetime:
 # --- inference rows ----------------------------------------------------------------------------
 
 
+#: The columns of ``dw.fact_rl_inference`` the generator writes, in the order it writes them.
+INFERENCE_COLUMNS = (
+    "timestamp_utc",
+    "timestamp_cot",
+    "model_id",
+    "model_version",
+    "fold_id",
+    "symbol",
+    "action_raw",
+    "action_discretized",
+    "confidence",
+    *FEATURES,
+    "close_price",
+    "position_before",
+    "position_after",
+    "position_change",
+    "reward",
+    "cumulative_reward",
+    "latency_ms",
+    "metadata",
+)
+
+
 @dataclass
 class InferenceBatch:
     """Columns of ``dw.fact_rl_inference`` rows for one model, in slot order."""
@@ -406,6 +429,7 @@ def inferences(
         "latency_ms": np.round(latency[keep]).astype(np.int64),
         "metadata": np.full(slots.size - 1, json.dumps(demo_metadata(calendar))),
     }
+    assert tuple(columns) == INFERENCE_COLUMNS
     return InferenceBatch(columns)
 
 
