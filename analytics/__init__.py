@@ -34,6 +34,7 @@ from analytics.actions import (
     decode_actions,
 )
 from analytics.calendar import (
+    ALWAYS,
     MarketCalendar,
     TradingSession,
     holiday_countries,
@@ -66,6 +67,7 @@ from analytics.drift import (
 from analytics.health import (
     HealthAssessment,
     assess_health,
+    with_critical_drift,
 )
 from analytics.outcomes import DEFAULT_HOLD_BAND, resolve_outcomes
 from analytics.risk import (
@@ -90,6 +92,7 @@ __all__ = [
     "AB_SIGNIFICANCE_LEVEL",
     "ACTION_CODES",
     "ACTION_LABELS",
+    "ALWAYS",
     "DEFAULT_CRITICAL_THRESHOLD",
     "DEFAULT_HOLD_BAND",
     "DEFAULT_WARNING_THRESHOLD",
@@ -129,4 +132,5 @@ __all__ = [
     "shortfall",
     "summarize_trend",
     "trading_metrics",
+    "with_critical_drift",
 ]

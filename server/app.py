@@ -23,6 +23,7 @@ from server.api.interceptors import (
     RequestDecodingInterceptor,
 )
 from server.api.rpc_metrics import RpcMetricsInterceptor
+from server.api.rules import health_rules
 from server.api.servicers import StreamDeps, add_servicers
 from server.cache import ResponseCache
 from server.config import ConfigError, Settings
@@ -136,7 +137,7 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
         queue_size=settings.stream_queue_size,
         max_subscribers=settings.stream_max_subscribers,
     )
-    evaluations = Evaluations(pool, settings)
+    evaluations = Evaluations(pool, settings, health_rules(settings))
     telemetry.registry.register(
         ServiceCollector(
             pool=pool,

@@ -17,6 +17,7 @@ from functools import cache
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from analytics import ALWAYS, MarketCalendar
 from mlanalytics.v1 import options_pb2
 from server.domain import TimeRange
 from server.errors import FieldViolation, InvalidArgument
@@ -78,9 +79,10 @@ def window_length(name: str) -> timedelta:
     return timedelta(**{_UNITS[match[2]]: int(match[1])})
 
 
-def window_range(name: str, end: datetime) -> TimeRange:
-    """The window ``name`` ending at ``end``: (end - length, end]."""
-    return TimeRange(end - window_length(name), end, name)
+def window_range(name: str, end: datetime, calendar: MarketCalendar = ALWAYS) -> TimeRange:
+    """The window ``name`` ending at ``end`` on the trading-day clock of ``calendar``
+    (docs/DEFINITIONS.md#the-trading-day-clock); with `always`, (end - length, end]."""
+    return TimeRange(calendar.trading_window_start(end, window_length(name)), end, name)
 
 
 def integer_default(request: Descriptor, field: str) -> int:
@@ -94,10 +96,14 @@ class Params:
 
     ``now`` is the default ``end_time``; it is taken once per request so every default agrees.
     An instant whose default is computed other than "now" (start_time) reads as None.
+    Windows run on the trading-day clock of ``calendar``, the market's.
     """
 
-    def __init__(self, request: Message, now: datetime | None = None) -> None:
+    def __init__(
+        self, request: Message, now: datetime | None = None, calendar: MarketCalendar = ALWAYS
+    ) -> None:
         self.now = now or datetime.now(UTC)
+        self.calendar = calendar
         self._violations: list[FieldViolation] = []
         self._values: dict[str, object] = {}
         for rule in _rules(request.DESCRIPTOR):
@@ -138,7 +144,7 @@ class Params:
 
     def window(self, field: str = "window") -> TimeRange:
         """The named window of ``field``, ending at ``end_time``."""
-        return window_range(self.text(field), self.end)
+        return window_range(self.text(field), self.end, self.calendar)
 
     def _read(self, request: Message, rule: _Rule) -> object:
         if rule.kind == _INTEGER:
@@ -210,9 +216,11 @@ class Params:
         return value
 
 
-def checked(request: Message, now: datetime | None = None) -> Params:
+def checked(
+    request: Message, now: datetime | None = None, calendar: MarketCalendar = ALWAYS
+) -> Params:
     """The parameters of ``request``, every one valid (else InvalidArgument naming each)."""
-    params = Params(request, now)
+    params = Params(request, now, calendar)
     params.check()
     return params
 

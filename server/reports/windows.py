@@ -11,6 +11,7 @@ from analytics import (
     Calibration,
     ClassificationReport,
     LatencyStats,
+    MarketCalendar,
     RiskMetrics,
     TradingMetrics,
     action_stats,
@@ -114,9 +115,11 @@ def model_window(
     return result
 
 
-def summary(conn: Connection, window: TimeRange, hold_band: float) -> Summary:
-    """The window of every model seen in the 7 days before its end."""
-    models = model_windows(conn, seen_models(conn, window.end), window, hold_band)
+def summary(
+    conn: Connection, window: TimeRange, hold_band: float, calendar: MarketCalendar
+) -> Summary:
+    """The window of every model seen in the 7 trading days before its end."""
+    models = model_windows(conn, seen_models(conn, window.end, calendar), window, hold_band)
     with_data = [m.analysis for m in models if m.analysis.data_points]
 
     def mean(values: list[float]) -> float:
@@ -150,6 +153,7 @@ def model_overview(
     *,
     window_hours: int,
     baseline_days: int,
+    calendar: MarketCalendar,
 ) -> ModelOverview:
     """Rolling metrics and accuracy over ``window``, and drift at its end over the given drift
     windows."""
@@ -163,5 +167,6 @@ def model_overview(
             baseline_days=baseline_days,
             thresholds=thresholds,
             hold_band=hold_band,
+            calendar=calendar,
         ),
     )

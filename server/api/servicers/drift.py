@@ -13,7 +13,6 @@ from server.api.convert import envelope
 from server.api.messages import common, drift
 from server.api.servicers.base import DataServicer
 from server.api.streaming import envelope_fields, watch
-from server.api.validation import checked
 from server.config import Settings
 from server.evaluations import DriftKey, Evaluations
 from server.reports.changes import drift_signature
@@ -34,7 +33,7 @@ class DriftServicer(DataServicer, drift_service_pb2_grpc.DriftServiceServicer):
     def _report(
         self, request: pb.GetDriftStatusRequest | pb.GetDriftFeaturesRequest
     ) -> DriftReport:
-        params = checked(request)
+        params = self._checked(request)
         return self._read(
             drift_report,
             params.text("model_id"),
@@ -43,6 +42,7 @@ class DriftServicer(DataServicer, drift_service_pb2_grpc.DriftServiceServicer):
             baseline_days=params.integer("baseline_days"),
             thresholds=self._settings.drift_thresholds,
             hold_band=self._settings.hold_band,
+            calendar=self._settings.market_calendar,
         )
 
     def GetDriftStatus(
@@ -58,7 +58,7 @@ class DriftServicer(DataServicer, drift_service_pb2_grpc.DriftServiceServicer):
     def WatchDrift(
         self, request: pb.WatchDriftRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.WatchDriftResponse]:
-        params = checked(request)
+        params = self._checked(request)
         key = DriftKey(
             params.text("model_id"),
             params.integer("window_hours"),

@@ -15,9 +15,9 @@ from server import SERVICE_NAME, SERVICE_VERSION
 from server.api import directory
 from server.api.convert import envelope, now_timestamp
 from server.api.messages import common, health
+from server.api.rules import health_rules
 from server.api.servicers.base import DataServicer
 from server.api.streaming import envelope_fields, watch
-from server.api.validation import checked
 from server.config import Settings
 from server.evaluations import Evaluations
 from server.reports import health as reports
@@ -51,6 +51,7 @@ class HealthServicer(DataServicer, health_service_pb2_grpc.HealthServiceServicer
         self._evaluations = evaluations
         self._exposition = exposition
         self._endpoints = directory.endpoints()
+        self._rules = health_rules(settings)
 
     def GetServiceHealth(
         self, request: pb.GetServiceHealthRequest, context: grpc.ServicerContext
@@ -78,17 +79,15 @@ class HealthServicer(DataServicer, health_service_pb2_grpc.HealthServiceServicer
     def ListModelHealth(
         self, request: pb.ListModelHealthRequest, context: grpc.ServicerContext
     ) -> pb.ListModelHealthResponse:
-        end = checked(request).end
-        models = self._read(reports.model_health_list, end, self._settings.health_rules)
+        end = self._checked(request).end
+        models = self._read(reports.model_health_list, end, self._rules)
         return envelope(pb.ListModelHealthResponse, health.model_health_list(models))
 
     def GetModelHealth(
         self, request: pb.GetModelHealthRequest, context: grpc.ServicerContext
     ) -> pb.GetModelHealthResponse:
-        params = checked(request)
-        model = self._read(
-            reports.model_health, params.text("model_id"), params.end, self._settings.health_rules
-        )
+        params = self._checked(request)
+        model = self._read(reports.model_health, params.text("model_id"), params.end, self._rules)
         return envelope(pb.GetModelHealthResponse, common.model_health(model))
 
     def WatchModelHealth(

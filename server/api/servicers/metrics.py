@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import grpc
 
-from mlanalytics.v1 import drift_service_pb2, metrics_service_pb2_grpc
 from mlanalytics.v1 import metrics_service_pb2 as pb
+from mlanalytics.v1 import metrics_service_pb2_grpc
 from server.api.convert import envelope
 from server.api.messages import common, metrics
+from server.api.rules import DRIFT_BASELINE_DAYS, DRIFT_WINDOW_HOURS
 from server.api.servicers.base import DataServicer
-from server.api.validation import checked, integer_default, window_range
+from server.api.validation import window_range
 from server.reports import windows
 
 SUMMARY_WINDOW = "24h"
 #: The drift of a model's metrics is over GetDriftStatus's default windows.
-_DRIFT_REQUEST = drift_service_pb2.GetDriftStatusRequest.DESCRIPTOR
 
 
 class MetricsServicer(DataServicer, metrics_service_pb2_grpc.MetricsServiceServicer):
@@ -23,8 +23,9 @@ class MetricsServicer(DataServicer, metrics_service_pb2_grpc.MetricsServiceServi
     def GetMetricsSummary(
         self, request: pb.GetMetricsSummaryRequest, context: grpc.ServicerContext
     ) -> pb.GetMetricsSummaryResponse:
-        window = window_range(SUMMARY_WINDOW, checked(request).end)
-        summary = self._read(windows.summary, window, self._settings.hold_band)
+        calendar = self._settings.market_calendar
+        window = window_range(SUMMARY_WINDOW, self._checked(request).end, calendar)
+        summary = self._read(windows.summary, window, self._settings.hold_band, calendar)
         return envelope(pb.GetMetricsSummaryResponse, metrics.metrics_summary(summary))
 
     def GetRollingMetrics(
@@ -36,14 +37,15 @@ class MetricsServicer(DataServicer, metrics_service_pb2_grpc.MetricsServiceServi
     def GetModelMetrics(
         self, request: pb.GetModelMetricsRequest, context: grpc.ServicerContext
     ) -> pb.GetModelMetricsResponse:
-        params = checked(request)
+        params = self._checked(request)
         overview = self._read(
             windows.model_overview,
             params.text("model_id"),
             params.window(),
             self._settings.hold_band,
             self._settings.drift_thresholds,
-            window_hours=integer_default(_DRIFT_REQUEST, "window_hours"),
-            baseline_days=integer_default(_DRIFT_REQUEST, "baseline_days"),
+            window_hours=DRIFT_WINDOW_HOURS,
+            baseline_days=DRIFT_BASELINE_DAYS,
+            calendar=self._settings.market_calendar,
         )
         return envelope(pb.GetModelMetricsResponse, metrics.model_metrics(overview))

@@ -6,12 +6,13 @@ from datetime import datetime
 
 import grpc
 
+from analytics import ALWAYS, MarketCalendar
 from mlanalytics.v1 import performance_service_pb2 as pb
 from mlanalytics.v1 import performance_service_pb2_grpc
 from server.api.convert import envelope
 from server.api.messages import performance
 from server.api.servicers.base import DataServicer
-from server.api.validation import Params, checked, quoted
+from server.api.validation import Params, quoted
 from server.reports import health as reports
 from server.reports.ab import compare_models
 
@@ -22,16 +23,20 @@ class PerformanceServicer(DataServicer, performance_service_pb2_grpc.Performance
     def GetPerformanceTrends(
         self, request: pb.GetPerformanceTrendsRequest, context: grpc.ServicerContext
     ) -> pb.GetPerformanceTrendsResponse:
-        params = checked(request)
+        params = self._checked(request)
         trends = self._read(
-            reports.trends, params.text("model_id"), params.end, params.integer("days")
+            reports.trends,
+            params.text("model_id"),
+            params.end,
+            params.integer("days"),
+            self._settings.market_calendar,
         )
         return envelope(pb.GetPerformanceTrendsResponse, performance.performance_trends(trends))
 
     def GetPerformanceComparison(
         self, request: pb.GetPerformanceComparisonRequest, context: grpc.ServicerContext
     ) -> pb.GetPerformanceComparisonResponse:
-        window = checked(request).window()
+        window = self._checked(request).window()
         versions = self._read(reports.version_comparison, window)
         comparison = performance.performance_comparison(window, versions)
         return envelope(pb.GetPerformanceComparisonResponse, comparison)
@@ -39,7 +44,7 @@ class PerformanceServicer(DataServicer, performance_service_pb2_grpc.Performance
     def CompareModels(
         self, request: pb.CompareModelsRequest, context: grpc.ServicerContext
     ) -> pb.CompareModelsResponse:
-        params = ab_params(request)
+        params = ab_params(request, calendar=self._settings.market_calendar)
         pair = self._read(
             compare_models,
             params.text("model_a"),
@@ -50,9 +55,13 @@ class PerformanceServicer(DataServicer, performance_service_pb2_grpc.Performance
         return envelope(pb.CompareModelsResponse, performance.model_ab_comparison(pair))
 
 
-def ab_params(request: pb.CompareModelsRequest, now: datetime | None = None) -> Params:
+def ab_params(
+    request: pb.CompareModelsRequest,
+    now: datetime | None = None,
+    calendar: MarketCalendar = ALWAYS,
+) -> Params:
     """The parameters of an A/B request: two different models (every violation listed)."""
-    params = Params(request, now)
+    params = Params(request, now, calendar)
     model_a, model_b = params.text("model_a"), params.text("model_b")
     if model_a == model_b and not params.rejected("model_a"):
         params.reject("model_b", f"must differ from model_a (both are {quoted(model_a)})")

@@ -11,7 +11,6 @@ from mlanalytics.v1 import prediction_service_pb2_grpc
 from server.api.convert import envelope
 from server.api.messages import common, predictions
 from server.api.servicers.base import DataServicer
-from server.api.validation import Params, checked
 from server.domain import TimeRange
 from server.reports.predictions import history_page, recent_comparison
 
@@ -31,9 +30,11 @@ class PredictionServicer(DataServicer, prediction_service_pb2_grpc.PredictionSer
     def GetPredictionHistory(
         self, request: pb.GetPredictionHistoryRequest, context: grpc.ServicerContext
     ) -> pb.GetPredictionHistoryResponse:
-        params = Params(request)
+        params = self._params(request)
         end = params.end
-        start = params.instant("start_time") or end - HISTORY_DEFAULT_SPAN
+        start = params.instant("start_time") or params.calendar.trading_window_start(
+            end, HISTORY_DEFAULT_SPAN
+        )
         if start > end:
             params.reject("start_time", "must not be after end_time")
         params.check()
@@ -50,7 +51,7 @@ class PredictionServicer(DataServicer, prediction_service_pb2_grpc.PredictionSer
     def GetPredictionComparison(
         self, request: pb.GetPredictionComparisonRequest, context: grpc.ServicerContext
     ) -> pb.GetPredictionComparisonResponse:
-        params = checked(request)
+        params = self._checked(request)
         comparison = self._read(
             recent_comparison,
             params.text("model_id"),
