@@ -13,8 +13,10 @@ when the market is closed then):
 ========================  ================================================================
 ``ppo_lstm_v3.2``         good: right more often than not, fast; version 3.2.1 since 10 days
 ``a2c_conservative_v1.4`` weak: a coin flip, and slow-ish at ~120 ms (warning)
-``sac_transformer_v2.1``  its feature pipeline broke 22 h ago: six macro features shifted
-                          and its accuracy fell with them (drift critical)
+``sac_transformer_v2.1``  its feature pipeline broke 26 h ago (just over a trading day, so the
+                          default 24 h drift window holds only broken rows at any hour of the
+                          week): six macro features shifted and its accuracy fell with them
+                          (drift critical, a warning in health)
 ``dqn_legacy_v0.9``       went silent 3 hours of market time ago, during a session (critical)
 ``td3_ensemble_v1.0``     decent calls, but ~240 ms per inference (critical)
 ========================  ================================================================
@@ -40,7 +42,7 @@ ANCHOR_SLOT = 1_735_689_600 // 300  # 2025-01-01 00:00 UTC: prices are a walk fr
 BAR_VOLATILITY = 0.0006  # std of the 5-minute log return
 ACTIONS = np.array(["LONG", "SHORT", "HOLD"])
 #: Bump when the generator changes: `make run` then replaces the demo data instead of topping it up.
-DEMO_VERSION = 6
+DEMO_VERSION = 7
 #: The market the demo follows unless told otherwise: the USD/COP session.
 DEFAULT_CALENDAR = MarketCalendar()
 
@@ -51,7 +53,8 @@ _SILVER = math.sqrt(2.0) - 1.0
 
 @dataclass(frozen=True, slots=True)
 class Story:
-    """Something that starts ``ago`` (calendar time) before the end of the data and lasts."""
+    """Something that starts ``ago`` (on the trading-day clock) before the end of the data and
+    lasts."""
 
     ago: timedelta
 
@@ -101,7 +104,7 @@ DEMO_MODELS: tuple[DemoModel, ...] = (
         right_big=0.38,
         latency_ms=42,
         version="2.1.3",
-        drift=Story(timedelta(hours=22)),
+        drift=Story(timedelta(hours=26)),
     ),
     DemoModel(
         "dqn_legacy_v0.9",
@@ -344,7 +347,10 @@ def inferences(
     end = data_end(now, calendar)
 
     def since(story: Story) -> NDArray[np.bool_]:
-        start = np.datetime64((end - story.ago).replace(tzinfo=None), "us")
+        # On the trading-day clock, as every window: "26 h ago" on a Monday at 08:20 is Friday's
+        # 06:20, so the story shows in the windows that look at it, at any hour of the week.
+        began = calendar.trading_window_start(end, story.ago)
+        start = np.datetime64(began.astimezone(UTC).replace(tzinfo=None), "us")
         if topping_up:
             start = min(start, times[1])
         return times >= start

@@ -287,7 +287,7 @@ def test_on_a_saturday_the_data_is_the_sessions_up_to_fridays_close(
     # Closes are stored to 6 decimals (~4000 COP): ln of a ratio is off by < 1e-9.
     assert worst < 1e-9
 
-    # The drift story still shows: the pipeline broke 22 h before Friday's close, so all of
+    # The drift story still shows: the pipeline broke 26 h before Friday's close, so all of
     # Friday's session is drifted, and the calendar 24 h window before Saturday 10:00 holds it.
     drift = drift_service_pb2_grpc.DriftServiceStub(channel)
     request = dpb.GetDriftStatusRequest(

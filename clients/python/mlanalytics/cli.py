@@ -230,7 +230,7 @@ def _forward(method: Callable[..., Message], fields: list[str], end_time: bool) 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlanalytics",
-        description=__doc__.splitlines()[0] if __doc__ else None,
+        description=__doc__.splitlines()[0].replace("``", "") if __doc__ else None,
         parents=[_global_options(defaults=True)],
     )
     groups: dict[tuple[str, ...], Any] = {
@@ -336,8 +336,12 @@ def render_ab(ab: performance_service_pb2.ModelAbComparison) -> str:
     for field in performance_service_pb2.AbSide.DESCRIPTOR.fields:
         if field.message_type is None:
             rows.append((field.name, _present(a, field.name), _present(b, field.name)))
+    shown = {row[0] for row in rows}  # probabilistic_sharpe is also a side's own field
     for field in common_pb2.PerformanceMetrics.DESCRIPTOR.fields:
-        rows.append((field.name, _present(a.metrics, field.name), _present(b.metrics, field.name)))
+        if field.name not in shown:
+            rows.append(
+                (field.name, _present(a.metrics, field.name), _present(b.metrics, field.name))
+            )
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines.append("")
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
