@@ -67,8 +67,9 @@ def wrk(
     return Load(
         driver="wrk",
         requests=int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
-        p50_ms=_ms(percentile["50"]),
-        p99_ms=_ms(percentile["99"]),
+        # No distribution when no request completed (every one slower than the run).
+        p50_ms=_ms(percentile["50"]) if "50" in percentile else float("nan"),
+        p99_ms=_ms(percentile["99"]) if "99" in percentile else float("nan"),
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
         failures=(int(failures.group(1)) if failures else 0)
         + (sum(int(g) for g in errors.groups()) if errors else 0),
