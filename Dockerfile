@@ -2,11 +2,18 @@
 # Images for docker-compose.yml: `server` (the gRPC server) and `envoy` (the public face on 8004).
 # Generated code is produced here from protos/, exactly as `make gen` does locally.
 
-# The assets of /docs and /redoc (swagger-ui-dist, redoc), pinned by docs/ui/package-lock.json.
+# The assets of /docs, /redoc and /dashboard (swagger-ui-dist, redoc, uplot), pinned by
+# docs/ui/package-lock.json, and the desk view's script compiled by the TypeScript compiler that
+# clients/typescript pins (generate.py copies what is in build/dashboard when it has no node).
 FROM node:20-slim AS docs-ui
-WORKDIR /ui
+WORKDIR /src/docs/ui
 COPY docs/ui/package.json docs/ui/package-lock.json docs/ui/.npmrc ./
 RUN npm ci
+WORKDIR /src/clients/typescript
+COPY clients/typescript/package.json clients/typescript/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY docs/ui/dashboard /src/docs/ui/dashboard
+RUN node_modules/.bin/tsc -p /src/docs/ui/dashboard --outDir /src/build/dashboard
 
 FROM python:3.11-slim AS codegen
 WORKDIR /src
@@ -16,7 +23,9 @@ RUN pip install --no-cache-dir "grpcio-tools>=1.85.1,<1.86" "mypy-protobuf>=5.1,
 COPY pyproject.toml ./
 COPY protos protos
 COPY clients clients
-COPY --from=docs-ui /ui/node_modules docs/ui/node_modules
+COPY --from=docs-ui /src/docs/ui/node_modules docs/ui/node_modules
+COPY docs/ui/dashboard docs/ui/dashboard
+COPY --from=docs-ui /src/build/dashboard build/dashboard
 RUN python clients/generate.py
 
 FROM python:3.11-slim AS server

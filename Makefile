@@ -12,6 +12,7 @@ TS     := clients/typescript
 NPM_STAMP := $(TS)/node_modules/.installed-stamp
 DOCS_UI := docs/ui
 DOCS_UI_STAMP := $(DOCS_UI)/node_modules/.installed-stamp
+DASHBOARD := $(wildcard $(DOCS_UI)/dashboard/*)
 
 .PHONY: run test gen lint fmt seed bench clean
 
@@ -24,18 +25,18 @@ test: gen
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## gen: Python stubs, typed .pyi, the Envoy descriptor set, the OpenAPI document with the assets
-## of /docs and /redoc, and the TypeScript types, from protos/
+## of /docs and /redoc, the desk view (/dashboard, compiled by tsc), and the TypeScript types
 gen: $(DESCRIPTOR)
 
 $(DESCRIPTOR): $(PROTOS) clients/generate.py clients/python/mlanalytics/openapi.py \
-		clients/python/mlanalytics/parameters.py $(STAMP) $(NPM_STAMP) $(DOCS_UI_STAMP)
+		clients/python/mlanalytics/parameters.py $(STAMP) $(NPM_STAMP) $(DOCS_UI_STAMP) $(DASHBOARD)
 	$(PY) clients/generate.py
 
 $(NPM_STAMP): $(TS)/package-lock.json
 	cd $(TS) && npm ci --no-audit --no-fund
 	touch $@
 
-# swagger-ui-dist and redoc, pinned by docs/ui/package-lock.json (no install scripts: docs/ui/.npmrc)
+# swagger-ui-dist, redoc and uplot, pinned by docs/ui/package-lock.json (no install scripts: docs/ui/.npmrc)
 $(DOCS_UI_STAMP): $(DOCS_UI)/package-lock.json
 	cd $(DOCS_UI) && npm ci
 	touch $@
@@ -46,13 +47,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-## lint: ruff (lint + format), mypy --strict, buf lint, tsc (envoy --mode validate is a test)
+## lint: ruff (lint + format), mypy --strict, buf lint, tsc (the client and the desk view; envoy
+## --mode validate is a test)
 lint: gen
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(PY) clients/generate.py --lint
 	cd $(TS) && npm run --silent typecheck
+	$(TS)/node_modules/.bin/tsc --noEmit -p $(DOCS_UI)/dashboard
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

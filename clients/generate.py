@@ -22,6 +22,9 @@ Outputs (all git-ignored):
 * ``clients/python/mlanalytics/v1/docs/``: the scripts, style sheet and icons of the pages
   ``/docs`` (Swagger UI) and ``/redoc`` (ReDoc), copied from the npm packages ``swagger-ui-dist``
   and ``redoc`` in ``docs/ui`` when ``npm ci`` has been run there (``make gen`` does).
+* ``clients/python/mlanalytics/v1/dashboard/``: the desk view (``/dashboard``): its page, style
+  sheet and script, compiled from ``docs/ui/dashboard/dashboard.ts`` by the TypeScript compiler of
+  ``clients/typescript``, and the chart library uplot from ``docs/ui``.
 * ``clients/typescript/src/gen/``: TypeScript interfaces of the REST JSON (ts-proto), and
   ``paths.ts``, the REST path of every RPC from its ``google.api.http`` rule, written only
   when ``npm ci`` has been run in ``clients/typescript`` (``make gen`` does); skipped otherwise.
@@ -61,6 +64,17 @@ DOCS_ASSET_SOURCES = {
     "favicon-16x16.png": "swagger-ui-dist/favicon-16x16.png",
     "favicon-32x32.png": "swagger-ui-dist/favicon-32x32.png",
     "redoc.standalone.js": "redoc/bundles/redoc.standalone.js",
+}
+DASHBOARD_SOURCE = ROOT / "docs" / "ui" / "dashboard"
+DASHBOARD_ASSETS = PYTHON_OUT / "mlanalytics" / "v1" / "dashboard"
+TSC = TYPESCRIPT / "node_modules" / ".bin" / "tsc"
+#: The desk view's files copied as they are, by the name they are served under (/dashboard/<name>)
+#: (dashboard.html is the page's body; dashboard.js is compiled).
+DASHBOARD_COPIED = {
+    "uPlot.iife.min.js": DOCS_UI / "uplot" / "dist" / "uPlot.iife.min.js",
+    "uPlot.min.css": DOCS_UI / "uplot" / "dist" / "uPlot.min.css",
+    "dashboard.css": DASHBOARD_SOURCE / "dashboard.css",
+    "dashboard.html": DASHBOARD_SOURCE / "dashboard.html",
 }
 #: The services in the order of the README's endpoint table (any other follows).
 TAG_ORDER = (
@@ -161,6 +175,7 @@ def generate() -> None:
     _openapi()
     _endpoint_tables()
     _docs_assets()
+    _dashboard()
     _typescript(sources)
 
 
@@ -275,6 +290,29 @@ def _docs_assets() -> None:
     DOCS_ASSETS.mkdir(parents=True, exist_ok=True)
     for name, source in DOCS_ASSET_SOURCES.items():
         shutil.copyfile(DOCS_UI / source, DOCS_ASSETS / name)
+
+
+def _dashboard() -> None:
+    """The desk view's files, if ``npm ci`` has installed uplot in docs/ui and the TypeScript
+    compiler in clients/typescript (a type error stops the generation). Without node, a script
+    compiled beforehand into build/dashboard (the Dockerfile's node stage) is taken as it is."""
+    missing = [s for s in DASHBOARD_COPIED.values() if not s.exists()]
+    precompiled = BUILD / "dashboard" / "dashboard.js"
+    compiler = TSC.exists() and shutil.which("node") is not None
+    if missing or not (compiler or precompiled.is_file()):
+        print(f"desk view skipped: no {missing[0] if missing else TSC} (npm ci)")
+        return
+    _empty(DASHBOARD_ASSETS)
+    for name, source in DASHBOARD_COPIED.items():
+        shutil.copyfile(source, DASHBOARD_ASSETS / name)
+    if not compiler:
+        shutil.copyfile(precompiled, DASHBOARD_ASSETS / "dashboard.js")
+        return
+    compiled = subprocess.run(
+        [str(TSC), "-p", str(DASHBOARD_SOURCE), "--outDir", str(DASHBOARD_ASSETS)], check=False
+    )
+    if compiled.returncode:
+        sys.exit("tsc failed on docs/ui/dashboard")
 
 
 def _typescript(sources: list[str]) -> None:

@@ -4,6 +4,8 @@
 ``python -m devstack seed --dsn DSN``      create the schema and load/top up the demo data
                                            (``--calendar always``: around the clock)
 ``python -m devstack envoy-config --out F``  envoy.yaml for this environment (ports, CORS)
+``python -m devstack screenshots``         the README's pictures of /dashboard, from a running
+                                           service (``--url``, default http://localhost:8004)
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ def main() -> int:
     config.add_argument("--descriptor-set", type=Path, required=True)
     config.add_argument("--backend-host", default="127.0.0.1")
     config.add_argument("--admin-port", type=int, default=9901)
+    shots = commands.add_parser("screenshots", help="the README's pictures of the desk view")
+    shots.add_argument("--url", default="http://localhost:8004", help="a running service")
+    shots.add_argument("--out", type=Path, default=Path("docs"))
+    shots.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
 
     if args.command == "run":
@@ -40,6 +46,12 @@ def main() -> int:
         return run()
     if args.command == "envoy-config":
         return _envoy_config(args)
+    if args.command == "screenshots":
+        from devstack.screenshots import take_screenshots
+
+        for path in take_screenshots(args.url, args.out, args.chromium):
+            print(path)
+        return 0
     return seed_command(args.dsn, args.calendar)
 
 

@@ -230,6 +230,7 @@ def _serve(settings: Settings, ports: list[int], stop: StopRequest, watchdog: Wa
         print(
             "\nML Analytics Service is up\n"
             f"  docs  http://localhost:{proxy.port}/docs   (Swagger UI; /redoc, /openapi.json)\n"
+            f"  desk  http://localhost:{proxy.port}/dashboard   (the models live)\n"
             f"  REST  http://localhost:{proxy.port}/   (try /api/health/models)\n"
             f"  gRPC  localhost:{proxy.port} through Envoy, localhost:{_ports(ports)} direct"
             f"   ({_relative(grpcurl)} -plaintext localhost:{proxy.port} list)\n"

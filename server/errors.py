@@ -44,6 +44,19 @@ class DocsAssetNotFound(ServiceError):
             super().__init__("the documentation assets were not generated (make gen, with npm)")
 
 
+class DashboardAssetNotFound(DocsAssetNotFound):
+    """No asset of the desk view has this name (NOT_FOUND, HTTP 404)."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        ServiceError.__init__(
+            self,
+            f"no asset {name!r} of the desk view; there are: {', '.join(known)}"
+            if known
+            else "the desk view was not generated (make gen, with npm)",
+        )
+        self.name = name
+
+
 class DatabaseUnavailable(ServiceError):
     """No database connection right now: it is down, or all are busy (UNAVAILABLE, HTTP 503)."""
 

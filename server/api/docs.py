@@ -1,10 +1,15 @@
-"""The documentation pages: the OpenAPI document, Swagger UI, ReDoc and their assets.
+"""The documentation pages: the OpenAPI document, Swagger UI, ReDoc and their assets; and the
+desk view (``/dashboard``) with its assets.
 
 ``make gen`` writes the document and copies the pages' assets (npm ``swagger-ui-dist`` and
 ``redoc``) into the generated package ``mlanalytics.v1``; :func:`load` reads them once, with the
 ETag of each. The pages load everything from this service (``/docs/...``, ``/openapi.json``):
 no CDN, so they work on a network with no way out. (Absolute paths, because Envoy also routes
 ``/docs/`` to the Swagger UI page, where relative ones would resolve one folder too deep.)
+
+The desk view's body is ``dashboard.html`` of the generated ``mlanalytics.v1/dashboard`` folder
+(from ``docs/ui/dashboard``), its assets the other files there: its compiled script, its style
+sheet and uplot's. It runs no inline script: its CSP allows scripts of this service only.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import html
 import json
 from dataclasses import dataclass, field
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import PurePosixPath
 
 _CONTENT_TYPES = {
@@ -27,6 +33,12 @@ _CONTENT_TYPES = {
 _CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline';"
     " img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+)
+
+#: The desk view: scripts and data from this service only (uplot styles its elements inline).
+_DASHBOARD_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';"
+    " img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'"
 )
 
 #: Every page: this service's CSP, the title and the favicon; ``head`` and ``body`` are its own.
@@ -103,6 +115,9 @@ class Documentation:
     swagger_ui: Resource
     redoc: Resource
     assets: dict[str, Resource]
+    #: The desk view and its assets (an empty page and none when not generated).
+    dashboard: Resource = field(default_factory=lambda: Resource("text/html; charset=utf-8", b""))
+    dashboard_assets: dict[str, Resource] = field(default_factory=dict)
 
 
 def load() -> Documentation:
@@ -110,8 +125,37 @@ def load() -> Documentation:
     generated = resources.files("mlanalytics.v1")
     document = generated.joinpath("openapi.json").read_bytes()
     title = html.escape(json.loads(document)["info"]["title"])
-    folder = generated.joinpath("docs")
-    assets = {
+    assets = _assets(generated.joinpath("docs"))
+    desk = generated.joinpath("dashboard")
+    dashboard_assets = _assets(desk)
+    body = desk.joinpath("dashboard.html")
+    return Documentation(
+        document=Resource("application/json", document),
+        swagger_ui=_page(f"{title}: Swagger UI", _SWAGGER_UI_HEAD, _SWAGGER_UI_BODY),
+        redoc=_page(f"{title}: ReDoc", _REDOC_HEAD, _REDOC_BODY),
+        assets=assets,
+        dashboard=_page(
+            "USD/COP desk: models live",
+            _DASHBOARD_HEAD,
+            body.read_text() if body.is_file() else _NOT_GENERATED,
+            csp=_DASHBOARD_CSP,
+        ),
+        dashboard_assets=dashboard_assets,
+    )
+
+
+_DASHBOARD_HEAD = """\
+<link rel="stylesheet" href="/dashboard/uPlot.min.css">
+<link rel="stylesheet" href="/dashboard/dashboard.css">
+<script src="/dashboard/uPlot.iife.min.js" defer></script>
+<script src="/dashboard/dashboard.js" defer></script>"""
+_NOT_GENERATED = "<p>The desk view was not generated: run <code>make gen</code> (with npm).</p>"
+
+
+def _assets(folder: Traversable) -> dict[str, Resource]:
+    """The files of a generated folder that a page loads, by name (none if it does not exist);
+    ReDoc's CDN logo replaced (:data:`_REDOC_LOGO`)."""
+    return {
         entry.name: Resource(
             _CONTENT_TYPES[PurePosixPath(entry.name).suffix],
             entry.read_bytes().replace(*_REDOC_LOGO),
@@ -119,15 +163,9 @@ def load() -> Documentation:
         for entry in (folder.iterdir() if folder.is_dir() else ())
         if PurePosixPath(entry.name).suffix in _CONTENT_TYPES
     }
-    return Documentation(
-        document=Resource("application/json", document),
-        swagger_ui=_page(f"{title}: Swagger UI", _SWAGGER_UI_HEAD, _SWAGGER_UI_BODY),
-        redoc=_page(f"{title}: ReDoc", _REDOC_HEAD, _REDOC_BODY),
-        assets=assets,
-    )
 
 
-def _page(title: str, head: str, body: str) -> Resource:
+def _page(title: str, head: str, body: str, csp: str = _CSP) -> Resource:
     """An HTML page of :data:`_PAGE` (``title`` already escaped)."""
-    page = _PAGE.format(csp=_CSP, title=title, head=head, body=body)
+    page = _PAGE.format(csp=csp, title=title, head=head, body=body)
     return Resource("text/html; charset=utf-8", page.encode())

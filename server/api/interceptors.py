@@ -22,6 +22,7 @@ from server.admission import Admission
 from server.api.decoding import MalformedRequest, RateLimitedWarning, lenient
 from server.cache import MISSING, ResponseCache
 from server.errors import (
+    DashboardAssetNotFound,
     DatabaseDown,
     DatabaseUnavailable,
     DeadlineExceeded,
@@ -43,6 +44,7 @@ _CODES: dict[type[ServiceError], int] = {
     InvalidArgument: code_pb2.INVALID_ARGUMENT,
     ModelNotFound: code_pb2.NOT_FOUND,
     DocsAssetNotFound: code_pb2.NOT_FOUND,
+    DashboardAssetNotFound: code_pb2.NOT_FOUND,
     DatabaseUnavailable: code_pb2.UNAVAILABLE,
     DatabaseDown: code_pb2.UNAVAILABLE,
     ServerBusy: code_pb2.UNAVAILABLE,

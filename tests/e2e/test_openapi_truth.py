@@ -26,6 +26,8 @@ MODEL = "ppo_lstm_v3.2"
 #: A value for each path or required query parameter that is not a model (those get demo models),
 #: by name. A new required parameter without one fails the test that needs it (add it here).
 VALUES = {"asset": "swagger-ui.css"}
+#: Values that differ by path.
+PATH_VALUES = {"/dashboard/{asset}": {"asset": "dashboard.css"}}
 GENERATED = json.loads(
     (ROOT / "clients" / "python" / "mlanalytics" / "v1" / "openapi.json").read_text()
 )
@@ -72,7 +74,7 @@ def test_operation(
     # slow); a second model parameter gets the next model.
     for first in range(len(models) if named else 1):
         chosen = {name: models[(first + i) % len(models)] for i, name in enumerate(named)}
-        url = request_url(path, operation, VALUES | chosen)
+        url = request_url(path, operation, VALUES | PATH_VALUES.get(path, {}) | chosen)
         content = operation["responses"]["200"]["content"]
         if "text/event-stream" in content:
             check_first_event(rest, url, doc, content["text/event-stream"])

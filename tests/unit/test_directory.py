@@ -55,6 +55,8 @@ DOCUMENTED_ENDPOINTS = [
     ("/docs", "DocsService", []),
     ("/redoc", "DocsService", []),
     ("/docs/{asset}", "DocsService", []),
+    ("/dashboard", "DocsService", []),
+    ("/dashboard/{asset}", "DocsService", []),
 ]
 
 

@@ -53,3 +53,30 @@ class TestGeneratedPages:
             "redoc.standalone.js",
         }, "run make gen (npm ci in docs/ui) to generate the assets"
         assert docs.assets["swagger-ui.css"].content_type == "text/css; charset=utf-8"
+
+
+class TestDeskView:
+    def test_the_page_loads_only_its_own_assets_and_runs_no_inline_script(self) -> None:
+        docs = load()
+        page = docs.dashboard.body.decode()
+        assert docs.dashboard.content_type == "text/html; charset=utf-8"
+        urls = re.findall(r'(?:src|href)\s*=\s*"([^"]+)"', page)
+        assets = [url for url in urls if url.startswith("/dashboard/")]
+        assert sorted(url[len("/dashboard/") :] for url in assets) == sorted(
+            ["uPlot.min.css", "dashboard.css", "uPlot.iife.min.js", "dashboard.js"]
+        )
+        assert all(url[len("/dashboard/") :] in docs.dashboard_assets for url in assets)
+        assert set(urls) - set(assets) <= {"/docs/favicon-32x32.png", "#tiles"}, urls
+        assert "<script>" not in page  # the CSP allows no inline script
+        assert "script-src 'self';" in page
+
+    def test_assets(self) -> None:
+        assets = load().dashboard_assets
+        assert set(assets) == {
+            "dashboard.js",
+            "dashboard.css",
+            "uPlot.iife.min.js",
+            "uPlot.min.css",
+        }, "run make gen (npm ci in docs/ui and clients/typescript) to generate the desk view"
+        assert assets["dashboard.js"].content_type == "text/javascript; charset=utf-8"
+        assert b"EventSource" in assets["dashboard.js"].body  # compiled from dashboard.ts

@@ -35,6 +35,8 @@ NOT_MEANT: dict[str, dict[str, str]] = {
         "GetSwaggerUi": _PAGES,
         "GetRedoc": _PAGES,
         "GetDocsAsset": _PAGES,
+        "GetDashboard": _PAGES,
+        "GetDashboardAsset": _PAGES,
         "GetPrometheusMetrics": _SCRAPE,
     },
     "CLI command": {
@@ -42,6 +44,8 @@ NOT_MEANT: dict[str, dict[str, str]] = {
         "GetSwaggerUi": _PAGES,
         "GetRedoc": _PAGES,
         "GetDocsAsset": _PAGES,
+        "GetDashboard": _PAGES,
+        "GetDashboardAsset": _PAGES,
         "GetPrometheusMetrics": _SCRAPE,
     },
     "TypeScript client method": {
@@ -49,6 +53,8 @@ NOT_MEANT: dict[str, dict[str, str]] = {
         "GetSwaggerUi": _PAGES,
         "GetRedoc": _PAGES,
         "GetDocsAsset": _PAGES,
+        "GetDashboard": _PAGES,
+        "GetDashboardAsset": _PAGES,
         "GetPrometheusMetrics": _SCRAPE,
     },
     "bench entry": {
@@ -56,6 +62,8 @@ NOT_MEANT: dict[str, dict[str, str]] = {
         "GetSwaggerUi": _PAGES,
         "GetRedoc": _PAGES,
         "GetDocsAsset": _PAGES,
+        "GetDashboard": _PAGES,
+        "GetDashboardAsset": _PAGES,
         "GetPrometheusMetrics": _SCRAPE,
         "WatchModelHealth": _STREAM,
         "WatchDrift": _STREAM,

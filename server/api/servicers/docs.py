@@ -1,4 +1,5 @@
-"""DocsService: the OpenAPI document, Swagger UI, ReDoc and their assets, as HTTP bodies.
+"""DocsService: the OpenAPI document, Swagger UI, ReDoc, the desk view and their assets, as HTTP
+bodies.
 
 Each answer carries its ETag and ``Cache-Control: no-cache`` (the browser keeps it and asks
 again with If-None-Match). When If-None-Match names the current ETag the body is left empty and
@@ -16,7 +17,7 @@ from google.protobuf.message import Message
 from mlanalytics.v1 import docs_service_pb2 as pb
 from mlanalytics.v1 import docs_service_pb2_grpc
 from server.api.docs import Documentation, Resource, load
-from server.errors import DocsAssetNotFound
+from server.errors import DashboardAssetNotFound, DocsAssetNotFound
 
 NOT_MODIFIED_HEADER = "x-not-modified"
 
@@ -42,6 +43,17 @@ class DocsServicer(docs_service_pb2_grpc.DocsServiceServicer):
         asset = self._docs.assets.get(request.asset)
         if asset is None:
             raise DocsAssetNotFound(request.asset, sorted(self._docs.assets))
+        return _send(asset, context)
+
+    def GetDashboard(self, request: Message, context: grpc.ServicerContext) -> HttpBody:
+        return _send(self._docs.dashboard, context)
+
+    def GetDashboardAsset(
+        self, request: pb.GetDashboardAssetRequest, context: grpc.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        asset = self._docs.dashboard_assets.get(request.asset)
+        if asset is None:
+            raise DashboardAssetNotFound(request.asset, sorted(self._docs.dashboard_assets))
         return _send(asset, context)
 
 

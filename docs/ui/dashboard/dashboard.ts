@@ -1,0 +1,820 @@
+// The desk view (/dashboard): the market clock, a live tile per model from the health watch
+// stream, and the selected model's equity curve, metric series, rollback verdict and drift
+// features. Plain DOM and fetch, no framework; the charts are uplot's (loaded before this script
+// as the global `uPlot`). Everything comes from this service's REST API (same origin).
+//
+// Test hooks, stable (docs/DEFINITIONS.md#desk-view): `[data-model-id][data-status]` per tile,
+// `[data-market-open]`, `[data-view="model"][data-model-id]` for the selected model,
+// `[data-chart="equity"]` (its `plotted` property: the plotted numbers), one `[data-feature]`
+// per drift feature in the API's order.
+
+// `uPlot` is uplot's global (its types declare it: `export as namespace uPlot`).
+
+// ---- The REST JSON this page reads (proto field names, as Envoy prints them) ----
+
+interface Envelope<T> {
+  success: boolean;
+  data: T;
+  timestamp: string;
+}
+
+interface MarketState {
+  calendar: string;
+  open: boolean;
+  last_close?: string;
+  next_open?: string;
+}
+
+interface ModelHealth {
+  model_id: string;
+  model_version: string;
+  status: string;
+  health_score: number;
+  prediction_count: number;
+  win_rate: number;
+  avg_latency_ms?: number;
+  last_prediction?: string;
+  minutes_since_last?: number;
+  market_minutes_since_last?: number;
+  issues: string[];
+}
+
+interface ModelHealthList {
+  end_time: string;
+  total_models: number;
+  healthy_models: number;
+  warning_models: number;
+  critical_models: number;
+  models: ModelHealth[];
+  market?: MarketState;
+}
+
+/** One message of GET /api/health/models/watch (Server-Sent Events). */
+interface WatchEvent {
+  success: boolean;
+  data?: ModelHealthList;
+  timestamp: string;
+  kind: "snapshot" | "heartbeat";
+  revision: string;
+}
+
+interface Directory {
+  endpoints: { method: string; path: string }[];
+}
+
+interface PredictionRecord {
+  inference_id: string;
+  timestamp: string;
+  model_version: string;
+  action: string;
+  reward?: number;
+}
+
+interface PredictionHistory {
+  model_id: string;
+  start_time: string;
+  end_time: string;
+  page: number;
+  page_size: number;
+  total: number;
+  total_pages: number;
+  predictions: PredictionRecord[];
+}
+
+interface FeatureDrift {
+  feature: string;
+  status: string;
+  reason?: string;
+  drift_score?: number;
+  ks_statistic?: number;
+  psi?: number;
+  mean_change?: number;
+  is_drifted: boolean;
+}
+
+interface DriftFeatures {
+  model_id: string;
+  overall_status: string;
+  reason?: string;
+  total_features: number;
+  drifted_count: number;
+  checked_count: number;
+  features: FeatureDrift[];
+  window_hours: number;
+  baseline_days: number;
+}
+
+// ---- Endpoints this page uses when the service has them (read from its directory, GET /) ----
+
+/** GET /api/models/{model_id}/versions */
+interface ModelVersion {
+  version: string;
+  first_seen: string;
+  last_seen: string;
+  predictions: number;
+  trades: number;
+  total_reward: number;
+  win_rate: number;
+  sharpe_ratio: number;
+  avg_latency_ms?: number;
+}
+
+interface ModelVersions {
+  model_id: string;
+  current_version: string;
+  versions: ModelVersion[];
+}
+
+/** GET /api/models/{model_id}/versions/compare */
+interface VersionSide {
+  version: string;
+  data_points: number;
+  mean_reward?: number;
+  sharpe_ratio?: number;
+  win_rate?: number;
+}
+
+interface VersionComparison {
+  model_id: string;
+  method: "paired" | "welch";
+  baseline?: VersionSide;
+  candidate: VersionSide;
+  common_bars: number;
+  mean_difference?: number;
+  difference_ci95?: { lower: number; upper: number };
+  p_value?: number;
+  min_bars: number;
+  significance_level: number;
+  verdict: "insufficient_data" | "rollback" | "candidate_better" | "no_significant_difference";
+}
+
+/** GET /api/anomalies/{model_id} */
+interface ChangePoint {
+  signal: string;
+  at: string;
+  before_mean: number;
+  after_mean: number;
+  shift: number;
+  detector: string;
+}
+
+interface Anomaly {
+  timestamp: string;
+  signal: string;
+  value: number;
+  expected: number;
+  score: number;
+  detector: string;
+}
+
+interface Anomalies {
+  model_id: string;
+  window: string;
+  signals: string[];
+  change_points: ChangePoint[];
+  anomalies: Anomaly[];
+}
+
+/** GET /api/metrics/series */
+interface SeriesPoint {
+  end_time: string;
+  value?: number;
+  data_points: number;
+}
+
+interface MetricSeries {
+  metric?: string;
+  window?: string;
+  step?: string;
+  points: SeriesPoint[];
+}
+
+/** The numbers a chart element plots, for whoever reads the page (and its tests). */
+interface Plotted {
+  /** Seconds since the epoch (UTC), ascending. */
+  times: number[];
+  values: number[];
+}
+
+interface ChartElement extends HTMLElement {
+  plotted?: Plotted;
+}
+
+// ---- Small helpers ----
+
+const HISTORY_PAGE_SIZE = 1000;
+const HISTORY_MAX_PAGES = 10;
+const STALE_AFTER_MS = 45_000; // heartbeats come at least every 15 s
+const REFRESH_VIEW_MS = 60_000;
+const STATUS_ICON: Record<string, string> = { healthy: "✓", warning: "▲", critical: "✕" };
+
+function byId<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (found === null) throw new Error(`the page has no #${id}`);
+  return found as T;
+}
+
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
+  const made = document.createElement(tag);
+  if (className) made.className = className;
+  if (text !== undefined) made.textContent = text;
+  return made;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** GET a JSON body of this service; a non-2xx answer throws HttpError with its message. */
+async function getJson<T>(path: string): Promise<T> {
+  const reply = await fetch(path, { headers: { accept: "application/json" } });
+  const body: unknown = await reply.json().catch(() => null);
+  if (!reply.ok) {
+    const message =
+      body !== null && typeof body === "object" && "message" in body
+        ? String((body as { message: unknown }).message)
+        : reply.statusText;
+    throw new HttpError(reply.status, `${reply.status}: ${message}`);
+  }
+  return body as T;
+}
+
+async function getData<T>(path: string): Promise<T> {
+  return (await getJson<Envelope<T>>(path)).data;
+}
+
+function query(path: string, params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined) search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+function seconds(rfc3339: string): number {
+  return Date.parse(rfc3339) / 1000;
+}
+
+function percent(value: number): string {
+  return `${(value * 100).toFixed(1)} %`;
+}
+
+function number(value: number | undefined, digits = 2): string {
+  return value === undefined ? "n/a" : value.toFixed(digits);
+}
+
+function duration(minutes: number): string {
+  if (minutes < 1) return "under a minute";
+  if (minutes < 90) return `${Math.round(minutes)} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ${Math.round(minutes - hours * 60)} min`;
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// ---- Which endpoints this service has (GET /, its directory) ----
+
+let directory: Set<string> | null = null;
+
+async function endpoints(): Promise<Set<string>> {
+  if (directory === null) {
+    try {
+      const listed = await getJson<Directory>("/");
+      directory = new Set(listed.endpoints.map((e) => e.path));
+    } catch {
+      return new Set(); // asked again next time
+    }
+  }
+  return directory;
+}
+
+/** The data of an endpoint this page can do without: null, quietly, when the service does not
+ * list it (an older service answers no 404 to see in the console) or it fails. */
+async function optional<T>(template: string, path: string): Promise<T | null> {
+  if (!(await endpoints()).has(template)) return null;
+  try {
+    return await getData<T>(path);
+  } catch {
+    return null;
+  }
+}
+
+function loadVersions(modelId: string): Promise<ModelVersions | null> {
+  const path = `/api/models/${encodeURIComponent(modelId)}/versions`;
+  return optional<ModelVersions>("/api/models/{model_id}/versions", path);
+}
+
+function loadVerdict(modelId: string): Promise<VersionComparison | null> {
+  const path = `/api/models/${encodeURIComponent(modelId)}/versions/compare`;
+  return optional<VersionComparison>("/api/models/{model_id}/versions/compare", path);
+}
+
+function loadAnomalies(modelId: string): Promise<Anomalies | null> {
+  const path = `/api/anomalies/${encodeURIComponent(modelId)}`;
+  return optional<Anomalies>("/api/anomalies/{model_id}", query(path, { window: "7d" }));
+}
+
+function loadSeries(modelId: string, metric: string): Promise<MetricSeries | null> {
+  const path = query("/api/metrics/series", { model_id: modelId, metric, window: "24h" });
+  return optional<MetricSeries>("/api/metrics/series", path);
+}
+
+// ---- The market clock ----
+
+let market: MarketState | null = null;
+
+function renderMarket(): void {
+  const shown = byId("market");
+  if (market === null) return;
+  shown.dataset.marketOpen = String(market.open);
+  shown.replaceChildren();
+  const state = element("strong", market.open ? "open" : "closed");
+  state.textContent = market.open ? "● Market open" : "○ Market closed";
+  shown.append(state);
+  if (!market.open && market.next_open) {
+    const at = new Date(market.next_open);
+    const minutes = Math.max(0, (at.getTime() - Date.now()) / 60_000);
+    const when = at.toLocaleString(undefined, {
+      weekday: "short",
+      hour: "2-digit",
+      minute: "2-digit",
+    });
+    shown.append(` · opens ${when} (in ${duration(minutes)})`);
+  }
+  shown.title = `Calendar: ${market.calendar}`;
+}
+
+// ---- The tiles ----
+
+let models: ModelHealth[] = [];
+let selected: string | null = null;
+let firstTiles = true;
+
+function tileStats(model: ModelHealth): string {
+  const parts = [
+    `score ${Math.round(model.health_score)}`,
+    `win ${percent(model.win_rate)}`,
+    model.avg_latency_ms === undefined ? "latency n/a" : `${Math.round(model.avg_latency_ms)} ms`,
+    model.market_minutes_since_last === undefined
+      ? "no prediction"
+      : `last ${duration(model.market_minutes_since_last)} ago (market time)`,
+  ];
+  return parts.join(" · ");
+}
+
+function fillTile(tile: HTMLButtonElement, model: ModelHealth): void {
+  tile.dataset.modelId = model.model_id;
+  tile.dataset.status = model.status;
+  tile.className = `tile status-${model.status}`;
+  tile.setAttribute("aria-pressed", String(model.model_id === selected));
+  const head = element("span", "tile-head");
+  head.append(element("span", "name", model.model_id));
+  const badge = element("span", "badge");
+  badge.append(element("span", "icon", STATUS_ICON[model.status] ?? "?"), ` ${model.status}`);
+  badge.querySelector(".icon")?.setAttribute("aria-hidden", "true");
+  head.append(badge);
+  const parts: HTMLElement[] = [head, element("span", "stats", tileStats(model))];
+  if (model.issues.length > 0) {
+    const issues = element("span", "issues");
+    for (const issue of model.issues) issues.append(element("span", "issue", issue));
+    parts.push(issues);
+  }
+  tile.replaceChildren(...parts);
+}
+
+function renderTiles(list: ModelHealthList): void {
+  models = list.models;
+  const container = byId("tiles");
+  const existing = new Map<string, HTMLButtonElement>();
+  for (const tile of container.querySelectorAll<HTMLButtonElement>("button[data-model-id]")) {
+    existing.set(tile.dataset.modelId ?? "", tile);
+  }
+  const ordered: HTMLButtonElement[] = [];
+  for (const model of list.models) {
+    let tile = existing.get(model.model_id);
+    existing.delete(model.model_id);
+    if (tile === undefined) {
+      tile = element("button");
+      tile.type = "button";
+      const id = model.model_id;
+      tile.addEventListener("click", () => select(id));
+    }
+    fillTile(tile, model);
+    ordered.push(tile);
+  }
+  for (const gone of existing.values()) gone.remove();
+  const current = [...container.children];
+  if (current.length !== ordered.length || current.some((node, i) => node !== ordered[i])) {
+    container.replaceChildren(...ordered); // only when the order changed: keeps the focus
+  }
+  if (list.models.length === 0) {
+    container.replaceChildren(element("p", "note", "No model predicted in the last 7 days."));
+  }
+  byId("summary").textContent =
+    `${list.total_models}: ${list.critical_models} critical, ${list.warning_models} warning,` +
+    ` ${list.healthy_models} healthy`;
+  if (firstTiles && list.models.length > 0) {
+    firstTiles = false;
+    performance.mark("desk:first-tiles");
+  }
+  if (selected !== null) renderViewStatus();
+}
+
+function applySnapshot(list: ModelHealthList): void {
+  if (list.market) {
+    market = list.market;
+    renderMarket();
+  }
+  renderTiles(list);
+}
+
+// ---- The health watch stream, reconnecting by itself ----
+
+let source: EventSource | null = null;
+let retryMs = 1000;
+let lastMessage = 0;
+
+function setLink(state: "live" | "connecting" | "reconnecting", text: string): void {
+  const link = byId("link");
+  link.dataset.link = state;
+  link.textContent = text;
+}
+
+function connect(): void {
+  source?.close();
+  const opened = new EventSource("/api/health/models/watch");
+  source = opened;
+  lastMessage = Date.now();
+  opened.onmessage = (message: MessageEvent<string>) => {
+    lastMessage = Date.now();
+    retryMs = 1000;
+    let event: WatchEvent;
+    try {
+      event = JSON.parse(message.data) as WatchEvent;
+    } catch {
+      return;
+    }
+    setLink("live", "● Live");
+    if (event.kind === "snapshot" && event.data) {
+      const reconnected = byId("link").dataset.wasDown === "true";
+      delete byId("link").dataset.wasDown;
+      applySnapshot(event.data);
+      if (reconnected && selected !== null) void loadView(selected);
+    }
+  };
+  opened.onerror = () => {
+    byId("link").dataset.wasDown = "true";
+    setLink("reconnecting", "○ Reconnecting to the service");
+    if (opened.readyState === EventSource.CLOSED) schedule();
+  };
+}
+
+let pending: number | undefined;
+
+/** A new stream after a growing pause (1 s, 2 s, ... 15 s): the browser gives up by itself on
+ * an answer that is not an event stream (Envoy's 503 while the service restarts). */
+function schedule(): void {
+  if (pending !== undefined) return;
+  pending = window.setTimeout(() => {
+    pending = undefined;
+    connect();
+  }, retryMs);
+  retryMs = Math.min(retryMs * 2, 15_000);
+}
+
+function watchdog(): void {
+  if (source !== null && Date.now() - lastMessage > STALE_AFTER_MS) {
+    byId("link").dataset.wasDown = "true";
+    setLink("reconnecting", "○ Reconnecting to the service");
+    source.close();
+    schedule();
+  }
+}
+
+// ---- The model view ----
+
+const charts = new Map<string, uPlot>();
+let viewGeneration = 0;
+
+function renderViewStatus(): void {
+  const model = models.find((m) => m.model_id === selected);
+  const status = byId("model-status");
+  if (model === undefined) {
+    status.textContent = "Not in the health list (no prediction in the last 7 days).";
+    status.className = "view-status";
+    return;
+  }
+  status.className = `view-status status-${model.status}`;
+  status.textContent =
+    `${STATUS_ICON[model.status] ?? "?"} ${model.status} · version ${model.model_version} · ` +
+    tileStats(model);
+  for (const tile of byId("tiles").querySelectorAll<HTMLButtonElement>("button[data-model-id]")) {
+    tile.setAttribute("aria-pressed", String(tile.dataset.modelId === selected));
+  }
+}
+
+function select(modelId: string): void {
+  selected = modelId;
+  const view = byId("model");
+  view.dataset.modelId = modelId;
+  view.hidden = false;
+  byId("model-title").textContent = modelId;
+  if (location.hash !== `#model=${encodeURIComponent(modelId)}`) {
+    history.replaceState(null, "", `#model=${encodeURIComponent(modelId)}`);
+  }
+  renderViewStatus();
+  void loadView(modelId);
+}
+
+function chartWidth(container: HTMLElement): number {
+  return Math.max(240, Math.floor(container.clientWidth));
+}
+
+function drawChart(
+  key: string,
+  container: HTMLElement,
+  data: uPlot.AlignedData,
+  options: Omit<uPlot.Options, "width" | "height">,
+): void {
+  charts.get(key)?.destroy();
+  container.replaceChildren();
+  const width = chartWidth(container);
+  const chart = new uPlot({ ...options, width, height: width < 500 ? 180 : 240 }, data, container);
+  charts.set(key, chart);
+}
+
+/** Every settled reward of the model's last 7 days, oldest first (the newest pages first, at most
+ * HISTORY_MAX_PAGES of them), and the range they were read over. */
+async function loadHistory(
+  modelId: string,
+): Promise<{ rows: PredictionRecord[]; first: PredictionHistory; complete: boolean }> {
+  const base = "/api/predictions/history";
+  const first = await getData<PredictionHistory>(
+    query(base, { model_id: modelId, page_size: HISTORY_PAGE_SIZE, page: 1 }),
+  );
+  const pages = [first.predictions];
+  const last = Math.min(first.total_pages, HISTORY_MAX_PAGES);
+  for (let page = 2; page <= last; page++) {
+    const more = await getData<PredictionHistory>(
+      query(base, {
+        model_id: modelId,
+        page_size: HISTORY_PAGE_SIZE,
+        page,
+        start_time: first.start_time,
+        end_time: first.end_time,
+      }),
+    );
+    pages.push(more.predictions);
+  }
+  const rows = pages.flat().reverse(); // newest first -> oldest first
+  return { rows, first, complete: first.total_pages <= HISTORY_MAX_PAGES };
+}
+
+function equityOf(rows: PredictionRecord[]): Plotted {
+  const times: number[] = [];
+  const values: number[] = [];
+  let total = 0;
+  for (const row of rows) {
+    if (row.reward === undefined) continue;
+    total += row.reward;
+    times.push(seconds(row.timestamp));
+    values.push(total);
+  }
+  return { times, values };
+}
+
+/** Vertical lines at the given instants (seconds), labelled, drawn over a chart. */
+function markerPlugin(marks: { at: number; label: string; colour: string }[]): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: [
+        (u: uPlot) => {
+          const context = u.ctx;
+          context.save();
+          for (const mark of marks) {
+            const x = Math.round(u.valToPos(mark.at, "x", true));
+            if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+            context.strokeStyle = mark.colour;
+            context.setLineDash([4, 3]);
+            context.beginPath();
+            context.moveTo(x, u.bbox.top);
+            context.lineTo(x, u.bbox.top + u.bbox.height);
+            context.stroke();
+            context.fillStyle = mark.colour;
+            context.font = `${12 * devicePixelRatio}px system-ui, sans-serif`;
+            context.fillText(mark.label, x + 4, u.bbox.top + 14 * devicePixelRatio);
+          }
+          context.restore();
+        },
+      ],
+    },
+  };
+}
+
+async function renderEquity(modelId: string, generation: number): Promise<void> {
+  const container = byId<ChartElement>("equity");
+  const note = byId("equity-note");
+  const markersNote = byId("markers-note");
+  try {
+    const [history, versions, anomalies] = await Promise.all([
+      loadHistory(modelId),
+      loadVersions(modelId),
+      loadAnomalies(modelId),
+    ]);
+    if (generation !== viewGeneration) return;
+    const plotted = equityOf(history.rows);
+    container.plotted = plotted;
+    container.dataset.points = String(plotted.values.length);
+    container.dataset.startTime = history.first.start_time;
+    container.dataset.endTime = history.first.end_time;
+    const marks: { at: number; label: string; colour: string }[] = [];
+    for (const version of (versions?.versions ?? []).slice(1)) {
+      marks.push({ at: seconds(version.first_seen), label: `v${version.version}`, colour: "#5a32a3" });
+    }
+    for (const change of anomalies?.change_points ?? []) {
+      marks.push({ at: seconds(change.at), label: `${change.signal} shift`, colour: "#9a6700" });
+    }
+    const parts = [
+      versions === null ? "version changes: not available" : `${marks.length} version changes`,
+      anomalies === null
+        ? "change points: not available"
+        : `${anomalies.change_points.length} change points`,
+    ];
+    markersNote.textContent = `Marked: ${parts.join("; ")}.`;
+    if (plotted.values.length === 0) {
+      charts.get("equity")?.destroy();
+      charts.delete("equity");
+      container.replaceChildren();
+      note.textContent = "No settled reward in the last 7 days.";
+      return;
+    }
+    drawChart("equity", container, [plotted.times, plotted.values], {
+      series: [{}, { label: "cumulative reward", stroke: "#0969da", width: 2 }],
+      axes: [{}, { size: 60 }],
+      legend: { show: false },
+      plugins: [markerPlugin(marks)],
+    });
+    const total = plotted.values[plotted.values.length - 1] ?? 0;
+    note.textContent =
+      `${plotted.values.length} settled rewards since ${new Date(history.first.start_time).toLocaleString()}` +
+      `, total ${total.toFixed(4)}` +
+      (history.complete ? "." : ` (the newest ${HISTORY_MAX_PAGES * HISTORY_PAGE_SIZE} rows).`);
+  } catch (error) {
+    if (generation !== viewGeneration) return;
+    container.plotted = { times: [], values: [] };
+    container.dataset.points = "0";
+    note.textContent = `Equity not available: ${errorText(error)}`;
+  }
+}
+
+async function renderSeries(modelId: string, generation: number): Promise<void> {
+  const container = byId("series");
+  const note = byId("series-note");
+  const [sharpe, winRate] = await Promise.all([
+    loadSeries(modelId, "sharpe_ratio"),
+    loadSeries(modelId, "win_rate"),
+  ]);
+  if (generation !== viewGeneration) return;
+  if (sharpe === null || winRate === null) {
+    charts.get("series")?.destroy();
+    charts.delete("series");
+    container.replaceChildren();
+    container.hidden = true;
+    note.textContent = "Not available on this service.";
+    return;
+  }
+  container.hidden = false;
+  const times = sharpe.points.map((p) => seconds(p.end_time));
+  const wins = new Map(winRate.points.map((p) => [p.end_time, p.value ?? null]));
+  const sharpeValues = sharpe.points.map((p) => p.value ?? null);
+  const winValues = sharpe.points.map((p) => wins.get(p.end_time) ?? null);
+  drawChart("series", container, [times, sharpeValues, winValues], {
+    series: [
+      {},
+      { label: "Sharpe", stroke: "#0969da", width: 2, scale: "sharpe" },
+      { label: "win rate", stroke: "#bc4c00", width: 2, dash: [6, 3], scale: "rate" },
+    ],
+    scales: { rate: { range: [0, 1] } },
+    axes: [{}, { scale: "sharpe", size: 50 }, { scale: "rate", side: 1, size: 50 }],
+  });
+  note.textContent = `${times.length} points, one per hour (24 h windows).`;
+}
+
+async function renderVerdict(modelId: string, generation: number): Promise<void> {
+  const shown = byId("verdict");
+  const verdict = await loadVerdict(modelId);
+  if (generation !== viewGeneration) return;
+  if (verdict === null) {
+    shown.textContent = "Not available on this service.";
+    shown.dataset.verdict = "";
+    return;
+  }
+  shown.dataset.verdict = verdict.verdict;
+  const words: Record<VersionComparison["verdict"], string> = {
+    rollback: "✕ Roll back: the new version is worse",
+    candidate_better: "✓ The new version is better",
+    no_significant_difference: "= No significant difference",
+    insufficient_data: "… Not enough data to compare",
+  };
+  const versions = verdict.baseline
+    ? ` (${verdict.candidate.version} against ${verdict.baseline.version}, ${verdict.method}` +
+      `, p = ${number(verdict.p_value, 3)})`
+    : ` (${verdict.candidate.version})`;
+  shown.textContent = words[verdict.verdict] + versions;
+}
+
+async function renderDrift(modelId: string, generation: number): Promise<void> {
+  const list = byId("features");
+  const summary = byId("drift-summary");
+  try {
+    const path = query("/api/drift/features", { model_id: modelId });
+    const drift = await getData<DriftFeatures>(path);
+    if (generation !== viewGeneration) return;
+    summary.dataset.status = drift.overall_status;
+    summary.textContent =
+      `${STATUS_ICON[drift.overall_status] ?? "?"} ${drift.overall_status}: ` +
+      `${drift.drifted_count} of ${drift.checked_count} checked features drifted ` +
+      `(last ${drift.window_hours} h against the ${drift.baseline_days} days before)` +
+      (drift.reason ? `. ${drift.reason}` : ".");
+    list.replaceChildren(
+      ...drift.features.map((feature) => {
+        const item = element("li", `feature feature-${feature.status}`);
+        item.dataset.feature = feature.feature;
+        item.dataset.status = feature.status;
+        const name = element("span", "name", feature.feature);
+        const facts =
+          feature.status === "skipped"
+            ? `skipped${feature.reason ? `: ${feature.reason}` : ""}`
+            : `${feature.is_drifted ? "▲ drifted" : "✓ stable"} · KS ${number(feature.ks_statistic)}` +
+              ` · PSI ${number(feature.psi)} · mean change ${number(feature.mean_change)}`;
+        item.append(name, element("span", "facts", facts));
+        return item;
+      }),
+    );
+  } catch (error) {
+    if (generation !== viewGeneration) return;
+    list.replaceChildren();
+    summary.textContent = `Drift not available: ${errorText(error)}`;
+  }
+}
+
+async function loadView(modelId: string): Promise<void> {
+  const generation = ++viewGeneration;
+  const view = byId("model");
+  view.setAttribute("aria-busy", "true");
+  await Promise.all([
+    renderEquity(modelId, generation),
+    renderSeries(modelId, generation),
+    renderVerdict(modelId, generation),
+    renderDrift(modelId, generation),
+  ]);
+  if (generation === viewGeneration) view.removeAttribute("aria-busy");
+}
+
+function resizeCharts(): void {
+  for (const [key, chart] of charts) {
+    const container = byId(key);
+    const width = chartWidth(container);
+    chart.setSize({ width, height: width < 500 ? 180 : 240 });
+  }
+}
+
+// ---- Start ----
+
+async function start(): Promise<void> {
+  connect();
+  window.setInterval(watchdog, 5_000);
+  window.setInterval(renderMarket, 30_000);
+  window.setInterval(() => {
+    if (selected !== null && !document.hidden) void loadView(selected);
+  }, REFRESH_VIEW_MS);
+  let resizing: number | undefined;
+  window.addEventListener("resize", () => {
+    window.clearTimeout(resizing);
+    resizing = window.setTimeout(resizeCharts, 150);
+  });
+  const wanted = /^#model=(.+)$/.exec(location.hash);
+  if (wanted?.[1]) select(decodeURIComponent(wanted[1]));
+  try {
+    // The stream's first snapshot carries the market too; this answers sooner on a cold start.
+    const list = await getData<ModelHealthList>("/api/health/models");
+    if (firstTiles) applySnapshot(list);
+  } catch {
+    // The stream says whether the service is there.
+  }
+}
+
+void start();

@@ -1,0 +1,284 @@
+"""The desk view (/dashboard) in a real browser (Debian's chromium, driven by Playwright for
+Python) against the live service through Envoy: one tile per model with the API's status, a
+silent model's tile turning healthy without a reload, the model view's features and equity curve
+from the API's own numbers, no console error, nothing fetched from another origin, no horizontal
+scroll on a phone, and the page still live after the service restarts.
+
+Playwright's own browser download cannot work here; the test launches /usr/bin/chromium. Without
+it the test fails under CI (``CI=true``) and is skipped elsewhere, saying why.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import numpy as np
+import psycopg
+import pytest
+
+from databases import ScratchDatabase
+from devstack import envoy, processes
+from devstack.processes import free_port
+from devstack.screenshots import screenshots_with
+from restclient import Rest
+from rows import Rows
+from server.app import Service
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+TIMEOUT_MS = 60_000
+DRIFTING = "sac_transformer_v2.1"
+TILES = "button[data-model-id][data-status]"
+MIN = timedelta(minutes=1)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        reason = f"no chromium at {CHROMIUM}: apt-get install -y chromium (see the README)"
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Tab:
+    """A page of a fresh browser context: the requests it made to other origins and the errors
+    its console showed."""
+
+    page: Any
+    origin: str
+    elsewhere: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def tiles(self) -> dict[str, str]:
+        """model_id -> status of every tile, in page order."""
+        found: list[list[str]] = self.page.eval_on_selector_all(
+            TILES, "tiles => tiles.map(t => [t.dataset.modelId, t.dataset.status])"
+        )
+        return dict(found)
+
+    def assert_clean(self) -> None:
+        assert self.errors == [], self.errors
+        assert self.elsewhere == [], self.elsewhere
+
+
+@pytest.fixture
+def open_tab(browser: Any) -> Iterator[Callable[..., Tab]]:
+    contexts: list[Any] = []
+
+    def open_(port: int, width: int = 1280, height: int = 800) -> Tab:
+        origin = f"http://127.0.0.1:{port}"
+        context = browser.new_context(base_url=origin, viewport={"width": width, "height": height})
+        contexts.append(context)
+        tab = Tab(context.new_page(), origin)
+        tab.page.set_default_timeout(TIMEOUT_MS)
+
+        def request(request: Any) -> None:
+            url = request.url
+            if urlsplit(url).scheme in ("http", "https") and not url.startswith(origin + "/"):
+                tab.elsewhere.append(url)
+
+        def console(message: Any) -> None:
+            if message.type == "error":
+                tab.errors.append(message.text)
+
+        tab.page.on("request", request)
+        tab.page.on("console", console)
+        tab.page.on("pageerror", lambda error: tab.errors.append(str(error)))
+        return tab
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def api_statuses(rest: Rest) -> dict[str, str]:
+    models = rest.get("/api/health/models").json()["data"]["models"]
+    return {m["model_id"]: m["status"] for m in models}
+
+
+def test_one_tile_per_model_with_the_apis_status_and_the_market_clock(
+    demo: datetime, rest: Rest, proxy: processes.EnvoyProcess, open_tab: Callable[..., Tab]
+) -> None:
+    tab = open_tab(proxy.port)
+    tab.page.goto("/dashboard")
+    expected = api_statuses(rest)
+    assert len(expected) == 5
+    tab.page.wait_for_function(f"document.querySelectorAll('{TILES}').length === {len(expected)}")
+    assert tab.tiles() == expected
+    assert list(tab.tiles()) == list(expected)  # the API's order: critical first
+    for model_id, status in expected.items():  # said in words, not colour alone
+        assert status in tab.page.locator(f'[data-model-id="{model_id}"] .badge').inner_text()
+    market = rest.get("/api/health/models").json()["data"]["market"]
+    clock = tab.page.locator("[data-market-open]")
+    assert clock.get_attribute("data-market-open") == str(market["open"]).lower()
+    assert ("Market open" if market["open"] else "Market closed") in clock.inner_text()
+    first_tiles_ms = tab.page.evaluate(
+        "performance.getEntriesByName('desk:first-tiles')[0].startTime"
+    )
+    print(f"\ndesk view: first tiles {first_tiles_ms:.0f} ms after navigation start (demo)")
+    assert first_tiles_ms < 15_000
+    tab.assert_clean()
+
+
+def cumulative_rewards(rest: Rest, model_id: str, start: str, end: str) -> tuple[list[float], ...]:
+    """Every settled reward of the range (start, end], oldest first, and their running sum: read
+    page by page from the API, summed here by numpy."""
+    rows: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        params = {"model_id": model_id, "page_size": 1000, "page": page}
+        query = urlencode({**params, "start_time": start, "end_time": end})
+        data = rest.get(f"/api/predictions/history?{query}").json()["data"]
+        rows += data["predictions"]
+        if page >= data["total_pages"]:
+            break
+        page += 1
+    settled = [r for r in reversed(rows) if "reward" in r]
+    times = [datetime.fromisoformat(r["timestamp"]).timestamp() for r in settled]
+    return times, list(np.cumsum([r["reward"] for r in settled]))
+
+
+def test_the_model_view_shows_the_apis_features_and_equity(
+    demo: datetime, rest: Rest, proxy: processes.EnvoyProcess, open_tab: Callable[..., Tab]
+) -> None:
+    tab = open_tab(proxy.port)
+    page = tab.page
+    page.goto("/dashboard")
+    tile = page.locator(f'button[data-model-id="{DRIFTING}"]')
+    tile.focus()
+    page.keyboard.press("Enter")  # a tile is a button: the keyboard selects it
+    page.wait_for_selector(f'[data-view="model"][data-model-id="{DRIFTING}"]')
+    assert tile.get_attribute("aria-pressed") == "true"
+
+    drift = rest.get(f"/api/drift/features?model_id={DRIFTING}").json()["data"]
+    names = [f["feature"] for f in drift["features"]]
+    assert len(names) >= 10
+    page.wait_for_function(f"document.querySelectorAll('[data-feature]').length === {len(names)}")
+    shown = page.eval_on_selector_all(
+        "[data-feature]", "items => items.map(i => i.dataset.feature)"
+    )
+    assert shown == names
+    statuses = page.eval_on_selector_all(
+        "[data-feature]", "items => items.map(i => i.dataset.status)"
+    )
+    assert statuses == [f["status"] for f in drift["features"]]
+
+    chart = page.locator('[data-chart="equity"]')
+    page.wait_for_selector('[data-chart="equity"][data-end-time] canvas')
+    plotted = chart.evaluate("c => c.plotted")
+    start, end = chart.get_attribute("data-start-time"), chart.get_attribute("data-end-time")
+    assert start is not None
+    assert end is not None
+    times, values = cumulative_rewards(rest, DRIFTING, start, end)
+    assert len(values) > 100
+    assert plotted["times"] == pytest.approx(times, abs=1e-3)
+    assert plotted["values"] == pytest.approx(values, rel=1e-9, abs=1e-9)
+    assert chart.get_attribute("data-points") == str(len(values))
+
+    # The parts whose endpoints this service does not have say so quietly (no 404 asked for).
+    listed = {e["path"] for e in rest.get("/").json()["endpoints"]}
+    if "/api/metrics/series" not in listed:
+        assert "not available" in page.locator("#series-note").inner_text().lower()
+    if "/api/models/{model_id}/versions/compare" not in listed:
+        assert "not available" in page.locator("#verdict").inner_text().lower()
+    if "/api/anomalies/{model_id}" not in listed:
+        assert "change points: not available" in page.locator("#markers-note").inner_text()
+    tab.assert_clean()
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 800)])
+def test_no_horizontal_scroll(
+    demo: datetime,
+    proxy: processes.EnvoyProcess,
+    open_tab: Callable[..., Tab],
+    width: int,
+    height: int,
+) -> None:
+    tab = open_tab(proxy.port, width, height)
+    tab.page.goto(f"/dashboard#model={DRIFTING}")
+    tab.page.wait_for_selector('[data-chart="equity"][data-end-time] canvas')
+    tab.page.wait_for_selector("[data-feature]")
+    tab.page.wait_for_selector(TILES)
+    scroll_width = tab.page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width
+    chart_width = tab.page.evaluate(
+        "document.querySelector('[data-chart=\"equity\"] canvas').getBoundingClientRect().right"
+    )
+    assert chart_width <= width
+    tab.assert_clean()
+
+
+def test_the_screenshot_script_writes_both_pictures(
+    demo: datetime, proxy: processes.EnvoyProcess, browser: Any, tmp_path: Path
+) -> None:
+    written = screenshots_with(browser, f"http://127.0.0.1:{proxy.port}", tmp_path)
+    assert [p.name for p in written] == ["dashboard-desktop.png", "dashboard-phone.png"]
+    assert all(p.stat().st_size > 10_000 for p in written)
+
+
+def recent(rows: Rows, model_id: str, last: datetime) -> None:
+    """12 winning predictions at 20 ms, five minutes apart, the last at ``last``."""
+    for i in range(12):
+        rows.inference(model_id, last - 5 * i * MIN, "LONG", reward=0.1, latency_ms=20)
+
+
+def test_a_silent_tile_turns_healthy_live_and_the_page_outlives_a_restart(
+    database: ScratchDatabase,
+    start_service: Callable[..., Service],
+    open_tab: Callable[..., Tab],
+) -> None:
+    port = free_port()
+    settings = database.settings(grpc_port=port, stream_refresh_s=0.3, stream_heartbeat_s=1.0)
+    first = start_service(settings)
+    edge = processes.start_envoy(
+        envoy.render(listen_host="127.0.0.1", listen_port=0, backend_port=first.port)
+    )
+    model = f"desk_live_{uuid.uuid4().hex[:8]}"
+    tile = f'[data-model-id="{model}"]'
+    try:
+        with psycopg.connect(database.dsn, autocommit=True) as conn:
+            rows = Rows(conn)
+            now = datetime.now(UTC)
+            recent(rows, model, now - 2 * timedelta(hours=1))  # silent for 2 h: critical
+            tab = open_tab(edge.port)
+            tab.page.goto("/dashboard")
+            tab.page.wait_for_selector(f'{tile}[data-status="critical"]')
+            assert "silent" in tab.page.locator(tile).inner_text()
+            tab.page.evaluate("window.notReloaded = true")
+
+            recent(rows, model, datetime.now(UTC))  # it speaks again
+            written = time.monotonic()
+            tab.page.wait_for_selector(f'{tile}[data-status="healthy"]', timeout=15_000)
+            print(f"\ndesk view: tile healthy {time.monotonic() - written:.1f} s after the rows")
+            assert tab.page.evaluate("window.notReloaded") is True
+            tab.assert_clean()
+
+            first.stop(grace=1)  # the stream ends; the page reconnects by itself
+            start_service(settings)
+            rows.inference(model, datetime.now(UTC), "LONG", reward=0.1, latency_ms=20_000)
+            tab.page.wait_for_selector(f'{tile}[data-status="critical"]', timeout=45_000)
+            tab.page.wait_for_selector('[data-link="live"]')
+            assert tab.page.evaluate("window.notReloaded") is True
+            tab.page.locator(tile).click()  # the model view still reads the API
+            tab.page.wait_for_selector('[data-chart="equity"][data-end-time] canvas')
+            assert tab.page.locator('[data-chart="equity"]').get_attribute("data-points") == "25"
+            assert tab.elsewhere == []
+    finally:
+        edge.stop()
