@@ -25,7 +25,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analytics import ACTION_CODES, ACTION_LABELS, FEATURES
-from analytics.custom import AGGREGATES, OPS, ROW_AGGREGATES, custom_aggregate, holds
+from analytics.custom import (
+    AGGREGATES,
+    OPS,
+    ROW_AGGREGATES,
+    custom_aggregate,
+    holds,
+    threshold_status,
+)
 from server.domain import Predictions
 
 log = logging.getLogger(__name__)
@@ -101,6 +108,12 @@ class CustomValue:
     metric: CustomMetric
     value: float | None
     rows: int  # rows where every condition holds
+
+    @property
+    def status(self) -> str:
+        """ok, warning, critical (the thresholds read with better) or undefined."""
+        m = self.metric
+        return threshold_status(self.value, m.better, m.warning, m.critical)
 
 
 def parse(text: str, source: str) -> tuple[CustomMetric, ...]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from analytics.custom import threshold_status
 from mlanalytics.v1 import metrics_service_pb2 as pb
 from server.api.convert import finite, timestamp
 from server.api.messages.common import accuracy_report, drift_report, rolling_metrics
@@ -83,9 +82,7 @@ def custom_metrics(result: CustomWindow) -> pb.CustomMetrics:
                 rows=v.rows,
                 unit=v.metric.unit,
                 better=v.metric.better,
-                status=threshold_status(
-                    v.value, v.metric.better, v.metric.warning, v.metric.critical
-                ),
+                status=v.status,
             )
             for v in result.values
         ],
