@@ -115,6 +115,20 @@ class CustomValue:
         m = self.metric
         return threshold_status(self.value, m.better, m.warning, m.critical)
 
+    @property
+    def breached(self) -> bool:
+        """Whether a threshold is breached (a warning or critical health issue)."""
+        return self.status in ("warning", "critical")
+
+
+def breach_text(value: CustomValue) -> str:
+    """The health issue of a breached threshold, e.g. ``confident_win_rate 0.47 below warning
+    0.5``."""
+    m = value.metric
+    threshold = m.critical if value.status == "critical" else m.warning
+    side = "below" if m.better == "higher" else "above"
+    return f"custom metric {m.name} {value.value:.4g} {side} {value.status} {threshold:g}"
+
 
 def parse(text: str, source: str) -> tuple[CustomMetric, ...]:
     """The definitions of a file's ``text``; CustomMetricsError (one line) if any is bad."""
