@@ -50,11 +50,6 @@ _WINDOW = sql.SQL("""
       AND {predictions}
 """)
 
-#: Columns fetched like features but computed from the row: the trade the prediction made.
-_DERIVED: dict[str, sql.Composable] = {
-    "position_change": sql.SQL("(f.position_after - f.position_before)::float8"),
-}
-
 _GIVEN_SYMBOLS = sql.SQL("SELECT unnest(%(symbols)s::text[]) AS symbol")
 
 # For predictions made in (lo, hi]: the last bar at or before lo, every bar in (lo, hi], and the
@@ -94,8 +89,8 @@ def fetch_window(
 ) -> PredictionWindow:
     """The models' predictions in ``span``, their latest versions there, and the bars.
 
-    ``features`` names feature columns to fetch too (NULL as NaN), e.g. for drift, or
-    ``position_change`` (position_after - position_before).
+    ``features`` names float columns to fetch too (NULL as NaN): features for drift, or the
+    columns custom metrics read (whitelisted names, server/custom_metrics.py).
     """
     start, end = span.start, span.end
     params = {"models": model_ids, "start": start, "end": end}
@@ -103,10 +98,7 @@ def fetch_window(
         predictions=IS_PREDICTION,
         action_code=ACTION_CODE,
         features=sql.SQL("").join(
-            sql.SQL("coalesce({1}, 'NaN') AS {0},").format(
-                sql.Identifier(name),
-                _DERIVED.get(name) or sql.SQL("f.{}").format(sql.Identifier(name)),
-            )
+            sql.SQL("coalesce(f.{0}, 'NaN') AS {0},").format(sql.Identifier(name))
             for name in features
         ),
     )
