@@ -49,9 +49,10 @@ def main() -> int:
     while not stop.wait(1.0 if not reload.is_set() else 0):
         if reload.is_set():
             reload.clear()
-            # A bad file keeps the definitions in force (the log says why).
-            if settings.custom_metrics.reload() is None and service.cache is not None:
-                service.cache.clear()  # no answer of the old definitions is served again
+            # A bad file keeps the definitions in force (the log says why); after a good one no
+            # cached answer of the old definitions is served again.
+            cache = service.cache
+            settings.custom_metrics.reload(cache.clear if cache is not None else None)
     service.stop(settings.shutdown_grace_s)
     logging.getLogger("server").info("stopped")
     return 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -375,8 +375,12 @@ class CustomMetrics:
     def get(self, name: str) -> CustomMetric | None:
         return next((m for m in self._metrics if m.name == name), None)
 
-    def reload(self) -> str | None:
-        """Read the file again; on a problem keep the definitions in force and return it."""
+    def reload(self, changed: Callable[[], None] | None = None) -> str | None:
+        """Read the file again; on a problem keep the definitions in force and return it.
+
+        ``changed`` runs once the new definitions are in force, before the reload is counted
+        (e.g. to drop cached answers of the old ones).
+        """
         try:
             metrics = load(self.path)
         except CustomMetricsError as error:
@@ -390,6 +394,9 @@ class CustomMetrics:
             return str(error)
         with self._lock:
             self._metrics = metrics
+        if changed is not None:
+            changed()
+        with self._lock:
             self.reloads += 1
         log.info("custom metrics reloaded from %s: %d defined", self.path, len(metrics))
         return None

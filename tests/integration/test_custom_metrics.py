@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from mlanalytics.v1 import health_service_pb2, health_service_pb2_grpc
+from mlanalytics.v1 import health_service_pb2, health_service_pb2_grpc, metrics_service_pb2_grpc
 from mlanalytics.v1 import metrics_service_pb2 as pb
-from mlanalytics.v1 import metrics_service_pb2_grpc
 from rows import Rows
 from server.app import Service
 from server.custom_metrics import CustomMetrics
@@ -181,7 +180,6 @@ class Written:
         positive = self.action_raw > 0
         small = known(self.position_change) & (np.nan_to_num(self.position_change, nan=9.0) <= 0.5)
         exact = self.action_raw == 0.25
-        nothing = np.zeros(N, dtype=bool)
         assert morning.any()
         assert not morning.all()
         return {
