@@ -1,6 +1,6 @@
 """A metric at every step of a range: the history a chart needs (docs/DEFINITIONS.md#metric-series).
 
-Point t is the metric over the window (trading_window_start(t, length), t], exactly what the
+Point t is the metric over the window (trading_window_starts(t, length), t], exactly what the
 rolling (or custom) call answers at end_time t. All points come from one fetch of the rows of the
 whole range: each window's rows are found by binary search, the sums behind Sharpe, win rate,
 returns and mean latency by prefix sums; the other metrics run their analytics function on each
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
@@ -151,14 +151,16 @@ def series(
 ) -> Series:
     """``metric`` (a rolling metric's name, or ``custom``) at every step of [start, end]."""
     times = point_times(start, end, step)
-    starts = [calendar.trading_window_start(t, length) for t in times]
-    span = TimeRange(min(starts), end)
+    ends = _us(times)
+    starts = calendar.trading_window_starts(ends, length)
+    first = starts.min().astype(datetime).replace(tzinfo=UTC)
+    span = TimeRange(first, end)
     extras = extra_columns([custom]) if custom is not None else ()
     data = predictions_repo.fetch_window(conn, [model_id], span, extras)
     p = data.predictions
     if not len(p):
         require_model(conn, model_id)
-    lo, hi = window_bounds(p.time, _us(starts), _us(times))
+    lo, hi = window_bounds(p.time, starts, ends)
     if custom is not None:
         values = _custom_values(custom, p, lo, hi, zone)
     elif metric in _BY_SUMS:
