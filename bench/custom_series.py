@@ -23,9 +23,8 @@ import grpc
 
 from bench import datasets
 from devstack.processes import database_environment
-from mlanalytics.v1 import health_service_pb2, health_service_pb2_grpc
+from mlanalytics.v1 import health_service_pb2, health_service_pb2_grpc, metrics_service_pb2_grpc
 from mlanalytics.v1 import metrics_service_pb2 as pb
-from mlanalytics.v1 import metrics_service_pb2_grpc
 from server.app import create_server
 from server.config import Settings
 from server.custom_metrics import CustomMetrics
@@ -34,8 +33,15 @@ from server.custom_metrics import CustomMetrics
 TEN = """
 metrics:
   - {name: c1, aggregate: win_rate, of: reward, where: [{field: confidence, op: ">=", value: 0.8}]}
-  - {name: c2, aggregate: quantile, of: latency_ms, q: 0.95, where: [{field: action, op: "==", value: LONG}]}
-  - {name: c3, aggregate: sharpe_ratio, of: reward, where: [{field: hour_cot, op: in, value: [8, 9]}]}
+  - name: c2
+    aggregate: quantile
+    of: latency_ms
+    q: 0.95
+    where: [{field: action, op: "==", value: LONG}]
+  - name: c3
+    aggregate: sharpe_ratio
+    of: reward
+    where: [{field: hour_cot, op: in, value: [8, 9]}]
   - {name: c4, aggregate: rate, where: [{field: action, op: "==", value: HOLD}]}
   - {name: c5, aggregate: mean, of: rsi_9, where: [{field: action, op: not_in, value: [HOLD]}]}
   - {name: c6, aggregate: std, of: reward, where: [{field: confidence, op: "<", value: 0.6}]}
