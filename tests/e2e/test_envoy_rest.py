@@ -45,7 +45,7 @@ class TestServiceEndpoints:
     def test_root_lists_every_path(self, rest: Rest) -> None:
         body = rest.get("/").json()
         paths = {e["path"] for e in body["endpoints"]}
-        assert len(paths) == 22  # 18 of the API, 4 of its documentation
+        assert len(paths) == 25  # 21 of the API, 4 of its documentation
         assert {"/api/metrics/summary", "/api/health/models", "/health", "/"} <= paths
         assert {"/openapi.json", "/docs", "/redoc", "/docs/{asset}"} <= paths
         rolling = next(e for e in body["endpoints"] if e["path"] == "/api/metrics/rolling")

@@ -164,7 +164,7 @@ def _same(got: Any, expected: Any, where: str = "data") -> bool:
 
 def test_service_calls(demo: datetime, client: AnalyticsClient, rest: Rest) -> None:
     assert client.service_health().database == "connected"
-    assert len(client.service_info().endpoints) == 22  # 18 of the API, 4 of its documentation
+    assert len(client.service_info().endpoints) == 25  # 21 of the API, 4 of its documentation
 
 
 def test_cli_tables_and_errors(
