@@ -346,6 +346,55 @@ class MarketCalendar:
             return _from_us(end_us - wanted)
         return _window_start(session, end, wanted, 0, _US_PER_DAY, what="length")
 
+    def trading_window_starts(
+        self, ends: NDArray[np.datetime64], length: timedelta
+    ) -> NDArray[np.datetime64]:
+        """`trading_window_start` of every instant of ``ends`` (naive UTC ``datetime64``) at
+        once, as naive UTC ``datetime64[us]``: the windows of a metric series, whose starts one
+        by one would cost a wall-clock conversion each.
+
+        >>> from datetime import datetime, timedelta
+        >>> sunday = np.array(["2026-11-29T15:00"], dtype="datetime64[us]")
+        >>> MarketCalendar().trading_window_starts(sunday, timedelta(hours=24))
+        array(['2026-11-27T05:00:00.000000'], dtype='datetime64[us]')
+        """
+        if not isinstance(length, timedelta) or length < timedelta(0):
+            raise ValueError(f"length must be a timedelta >= 0, got {length!r}")
+        utc = np.asarray(ends).astype("datetime64[us]").reshape(-1)
+        wanted = length // timedelta(microseconds=1)
+        session = self.session
+        if session is None or wanted == 0 or not utc.size:
+            return (utc.astype(np.int64) - wanted).astype("datetime64[us]")
+        local = _Local.of(session, utc)
+        today = np.where(local.trading, np.clip(local.time_us, 0, _US_PER_DAY), 0)
+        remaining = wanted - today
+        spans_back = -(-remaining // _US_PER_DAY)
+        reach_days = int(spans_back.max()) * 7 // len(session.weekdays) + 7
+        if reach_days > _MAX_LOOKBACK_DAYS:
+            raise ValueError("length reaches back more than a century of sessions")
+        first = local.days.min() - np.timedelta64(2 * reach_days + 366, "D")
+        busdays = session._busdays(first, local.days.max())
+        within = remaining <= 0
+        start_day = np.where(
+            within,
+            local.days,
+            np.busday_offset(
+                local.days - _ONE_DAY,
+                -np.maximum(spans_back - 1, 0),
+                roll="backward",
+                busdaycal=busdays,
+            ),
+        )
+        if (start_day < first).any():
+            raise ValueError(
+                f"the holidays of {session.holidays} leave too few trading days for that length"
+            )
+        into = np.where(within, today - wanted, spans_back * _US_PER_DAY - remaining)
+        starts = [
+            _to_utc_us(session, day, int(us)) for day, us in zip(start_day, into, strict=True)
+        ]
+        return np.array([s.replace(tzinfo=None) for s in starts], dtype="datetime64[us]")
+
     @overload
     def trading_minutes(self, start: Instant, end: Instant) -> float: ...
     @overload

@@ -32,6 +32,7 @@ __all__ = [
     "HealthAssessment",
     "assess_health",
     "with_critical_drift",
+    "with_threshold_breaches",
 ]
 
 WIN_POINTS_MAX: Final = 40.0
@@ -240,3 +241,24 @@ def with_critical_drift(assessment: HealthAssessment, drifted: Sequence[str]) ->
         issue = "drift critical: concept drift (accuracy moved)"
     status = "warning" if assessment.status == "healthy" else assessment.status
     return replace(assessment, status=status, issues=(*assessment.issues, issue))
+
+
+def with_threshold_breaches(
+    assessment: HealthAssessment, breaches: Sequence[tuple[str, str]]
+) -> HealthAssessment:
+    """``assessment`` with one issue per breached threshold of a custom metric, ``(status,
+    text)`` with status ``warning`` or ``critical``: the status is at least the worst breach
+    (docs/DEFINITIONS.md#custom-metrics). The score is unchanged.
+
+    >>> h = with_threshold_breaches(assess_health(120, 0.58, 20.0, 3.0), [("warning", "x low")])
+    >>> h.status, h.issues
+    ('warning', ('x low',))
+    """
+    if not breaches:
+        return assessment
+    order = {"healthy": 0, "warning": 1, "critical": 2}
+    status = max([assessment.status, *(b for b, _ in breaches)], key=order.__getitem__)
+    critical = tuple(text for b, text in breaches if b == "critical")
+    warning = tuple(text for b, text in breaches if b == "warning")
+    issues = (*critical, *assessment.issues, *warning)
+    return replace(assessment, status=status, issues=issues)

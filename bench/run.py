@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
 
@@ -47,7 +47,7 @@ ALL_MODEL_PATHS = ("/api/metrics/summary", "/api/health/models", "/api/performan
 
 
 def endpoints(data: Dataset) -> list[str]:
-    """The 15 documented paths with their default parameters, then the heaviest variants.
+    """The documented paths with their default parameters, then the heaviest variants.
 
     end_time is the data set's end, so that repeated runs ask the same questions.
     """
@@ -69,6 +69,9 @@ def endpoints(data: Dataset) -> list[str]:
         f"/api/performance/trends/{model}?end_time={when}",
         f"/api/performance/comparison?end_time={when}",
         f"/api/performance/ab?model_a={model}&model_b={drifting}&end_time={when}",
+        f"/api/metrics/series?model_id={model}&metric=sharpe_ratio&end_time={when}",
+        f"/api/metrics/custom?model_id={model}&end_time={when}",
+        "/api/metrics/custom/definitions",
         # The largest answers: 30-day windows, a 1000-row page, 30 days of hourly buckets.
         f"/api/metrics/rolling?model_id={model}&window=30d&end_time={when}",
         f"/api/metrics/model/{model}?window=30d&end_time={when}",
@@ -76,6 +79,10 @@ def endpoints(data: Dataset) -> list[str]:
         f"/api/drift/status?model_id={drifting}&window_hours=168&baseline_days=30&end_time={when}",
         f"/api/performance/trends/{model}?days=30&end_time={when}",
         f"/api/performance/comparison?window=30d&end_time={when}",
+        # 30 days of 24 h Sharpe at 1 h steps: a month-long chart in one call (721 points).
+        f"/api/metrics/series?model_id={model}&metric=sharpe_ratio&step=1h"
+        f"&start_time={(data.end - timedelta(days=30)).isoformat().replace('+00:00', 'Z')}"
+        f"&end_time={when}",
     ]
 
 

@@ -1,4 +1,5 @@
-"""Entry point: ``python -m server`` runs the gRPC server until SIGTERM or Ctrl-C."""
+"""Entry point: ``python -m server`` runs the gRPC server until SIGTERM or Ctrl-C; SIGHUP
+reloads CUSTOM_METRICS_FILE."""
 
 from __future__ import annotations
 
@@ -34,13 +35,24 @@ def main() -> int:
         logging.getLogger("server").info("%s received: draining", signal.Signals(signum).name)
         stop.set()
 
+    reload = threading.Event()
+
+    def request_reload(signum: int, frame: FrameType | None) -> None:
+        reload.set()
+
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGHUP, request_reload)
     service.start()
     # A timed wait: an untimed Event.wait() blocks in C and the handler would only run (and set
     # the event) once something else woke the main thread.
-    while not stop.wait(1.0):
-        pass
+    while not stop.wait(1.0 if not reload.is_set() else 0):
+        if reload.is_set():
+            reload.clear()
+            # A bad file keeps the definitions in force (the log says why); after a good one no
+            # cached answer of the old definitions is served again.
+            cache = service.cache
+            settings.custom_metrics.reload(cache.clear if cache is not None else None)
     service.stop(settings.shutdown_grace_s)
     logging.getLogger("server").info("stopped")
     return 0

@@ -145,6 +145,7 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
             cache=cache,
             hub=hub,
             evaluations=evaluations,
+            custom=settings.custom_metrics,
         )
     )
     add_servicers(

@@ -24,6 +24,7 @@ from analytics import (
     holiday_countries,
     parse_weekdays,
 )
+from server.custom_metrics import CustomMetrics, CustomMetricsError
 from server.domain import DriftThresholds, HealthRules
 
 T = TypeVar("T")
@@ -103,6 +104,11 @@ class Settings:
     # [METRICS_DRIFT_MAX_AGE_S] how old the per-model drift behind /metrics may be (a scrape
     # evaluates every model's drift at most this often).
     metrics_drift_max_age_s: float = 60.0
+    # [CUSTOM_METRICS_FILE] YAML of the desk's own metrics (deploy/custom-metrics.example.yaml,
+    # docs/DEFINITIONS.md#custom-metrics); empty: none. Checked at start, reloaded on SIGHUP.
+    custom_metrics_file: str = ""
+    #: The definitions of CUSTOM_METRICS_FILE in force (reloaded in place on SIGHUP).
+    custom_metrics: CustomMetrics = field(default_factory=CustomMetrics, compare=False)
 
     @property
     def postgres_addresses(self) -> tuple[tuple[str, int], ...]:
@@ -189,6 +195,8 @@ class Settings:
             metrics_drift_max_age_s=env.number(
                 "METRICS_DRIFT_MAX_AGE_S", d.metrics_drift_max_age_s, 0, 3600
             ),
+            custom_metrics_file=env.text("CUSTOM_METRICS_FILE", d.custom_metrics_file),
+            custom_metrics=_custom_metrics(env),
         )
         if settings.db_pool_min_size > settings.db_pool_max_size:
             raise ConfigError(
@@ -207,6 +215,15 @@ class Settings:
                 f"DRIFT_CRITICAL_THRESHOLD ({settings.drift_critical_threshold})"
             )
         return settings
+
+
+def _custom_metrics(env: _Env) -> CustomMetrics:
+    """CUSTOM_METRICS_FILE's definitions, hours read in MARKET_TIMEZONE."""
+    zone = env.parsed("MARKET_TIMEZONE", TradingSession().timezone, _time_zone, "an IANA time zone")
+    try:
+        return CustomMetrics.from_file(env.text("CUSTOM_METRICS_FILE", ""), zone)
+    except CustomMetricsError as error:
+        raise ConfigError(f"CUSTOM_METRICS_FILE {error}") from None
 
 
 def _market_calendar(env: _Env) -> MarketCalendar:

@@ -10,12 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from itertools import pairwise
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 from numpy.typing import NDArray
 
 from analytics import MarketCalendar, safe_ratio
+
+if TYPE_CHECKING:  # server.custom_metrics reads this module's types
+    from server.custom_metrics import CustomMetrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,8 @@ class HealthRules:
     calendar: MarketCalendar
     min_trades: int
     drift: DriftCheck | None = None
+    #: The custom metrics whose thresholds add health issues (None: none).
+    custom: CustomMetrics | None = None
 
 
 @dataclass(frozen=True, slots=True)

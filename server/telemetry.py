@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
 
 from server.cache import ResponseCache
+from server.custom_metrics import CustomMetrics
 from server.errors import ServiceError
 from server.evaluations import DriftKey, Evaluations
 from server.reports.drift import DriftReport
@@ -89,7 +90,9 @@ class ServiceCollector(Collector):
         cache: ResponseCache[Any] | None,
         hub: Hub,
         evaluations: Evaluations,
+        custom: CustomMetrics | None = None,
     ) -> None:
+        self._custom = custom
         self._pool = pool
         self._database_connected = database_connected
         self._cache = cache
@@ -108,7 +111,25 @@ class ServiceCollector(Collector):
         yield from self._pool_metrics()
         yield from self._cache_metrics()
         yield from self._stream_metrics()
+        yield from self._custom_definitions()
         yield from self._model_metrics()
+
+    def _custom_definitions(self) -> Iterator[Metric]:
+        if self._custom is None:
+            return
+        yield _gauge(
+            "mlanalytics_custom_metrics_defined",
+            "Custom metrics in force (CUSTOM_METRICS_FILE).",
+            len(self._custom.metrics),
+        )
+        reloads = CounterMetricFamily(
+            "mlanalytics_custom_metrics_reloads",
+            "Reloads of CUSTOM_METRICS_FILE (SIGHUP): ok, or failed (the old definitions stayed).",
+            labels=["result"],
+        )
+        reloads.add_metric(["ok"], self._custom.reloads)
+        reloads.add_metric(["failed"], self._custom.failed_reloads)
+        yield reloads
 
     def _pool_metrics(self) -> Iterator[Metric]:
         stats = self._pool.get_stats()
@@ -206,6 +227,7 @@ class ServiceCollector(Collector):
         )
         yield from _market(health)
         yield from _health_gauges(health)
+        yield from _custom_gauges(health)
         yield from _summary_gauges(summary)
         drift = {}
         for model in health.models:
@@ -271,6 +293,28 @@ def _health_gauges(health: HealthList) -> Iterator[Metric]:
         win_rate.add_metric(labels, activity.win_rate if activity else 0.0)
         predictions.add_metric(labels, activity.predictions if activity else 0)
     yield from (score, status, minutes, win_rate, predictions)
+
+
+def _custom_gauges(health: HealthList) -> Iterator[Metric]:
+    values = GaugeMetricFamily(
+        "mlanalytics_model_custom_metric",
+        "Each custom metric (CUSTOM_METRICS_FILE) over the health window (24 h); absent when"
+        " undefined.",
+        labels=["model_id", "metric"],
+    )
+    breached = GaugeMetricFamily(
+        "mlanalytics_model_custom_metric_status",
+        "Each custom metric's threshold status: 0 ok, 1 warning, 2 critical.",
+        labels=["model_id", "metric"],
+    )
+    levels = {"warning": 1, "critical": 2}
+    for model in health.models:
+        for value in model.custom:
+            labels = [model.model_id, value.metric.name]
+            if value.value is not None:
+                values.add_metric(labels, value.value)
+            breached.add_metric(labels, levels.get(value.status, 0))
+    yield from (values, breached)
 
 
 def _summary_gauges(summary: Summary) -> Iterator[Metric]:

@@ -21,4 +21,4 @@ def health_rules(settings: Settings) -> HealthRules:
     check = DriftCheck(
         settings.drift_thresholds, settings.hold_band, DRIFT_WINDOW_HOURS, DRIFT_BASELINE_DAYS
     )
-    return replace(settings.health_rules, drift=check)
+    return replace(settings.health_rules, drift=check, custom=settings.custom_metrics)

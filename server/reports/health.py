@@ -20,6 +20,8 @@ from analytics import (
     summarize_trend,
     with_critical_drift,
 )
+from analytics.health import with_threshold_breaches
+from server.custom_metrics import CustomValue, breach_text
 from server.db import Connection
 from server.domain import (
     HealthRules,
@@ -28,6 +30,7 @@ from server.domain import (
     TimeRange,
     VersionAggregates,
 )
+from server.reports.custom import custom_windows
 from server.reports.drift import drift_reports
 from server.repositories import health as health_repo
 from server.repositories import performance as performance_repo
@@ -61,6 +64,7 @@ class ModelHealth:
     market_minutes_since_last: float | None
     window: TimeRange
     market: MarketState
+    custom: tuple[CustomValue, ...] = ()  # the custom metrics over the window, in file order
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +159,7 @@ def model_health_list(conn: Connection, end: datetime, rules: HealthRules) -> He
         assess(a.model_id, a, window, rules, market)
         for a in health_repo.recent_models(conn, window, seen_since(end, rules.calendar))
     ]
-    models = with_drift(conn, models, end, rules)
+    models = with_custom(conn, with_drift(conn, models, end, rules), window, rules)
     models.sort(key=lambda m: (_STATUS_ORDER[m.assessment.status], m.model_id))
     return HealthList(window, market, models)
 
@@ -166,7 +170,7 @@ def model_health(conn: Connection, model_id: str, end: datetime, rules: HealthRu
     if activity is None:
         require_model(conn, model_id)
     model = assess(model_id, activity, window, rules, market_state(rules.calendar, end))
-    [model] = with_drift(conn, [model], end, rules)
+    [model] = with_custom(conn, with_drift(conn, [model], end, rules), window, rules)
     return model
 
 
@@ -192,6 +196,28 @@ def with_drift(
         if r.verdict.status == "critical"
         else m
         for m, r in zip(models, reports, strict=True)
+    ]
+
+
+def with_custom(
+    conn: Connection, models: list[ModelHealth], window: TimeRange, rules: HealthRules
+) -> list[ModelHealth]:
+    """``models`` with their custom metrics over the health window (all models from one fetch)
+    and an issue per breached threshold; unchanged without custom metrics in ``rules``."""
+    metrics = rules.custom.metrics if rules.custom is not None else ()
+    if not metrics or not models:
+        return models
+    assert rules.custom is not None
+    windows = custom_windows(conn, [m.model_id for m in models], window, metrics, rules.custom.zone)
+    return [
+        replace(
+            m,
+            custom=tuple(w.values),
+            assessment=with_threshold_breaches(
+                m.assessment, [(v.status, breach_text(v)) for v in w.values if v.breached]
+            ),
+        )
+        for m, w in zip(models, windows, strict=True)
     ]
 
 

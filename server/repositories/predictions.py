@@ -89,7 +89,8 @@ def fetch_window(
 ) -> PredictionWindow:
     """The models' predictions in ``span``, their latest versions there, and the bars.
 
-    ``features`` names feature columns to fetch too (NULL as NaN), e.g. for drift.
+    ``features`` names float columns to fetch too (NULL as NaN): features for drift, or the
+    columns custom metrics read (whitelisted names, server/custom_metrics.py).
     """
     start, end = span.start, span.end
     params = {"models": model_ids, "start": start, "end": end}

@@ -24,6 +24,13 @@ DOCUMENTED_ENDPOINTS = [
     ("/api/metrics/summary", "MetricsService", ["end_time"]),
     ("/api/metrics/rolling", "MetricsService", ["model_id", "window", "end_time"]),
     ("/api/metrics/model/{model_id}", "MetricsService", ["window", "end_time"]),
+    (
+        "/api/metrics/series",
+        "MetricsService",
+        ["model_id", "metric", "window", "step", "start_time", "end_time"],
+    ),
+    ("/api/metrics/custom", "MetricsService", ["model_id", "window", "end_time"]),
+    ("/api/metrics/custom/definitions", "MetricsService", []),
     ("/api/predictions/accuracy", "PredictionService", ["model_id", "window", "end_time"]),
     (
         "/api/predictions/history",

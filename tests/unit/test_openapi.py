@@ -155,7 +155,12 @@ def expected_schema(table: Parameter) -> dict[str, Any]:
     if table.kind == "time":
         return {"type": "string", "format": "date-time"}
     if table.kind == "window":
-        return {"type": "string", "enum": ["1h", "24h", "7d", "30d"], "default": table.default}
+        choices = (
+            ["5m", "15m", "1h", "6h", "12h", "1d"]
+            if table.name == "step"
+            else ["1h", "24h", "7d", "30d"]
+        )
+        return {"type": "string", "enum": choices, "default": table.default}
     return {
         "type": "integer",
         "format": "int32",

@@ -3,6 +3,7 @@
     mlanalytics health                       # service health
     mlanalytics health models                # every model's health
     mlanalytics metrics rolling --model ppo_lstm_v3.2 --window 7d
+    mlanalytics metrics series --model ppo_lstm_v3.2 --metric sharpe_ratio --step 1h
     mlanalytics drift features --model sac_transformer_v2.1 --json
     mlanalytics performance ab --a ppo_lstm_v3.2 --b a2c_conservative_v1.4   # is A better?
     mlanalytics watch health                 # print model-health changes as they happen
@@ -94,6 +95,24 @@ COMMANDS: tuple[Command, ...] = (
         "rolling metrics, drift and accuracy of one model",
     ),
     Command(
+        ("metrics", "series"),
+        "MetricsService/GetMetricSeries",
+        C.metric_series,
+        "one metric of one model at every step of a range",
+    ),
+    Command(
+        ("metrics", "custom"),
+        "MetricsService/GetCustomMetrics",
+        C.custom_metrics,
+        "the desk's own metrics of one model",
+    ),
+    Command(
+        ("metrics", "definitions"),
+        "MetricsService/GetCustomMetricDefinitions",
+        C.custom_metric_definitions,
+        "the custom metric definitions in force",
+    ),
+    Command(
         ("predictions", "accuracy"),
         "PredictionService/GetPredictionAccuracy",
         C.prediction_accuracy,
@@ -156,7 +175,7 @@ COMMANDS: tuple[Command, ...] = (
 )
 #: The help of the words that group commands without being one.
 _GROUPS = {
-    "metrics": "rolling metrics",
+    "metrics": "rolling, custom and series metrics",
     "predictions": "predictions against outcomes",
     "drift": "input data drift",
     "performance": "trends, comparison and A/B",

@@ -188,6 +188,49 @@ class AnalyticsClient:
         )
         return self._call(self._metrics.GetModelMetrics, request, timeout).data
 
+    def metric_series(
+        self,
+        model_id: str,
+        metric: str,
+        *,
+        window: str = "",
+        step: str = "",
+        start_time: Time = None,
+        end_time: Time = None,
+        timeout: float | None = None,
+    ) -> metrics_service_pb2.MetricSeries:
+        """GET /api/metrics/series: a rolling (or custom) metric at every step of a range."""
+        request = metrics_service_pb2.GetMetricSeriesRequest(
+            model_id=model_id,
+            metric=metric,
+            window=window,
+            step=step,
+            start_time=_time(start_time),
+            end_time=_time(end_time),
+        )
+        return self._call(self._metrics.GetMetricSeries, request, timeout).data
+
+    def custom_metrics(
+        self,
+        model_id: str,
+        *,
+        window: str = "",
+        end_time: Time = None,
+        timeout: float | None = None,
+    ) -> metrics_service_pb2.CustomMetrics:
+        """GET /api/metrics/custom: the desk's own metrics of one model over one window."""
+        request = metrics_service_pb2.GetCustomMetricsRequest(
+            model_id=model_id, window=window, end_time=_time(end_time)
+        )
+        return self._call(self._metrics.GetCustomMetrics, request, timeout).data
+
+    def custom_metric_definitions(
+        self, *, timeout: float | None = None
+    ) -> metrics_service_pb2.CustomMetricDefinitions:
+        """GET /api/metrics/custom/definitions: the custom metric definitions in force."""
+        request = metrics_service_pb2.GetCustomMetricDefinitionsRequest()
+        return self._call(self._metrics.GetCustomMetricDefinitions, request, timeout).data
+
     # --- PredictionService ----------------------------------------------------------------------
 
     def prediction_accuracy(

@@ -26,6 +26,11 @@ import type {
   ModelHealthList,
 } from "./gen/mlanalytics/v1/health_service.js";
 import type {
+  GetCustomMetricDefinitionsResponse,
+  GetCustomMetricsRequest,
+  GetCustomMetricsResponse,
+  GetMetricSeriesRequest,
+  GetMetricSeriesResponse,
   GetMetricsSummaryRequest,
   GetMetricsSummaryResponse,
   GetModelMetricsRequest,
@@ -125,6 +130,21 @@ export class AnalyticsClient {
   /** GET /api/metrics/model/{model_id}: rolling metrics, drift and accuracy of one model. */
   getModelMetrics(params: ModelParams<GetModelMetricsRequest>, call?: CallOptions) {
     return this.#data<GetModelMetricsResponse>(PATHS.GetModelMetrics, params, call);
+  }
+
+  /** GET /api/metrics/series: one metric (rolling or custom) at every step of a range. */
+  getMetricSeries(params: ModelParams<GetMetricSeriesRequest>, call?: CallOptions) {
+    return this.#data<GetMetricSeriesResponse>(PATHS.GetMetricSeries, params, call);
+  }
+
+  /** GET /api/metrics/custom: the desk's own metrics (CUSTOM_METRICS_FILE) of one model. */
+  getCustomMetrics(params: ModelParams<GetCustomMetricsRequest>, call?: CallOptions) {
+    return this.#data<GetCustomMetricsResponse>(PATHS.GetCustomMetrics, params, call);
+  }
+
+  /** GET /api/metrics/custom/definitions: the custom metric definitions in force. */
+  getCustomMetricDefinitions(call?: CallOptions) {
+    return this.#data<GetCustomMetricDefinitionsResponse>(PATHS.GetCustomMetricDefinitions, {}, call);
   }
 
   // PredictionService

@@ -73,6 +73,23 @@ const PATHS: Record<string, () => Promise<void>> = {
     assert.equal(data.drift?.model_id, MODEL);
     assert.equal(data.accuracy?.window, "1h");
   },
+  "/api/metrics/series": async () => {
+    const data = await client.getMetricSeries({ model_id: MODEL, metric: "win_rate", step: "6h" });
+    assertShape(data, shapes.metricSeries);
+    assert.equal(data.step, "6h");
+    assert.ok(data.points.length > 1);
+    const rolling = await client.getRollingMetrics({ model_id: MODEL, end_time: data.points.at(-1)?.end_time });
+    assert.equal(data.points.at(-1)?.data_points, rolling.data_points);
+  },
+  "/api/metrics/custom": async () => {
+    const data = await client.getCustomMetrics({ model_id: MODEL });
+    assertShape(data, shapes.customMetrics);
+    assert.equal(data.model_id, MODEL);
+  },
+  "/api/metrics/custom/definitions": async () => {
+    const data = await client.getCustomMetricDefinitions();
+    assertShape(data, shapes.customMetricDefinitions);
+  },
   "/api/predictions/accuracy": async () => {
     const data = await client.getPredictionAccuracy({ model_id: MODEL });
     assertShape(data, shapes.accuracyReport);

@@ -18,6 +18,13 @@ import type {
   ConfidenceInterval,
   ConceptDrift,
   ConfusionMatrixRow,
+  CustomMetricCondition,
+  CustomMetricDefinition,
+  CustomMetricDefinitions,
+  CustomMetricValue,
+  CustomMetrics,
+  MetricPoint,
+  MetricSeries,
   DriftFeatures,
   DriftReport,
   DriftWindow,
@@ -523,4 +530,61 @@ export const modelAbComparison: Shape<ModelAbComparison> = {
   p_value: maybe("double"),
   min_common_bars: "int32",
   significance_level: "double",
+};
+
+const metricPoint: Shape<MetricPoint> = {
+  end_time: maybe("timestamp"),
+  value: maybe("double"),
+  data_points: "int32",
+};
+
+export const metricSeries: Shape<MetricSeries> = {
+  model_id: "string",
+  metric: "string",
+  window: "string",
+  step: "string",
+  start_time: maybe("timestamp"),
+  end_time: maybe("timestamp"),
+  points: [metricPoint],
+};
+
+const customMetricValue: Shape<CustomMetricValue> = {
+  name: "string",
+  value: maybe("double"),
+  rows: "int32",
+  unit: "string",
+  better: "string",
+  status: "string",
+};
+
+export const customMetrics: Shape<CustomMetrics> = {
+  model_id: "string",
+  window: "string",
+  start_time: maybe("timestamp"),
+  end_time: maybe("timestamp"),
+  data_points: "int32",
+  metrics: [customMetricValue],
+};
+
+const customMetricCondition: Shape<CustomMetricCondition> = {
+  field: "string",
+  op: "string",
+  values: ["string"],
+};
+
+const customMetricDefinition: Shape<CustomMetricDefinition> = {
+  name: "string",
+  description: "string",
+  aggregate: "string",
+  of: "string",
+  q: maybe("double"),
+  where: [customMetricCondition],
+  unit: "string",
+  better: "string",
+  warning: maybe("double"),
+  critical: maybe("double"),
+};
+
+export const customMetricDefinitions: Shape<CustomMetricDefinitions> = {
+  metrics: [customMetricDefinition],
 };

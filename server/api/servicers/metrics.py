@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import grpc
 
 from mlanalytics.v1 import metrics_service_pb2 as pb
@@ -10,8 +12,22 @@ from server.api.convert import envelope
 from server.api.messages import common, metrics
 from server.api.rules import DRIFT_BASELINE_DAYS, DRIFT_WINDOW_HOURS
 from server.api.servicers.base import DataServicer
-from server.api.validation import window_range
-from server.reports import windows
+from server.api.validation import window_length, window_range
+from server.reports import custom, series, windows
+
+#: The steps of a metric series.
+STEPS = {
+    "5m": timedelta(minutes=5),
+    "15m": timedelta(minutes=15),
+    "1h": timedelta(hours=1),
+    "6h": timedelta(hours=6),
+    "12h": timedelta(hours=12),
+    "1d": timedelta(days=1),
+}
+#: The most points a series answers.
+MAX_SERIES_POINTS = 1000
+#: start_time's default: end_time - 7 days on the trading-day clock (its option says so).
+SERIES_DEFAULT_SPAN = timedelta(days=7)
 
 SUMMARY_WINDOW = "24h"
 #: The drift of a model's metrics is over GetDriftStatus's default windows.
@@ -49,3 +65,69 @@ class MetricsServicer(DataServicer, metrics_service_pb2_grpc.MetricsServiceServi
             calendar=self._settings.market_calendar,
         )
         return envelope(pb.GetModelMetricsResponse, metrics.model_metrics(overview))
+
+    def GetMetricSeries(
+        self, request: pb.GetMetricSeriesRequest, context: grpc.ServicerContext
+    ) -> pb.GetMetricSeriesResponse:
+        params = self._params(request)
+        registry = self._settings.custom_metrics
+        metric = params.text("metric")
+        definition = registry.get(metric)
+        if (
+            not params.rejected("metric")
+            and definition is None
+            and (metric not in series.ROLLING_METRICS)
+        ):
+            names = [*series.ROLLING_METRICS, *(m.name for m in registry.metrics)]
+            params.reject("metric", f"must be one of {', '.join(names)} (got {metric!r})")
+        end = params.end
+        step = STEPS[params.text("step")]
+        start = params.instant("start_time") or params.calendar.trading_window_start(
+            end, SERIES_DEFAULT_SPAN
+        )
+        count = series.point_count(start, end, step)
+        if start > end:
+            params.reject("start_time", "must not be after end_time")
+        elif count > MAX_SERIES_POINTS:
+            params.reject(
+                "step",
+                f"gives {count} points from start_time to end_time; at most {MAX_SERIES_POINTS}"
+                " (a larger step or a shorter range)",
+            )
+        params.check()
+        window = params.text("window")
+        result = self._read(
+            series.series,
+            params.text("model_id"),
+            metric,
+            window=window,
+            length=window_length(window),
+            step=step,
+            start=start,
+            end=end,
+            calendar=params.calendar,
+            hold_band=self._settings.hold_band,
+            custom=definition,
+            zone=registry.zone,
+        )
+        return envelope(pb.GetMetricSeriesResponse, metrics.metric_series(result))
+
+    def GetCustomMetrics(
+        self, request: pb.GetCustomMetricsRequest, context: grpc.ServicerContext
+    ) -> pb.GetCustomMetricsResponse:
+        params = self._checked(request)
+        result = self._read(
+            custom.custom_window,
+            params.text("model_id"),
+            params.window(),
+            self._settings.custom_metrics,
+        )
+        return envelope(pb.GetCustomMetricsResponse, metrics.custom_metrics(result))
+
+    def GetCustomMetricDefinitions(
+        self, request: pb.GetCustomMetricDefinitionsRequest, context: grpc.ServicerContext
+    ) -> pb.GetCustomMetricDefinitionsResponse:
+        definitions = self._settings.custom_metrics.metrics
+        return envelope(
+            pb.GetCustomMetricDefinitionsResponse, metrics.custom_definitions(definitions)
+        )
