@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -429,6 +430,9 @@ def _watch(client: AnalyticsClient, args: argparse.Namespace) -> int:
         )
         describe = _drift_lines
     shown: dict[str, str] = {}
+    # Ctrl-C ends the watch, also when a shell started this in the background with SIGINT
+    # ignored (which Python would otherwise keep).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         for event in events:
             if args.json:
