@@ -201,7 +201,7 @@ def welch_difference_test(
     --------
     >>> w = welch_difference_test([1.0, 2.0, 3.0], [2.0, 4.0, 6.0], min_bars=3)
     >>> w.mean_difference, round(w.p_value, 4), w.verdict
-    (-2.0, 0.2666, 'no_significant_difference')
+    (-2.0, 0.2209, 'no_significant_difference')
     """
     c = as_float_array(candidate, "candidate")
     b = as_float_array(baseline, "baseline")

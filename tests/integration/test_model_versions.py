@@ -184,9 +184,12 @@ def test_a_canary_is_paired(rows: Rows, versions: Any) -> None:
     assert got.method == "paired"
     assert got.common_bars == expected.common_bars == 80  # 79 + the early row's bar
     assert got.mean_difference == pytest.approx(expected.mean, rel=1e-9)
+    assert expected.ci95 is not None
     assert got.difference_ci95.lower == pytest.approx(expected.ci95[0], rel=1e-9)
     assert got.difference_ci95.upper == pytest.approx(expected.ci95[1], rel=1e-9)
-    assert got.p_value == pytest.approx(stats.ttest_1samp(expected.differences, 0.0).pvalue, rel=1e-9)
+    assert got.p_value == pytest.approx(
+        stats.ttest_1samp(expected.differences, 0.0).pvalue, rel=1e-9
+    )
     assert got.verdict == "rollback"  # -1e-4 per bar under 2e-4 noise: decisive
     assert got.candidate.data_points == got.baseline.data_points == 80
     assert got.candidate.mean_reward - got.baseline.mean_reward == pytest.approx(
@@ -230,7 +233,7 @@ class TestErrors:
             with pytest.raises(grpc.RpcError) as caught:
                 call(request)
             assert caught.value.code() == grpc.StatusCode.NOT_FOUND
-            assert "ghost" in caught.value.details()
+            assert "ghost" in str(caught.value.details())
 
     def test_unknown_version(self, rows: Rows, versions: Any) -> None:
         rows.inference("known", END - FIVE, "LONG", reward=0.01, model_version="1.0")
@@ -238,14 +241,14 @@ class TestErrors:
             with pytest.raises(grpc.RpcError) as caught:
                 compare(versions, "known", **{field: "9.9"})
             assert caught.value.code() == grpc.StatusCode.NOT_FOUND
-            assert f"{field}: model 'known' has no version '9.9'" in caught.value.details()
+            assert f"{field}: model 'known' has no version '9.9'" in str(caught.value.details())
 
     def test_baseline_equal_to_candidate(self, rows: Rows, versions: Any) -> None:
         rows.inference("known", END - FIVE, "LONG", reward=0.01, model_version="1.0")
         with pytest.raises(grpc.RpcError) as caught:
             compare(versions, "known", baseline="1.0", candidate="1.0")
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert "baseline" in caught.value.details()
+        assert "baseline" in str(caught.value.details())
         with pytest.raises(grpc.RpcError) as caught:  # the candidate by default
             compare(versions, "known", baseline="1.0")
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -254,7 +257,7 @@ class TestErrors:
         with pytest.raises(grpc.RpcError) as caught:
             compare(versions, "known", baseline_days=31)
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert "baseline_days: must be between 1 and 30" in caught.value.details()
+        assert "baseline_days: must be between 1 and 30" in str(caught.value.details())
 
     def test_one_version(self, rows: Rows, versions: Any) -> None:
         write(rows, "single", "1.0", [(END - i * FIVE, 0.001 * (i % 3 - 1)) for i in range(50)])

@@ -65,9 +65,9 @@ def test_paired_when_enough_common_bars(rng: np.random.Generator) -> None:
     got = compare_versions(candidate, alongside, before)
     assert (got.method, got.common_bars) == ("paired", 40)
     assert got.test.p_value == pytest.approx(stats.ttest_1samp(cand - base, 0.0).pvalue, rel=1e-9)
-    assert got.test.verdict == (
-        "rollback" if got.test.p_value < 0.05 else "no_significant_difference"
-    )
+    p = got.test.p_value
+    assert p is not None
+    assert got.test.verdict == ("rollback" if p < 0.05 else "no_significant_difference")
     # 29 common bars: Welch against the bars before the candidate.
     short = bar_rewards(*_bars("2026-03-02T13:00", list(base[:29])))
     welch = compare_versions(candidate, short, before)
