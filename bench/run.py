@@ -47,7 +47,7 @@ ALL_MODEL_PATHS = ("/api/metrics/summary", "/api/health/models", "/api/performan
 
 
 def endpoints(data: Dataset) -> list[str]:
-    """The 15 documented paths with their default parameters, then the heaviest variants.
+    """The 17 documented paths with their default parameters, then the heaviest variants.
 
     end_time is the data set's end, so that repeated runs ask the same questions.
     """
@@ -69,6 +69,8 @@ def endpoints(data: Dataset) -> list[str]:
         f"/api/performance/trends/{model}?end_time={when}",
         f"/api/performance/comparison?end_time={when}",
         f"/api/performance/ab?model_a={model}&model_b={drifting}&end_time={when}",
+        f"/api/models/{model}/versions?end_time={when}",
+        f"/api/models/{model}/versions/compare?end_time={when}",
         # The largest answers: 30-day windows, a 1000-row page, 30 days of hourly buckets.
         f"/api/metrics/rolling?model_id={model}&window=30d&end_time={when}",
         f"/api/metrics/model/{model}?window=30d&end_time={when}",

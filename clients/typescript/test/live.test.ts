@@ -189,6 +189,26 @@ const PATHS: Record<string, () => Promise<void>> = {
     assert.equal(hour.verdict, "insufficient_data");
     assert.ok(hour.common_bars <= 12, `an hour holds 12 bars, got ${hour.common_bars}`);
   },
+  "/api/models/{model_id}/versions": async () => {
+    const data = await client.listModelVersions({ model_id: MODEL });
+    assertShape(data, shapes.modelVersions);
+    assert.deepEqual(
+      data.versions.map((v) => v.version),
+      ["3.2.0", "3.2.1"],
+    );
+    assert.equal(data.current_version, "3.2.1");
+  },
+  "/api/models/{model_id}/versions/compare": async () => {
+    const data = await client.compareModelVersions({ model_id: MODEL });
+    assertShape(data, shapes.modelVersionComparison);
+    assert.equal(data.baseline?.version, "3.2.0");
+    assert.equal(data.candidate?.version, "3.2.1");
+    assert.equal(data.method, "welch", "3.2.0 stopped when 3.2.1 started");
+    assert.ok(["rollback", "candidate_better", "no_significant_difference"].includes(data.verdict));
+    const single = await client.compareModelVersions({ model_id: COIN_FLIP });
+    assert.equal(single.verdict, "insufficient_data");
+    assert.equal(single.baseline, undefined);
+  },
 };
 
 /** Assert that `call()` rejects with an AnalyticsError of this HTTP status and gRPC code. */
