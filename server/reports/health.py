@@ -64,6 +64,7 @@ class ModelHealth:
     market_minutes_since_last: float | None
     window: TimeRange
     market: MarketState
+    rollback: bool = False  # the default version comparison says: roll back
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +226,7 @@ def with_rollback_check(
         assessment = with_rollback(
             m.assessment, v.candidate, v.baseline, test.mean_difference, test.p_value
         )
-        checked.append(replace(m, assessment=assessment))
+        checked.append(replace(m, assessment=assessment, rollback=True))
     return checked
 
 
