@@ -90,6 +90,7 @@ from analytics.trends import (
 )
 from analytics.versions import (
     VersionComparison,
+    VersionSide,
     compare_versions,
 )
 
@@ -120,6 +121,7 @@ __all__ = [
     "TradingSession",
     "TrendSummary",
     "VersionComparison",
+    "VersionSide",
     "ab_comparison",
     "action_stats",
     "assess_health",

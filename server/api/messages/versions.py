@@ -6,7 +6,7 @@ from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from analytics.versions import VersionSide
+from analytics import VersionSide
 from mlanalytics.v1 import performance_service_pb2 as performance_pb
 from mlanalytics.v1 import version_service_pb2 as pb
 from server.api.convert import finite, timestamp
