@@ -11,6 +11,7 @@ Pure, typed functions over numpy arrays (no I/O, no gRPC, no SQL), grouped by co
 - `analytics.risk`: Calmar ratio, value at risk, expected shortfall, tail ratio, probabilistic
   Sharpe ratio;
 - `analytics.ab`: paired A/B comparison of two models on the 5-minute bars both traded;
+- `analytics.versions`: the rollback verdict: a model version against the one it replaced;
 - `analytics.calibration`: Brier score, expected calibration error, reliability table;
 - `analytics.drift`: per-feature KS / PSI / Wasserstein, data and concept drift, drift status;
 - `analytics.health`: health score, status and issues;
@@ -68,6 +69,7 @@ from analytics.health import (
     HealthAssessment,
     assess_health,
     with_critical_drift,
+    with_rollback,
 )
 from analytics.outcomes import DEFAULT_HOLD_BAND, resolve_outcomes
 from analytics.risk import (
@@ -85,6 +87,11 @@ from analytics.trends import (
     HourExtreme,
     TrendSummary,
     summarize_trend,
+)
+from analytics.versions import (
+    VersionComparison,
+    VersionSide,
+    compare_versions,
 )
 
 __all__ = [
@@ -113,10 +120,13 @@ __all__ = [
     "TradingMetrics",
     "TradingSession",
     "TrendSummary",
+    "VersionComparison",
+    "VersionSide",
     "ab_comparison",
     "action_stats",
     "assess_health",
     "classification_report",
+    "compare_versions",
     "concept_drift",
     "confidence_calibration",
     "data_drift",
@@ -133,4 +143,5 @@ __all__ = [
     "summarize_trend",
     "trading_metrics",
     "with_critical_drift",
+    "with_rollback",
 ]

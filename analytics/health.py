@@ -32,6 +32,7 @@ __all__ = [
     "HealthAssessment",
     "assess_health",
     "with_critical_drift",
+    "with_rollback",
     "with_threshold_breaches",
 ]
 
@@ -262,3 +263,27 @@ def with_threshold_breaches(
     warning = tuple(text for b, text in breaches if b == "warning")
     issues = (*critical, *assessment.issues, *warning)
     return replace(assessment, status=status, issues=issues)
+
+
+def with_rollback(
+    assessment: HealthAssessment,
+    candidate: str,
+    baseline: str,
+    mean_difference: float,
+    p_value: float | None,
+) -> HealthAssessment:
+    """``assessment`` with the warning of a ``rollback`` verdict: a last issue naming the
+    versions, the difference of the mean reward per bar and p, and a status of at least
+    ``warning``. The score is unchanged.
+
+    >>> h = with_rollback(assess_health(120, 0.58, 20.0, 3.0), "v2", "v1", -0.00042, 0.0031)
+    >>> h.status, h.health_score, h.issues
+    ('warning', 100.0, ('rollback: version v2 trades worse than v1 (-0.00042 per bar, p=0.0031)',))
+    """
+    p = "every bar" if p_value is None else f"p={p_value:.2g}"
+    issue = (
+        f"rollback: version {candidate} trades worse than {baseline}"
+        f" ({mean_difference:+.2g} per bar, {p})"
+    )
+    status = "warning" if assessment.status == "healthy" else assessment.status
+    return replace(assessment, status=status, issues=(*assessment.issues, issue))

@@ -72,6 +72,8 @@ def endpoints(data: Dataset) -> list[str]:
         f"/api/metrics/series?model_id={model}&metric=sharpe_ratio&end_time={when}",
         f"/api/metrics/custom?model_id={model}&end_time={when}",
         "/api/metrics/custom/definitions",
+        f"/api/models/{model}/versions?end_time={when}",
+        f"/api/models/{model}/versions/compare?end_time={when}",
         # The largest answers: 30-day windows, a 1000-row page, 30 days of hourly buckets.
         f"/api/metrics/rolling?model_id={model}&window=30d&end_time={when}",
         f"/api/metrics/model/{model}?window=30d&end_time={when}",

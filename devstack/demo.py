@@ -11,14 +11,16 @@ The stories, as seen at the end of the data (the moment of seeding, or the last 
 when the market is closed then):
 
 ========================  ================================================================
-``ppo_lstm_v3.2``         good: right more often than not, fast; version 3.2.1 since 10 days
+``ppo_lstm_v3.2``         good: right more often than not, fast; version 3.2.1 since 10 days,
+                          and a canary 3.3.0 beside it for the last 3 sessions
 ``a2c_conservative_v1.4`` weak: a coin flip, and slow-ish at ~120 ms (warning)
 ``sac_transformer_v2.1``  its feature pipeline broke 26 h ago (just over a trading day, so the
                           default 24 h drift window holds only broken rows at any hour of the
                           week): six macro features shifted and its accuracy fell with them
                           (drift critical, a warning in health)
 ``dqn_legacy_v0.9``       went silent 3 hours of market time ago, during a session (critical)
-``td3_ensemble_v1.0``     decent calls, but ~240 ms per inference (critical)
+``td3_ensemble_v1.0``     decent calls, but ~240 ms per inference (critical); version 1.0.3,
+                          deployed 2 sessions ago, calls worse (rollback)
 ========================  ================================================================
 """
 
@@ -27,8 +29,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,7 +45,7 @@ ANCHOR_SLOT = 1_735_689_600 // 300  # 2025-01-01 00:00 UTC: prices are a walk fr
 BAR_VOLATILITY = 0.0006  # std of the 5-minute log return
 ACTIONS = np.array(["LONG", "SHORT", "HOLD"])
 #: Bump when the generator changes: `make run` then replaces the demo data instead of topping it up.
-DEMO_VERSION = 7
+DEMO_VERSION = 8
 #: The market the demo follows unless told otherwise: the USD/COP session.
 DEFAULT_CALENDAR = MarketCalendar()
 
@@ -74,6 +77,8 @@ class DemoModel:
     latency_ms: float = 30.0
     version: str = "1.0.0"
     new_version: tuple[Story, str] | None = None  # (since, version)
+    new_skill: tuple[float, float] | None = None  # (right_small, right_big) of the new version
+    canary: tuple[Story, str, int] | None = None  # (since, version, stream): a second row per bar
     silent_for: timedelta | None = None  # of market time, before the seeding moment
     drift: Story | None = None  # features shift and the calls become a coin flip from then on
     fold_id: int = 3
@@ -88,6 +93,7 @@ DEMO_MODELS: tuple[DemoModel, ...] = (
         latency_ms=28,
         version="3.2.0",
         new_version=(Story(timedelta(days=10)), "3.2.1"),
+        canary=(Story(timedelta(days=3)), "3.3.0", 16),
     ),
     DemoModel(
         "a2c_conservative_v1.4",
@@ -122,6 +128,8 @@ DEMO_MODELS: tuple[DemoModel, ...] = (
         right_big=0.39,
         latency_ms=240,
         version="1.0.2",
+        new_version=(Story(timedelta(days=2)), "1.0.3"),
+        new_skill=(0.4, 0.15),  # wrong on most big moves
     ),
 )
 
@@ -358,7 +366,9 @@ def inferences(
     drifted = since(model.drift) if model.drift else np.zeros(slots.size, dtype=bool)
     next_return = forward_returns(slots, following)
     big = np.abs(next_return) >= BAR_VOLATILITY
-    p_right = np.where(drifted, 0.5, np.where(big, model.right_big, model.right_small))
+    renewed = since(model.new_version[0]) if model.new_version else None
+    right_small, right_big = _skill(model, renewed)
+    p_right = np.where(drifted, 0.5, np.where(big, right_big, right_small))
     right = weyl(s, slots) < p_right
     # Intraday models: flat over the close (no position on a session's last bar).
     holds = (weyl(s, slots, _SILVER) < model.hold) | (following != slots + 1)
@@ -436,7 +446,48 @@ def inferences(
         "metadata": np.full(slots.size - 1, json.dumps(demo_metadata(calendar))),
     }
     assert tuple(columns) == INFERENCE_COLUMNS
-    return InferenceBatch(columns)
+    if model.canary is None:
+        return InferenceBatch(columns)
+    story, canary_version, canary_stream = model.canary
+    shadow = inferences(
+        replace(model, stream=canary_stream, version=canary_version, new_version=None, canary=None),
+        first_slot,
+        last_slot,
+        last_bar_slot,
+        now,
+        previous_cumulative=0.0,
+        topping_up=topping_up,
+        calendar=calendar,
+    )
+    return _with_canary(columns, shadow.columns, since(story)[keep])
+
+
+def _skill(model: DemoModel, renewed: NDArray[np.bool_] | None) -> tuple[Any, Any]:
+    """(right_small, right_big), per row where a new version with a skill of its own runs."""
+    if renewed is None or model.new_skill is None:
+        return model.right_small, model.right_big
+    small, big = model.new_skill
+    return np.where(renewed, small, model.right_small), np.where(renewed, big, model.right_big)
+
+
+def _with_canary(
+    columns: dict[str, NDArray[np.generic]],
+    shadow: dict[str, NDArray[np.generic]],
+    running: NDArray[np.bool_],
+) -> InferenceBatch:
+    """The current version's rows and, where ``running``, the canary's: the same model retrained
+    with another seed, beside it. A canary row comes 1 s before the current version's (which
+    stays the latest row of each bar) and keeps no running total."""
+    moved: NDArray[np.generic] = shadow["timestamp_utc"].astype("datetime64[us]") - np.timedelta64(
+        1, "s"
+    )
+    shadow = {**shadow, "timestamp_utc": moved, "timestamp_cot": moved}
+    shadow["cumulative_reward"] = np.full(running.size, np.nan)
+    merged = {
+        name: np.concatenate([values, shadow[name][running]]) for name, values in columns.items()
+    }
+    order = np.argsort(merged["timestamp_utc"], kind="stable")
+    return InferenceBatch({name: values[order] for name, values in merged.items()})
 
 
 def demo_metadata(calendar: MarketCalendar) -> dict[str, object]:

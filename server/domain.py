@@ -33,13 +33,15 @@ class TimeRange:
 @dataclass(frozen=True, slots=True)
 class HealthRules:
     """What the health rules need beyond the data: the market calendar, the fewest trades a
-    win-rate verdict needs, and the drift check (None: none)."""
+    win-rate verdict needs, the drift check (None: none) and the baseline days of the rollback
+    check (None: none)."""
 
     calendar: MarketCalendar
     min_trades: int
     drift: DriftCheck | None = None
     #: The custom metrics whose thresholds add health issues (None: none).
     custom: CustomMetrics | None = None
+    rollback_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,3 +201,30 @@ class VersionAggregates:
     total_reward: float
     avg_latency_ms: float | None
     max_abs_reward: float
+
+
+@dataclass(frozen=True, slots=True)
+class VersionSummary:
+    """Aggregates of one (model_id, model_version) over its rows up to an instant."""
+
+    model_id: str
+    current_version: str  # the model's version of its latest row up to the instant
+    version: str
+    first_seen: datetime
+    last_seen: datetime
+    predictions: int  # rows
+    trades: int  # rewards != 0
+    wins: int  # rewards > 0
+    rewarded: int  # non-NULL rewards
+    total_reward: float
+    avg_reward: float
+    std_reward: float  # ddof 1; 0 with fewer than 2 rewards
+    avg_latency_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRewards:
+    """One version's non-NULL rewards over a span, in time order."""
+
+    time: NDArray[np.datetime64]
+    reward: NDArray[np.float64]

@@ -33,6 +33,17 @@ class ModelNotFound(ServiceError):
         super().__init__(f"model {model_id!r} not found: it has no rows in the inference log")
 
 
+class VersionNotFound(ServiceError):
+    """The model has no row of this version at or before end_time (NOT_FOUND, HTTP 404)."""
+
+    def __init__(self, model_id: str, version: str, field: str) -> None:
+        self.model_id = model_id
+        self.version = version
+        super().__init__(
+            f"{field}: model {model_id!r} has no version {version!r} at or before end_time"
+        )
+
+
 class DocsAssetNotFound(ServiceError):
     """No asset of the documentation pages has this name (NOT_FOUND, HTTP 404)."""
 

@@ -282,6 +282,11 @@ def _health_gauges(health: HealthList) -> Iterator[Metric]:
     predictions = _per_model(
         "mlanalytics_model_predictions", "Predictions in the health window (24 h)."
     )
+    rollback = _per_model(
+        "mlanalytics_model_rollback",
+        "1 when the current version trades significantly worse than the one it replaced"
+        " (the default version comparison's verdict is rollback), else 0.",
+    )
     for model in health.models:
         labels = [model.model_id]
         score.add_metric(labels, model.assessment.health_score)
@@ -292,7 +297,8 @@ def _health_gauges(health: HealthList) -> Iterator[Metric]:
         activity = model.activity
         win_rate.add_metric(labels, activity.win_rate if activity else 0.0)
         predictions.add_metric(labels, activity.predictions if activity else 0)
-    yield from (score, status, minutes, win_rate, predictions)
+        rollback.add_metric(labels, int(model.rollback))
+    yield from (score, status, minutes, win_rate, predictions, rollback)
 
 
 def _custom_gauges(health: HealthList) -> Iterator[Metric]:

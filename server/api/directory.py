@@ -16,6 +16,7 @@ from mlanalytics.v1 import (
     metrics_service_pb2,
     performance_service_pb2,
     prediction_service_pb2,
+    version_service_pb2,
 )
 
 #: The services, in the order of the README's endpoint table; the documentation pages last.
@@ -25,6 +26,7 @@ SERVICES: tuple[ServiceDescriptor, ...] = (
     drift_service_pb2.DESCRIPTOR.services_by_name["DriftService"],
     health_service_pb2.DESCRIPTOR.services_by_name["HealthService"],
     performance_service_pb2.DESCRIPTOR.services_by_name["PerformanceService"],
+    version_service_pb2.DESCRIPTOR.services_by_name["ModelVersionService"],
     docs_service_pb2.DESCRIPTOR.services_by_name["DocsService"],
 )
 

@@ -32,6 +32,7 @@ from server.errors import (
     QueryTimeout,
     ServerBusy,
     ServiceError,
+    VersionNotFound,
 )
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ _NO_DEADLINE = 86_400.0  # a "deadline" further away than a day is no deadline
 _CODES: dict[type[ServiceError], int] = {
     InvalidArgument: code_pb2.INVALID_ARGUMENT,
     ModelNotFound: code_pb2.NOT_FOUND,
+    VersionNotFound: code_pb2.NOT_FOUND,
     DocsAssetNotFound: code_pb2.NOT_FOUND,
     DashboardAssetNotFound: code_pb2.NOT_FOUND,
     DatabaseUnavailable: code_pb2.UNAVAILABLE,

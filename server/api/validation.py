@@ -158,8 +158,11 @@ class Params:
         return self._model_id(value, rule)
 
     def _model_id(self, value: str, rule: _Rule) -> str:
-        """A required model id of 1..max_len printable characters."""
+        """A model id (or version) of 1..max_len printable characters; "" when optional and
+        unset."""
         field, limit = rule.name, rule.rules.max_len
+        if not value and not rule.rules.required:
+            return value
         if not value.strip():
             self.reject(field, "is required (a model id such as 'ppo_lstm_v3.2')")
         elif limit and len(value) > limit:

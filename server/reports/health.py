@@ -19,8 +19,10 @@ from analytics import (
     sharpe_ratio,
     summarize_trend,
     with_critical_drift,
+    with_rollback,
 )
 from analytics.health import with_threshold_breaches
+from analytics.versions import VERDICT_ROLLBACK
 from server.custom_metrics import CustomValue, breach_text
 from server.db import Connection
 from server.domain import (
@@ -32,6 +34,7 @@ from server.domain import (
 )
 from server.reports.custom import custom_windows
 from server.reports.drift import drift_reports
+from server.reports.versions import rollback_verdicts
 from server.repositories import health as health_repo
 from server.repositories import performance as performance_repo
 from server.repositories.models import require_model, seen_since
@@ -65,6 +68,7 @@ class ModelHealth:
     window: TimeRange
     market: MarketState
     custom: tuple[CustomValue, ...] = ()  # the custom metrics over the window, in file order
+    rollback: bool = False  # the default version comparison says: roll back
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +164,7 @@ def model_health_list(conn: Connection, end: datetime, rules: HealthRules) -> He
         for a in health_repo.recent_models(conn, window, seen_since(end, rules.calendar))
     ]
     models = with_custom(conn, with_drift(conn, models, end, rules), window, rules)
+    models = with_rollback_check(conn, models, end, rules)
     models.sort(key=lambda m: (_STATUS_ORDER[m.assessment.status], m.model_id))
     return HealthList(window, market, models)
 
@@ -171,6 +176,7 @@ def model_health(conn: Connection, model_id: str, end: datetime, rules: HealthRu
         require_model(conn, model_id)
     model = assess(model_id, activity, window, rules, market_state(rules.calendar, end))
     [model] = with_custom(conn, with_drift(conn, [model], end, rules), window, rules)
+    [model] = with_rollback_check(conn, [model], end, rules)
     return model
 
 
@@ -219,6 +225,37 @@ def with_custom(
         )
         for m, w in zip(models, windows, strict=True)
     ]
+
+
+def with_rollback_check(
+    conn: Connection, models: list[ModelHealth], end: datetime, rules: HealthRules
+) -> list[ModelHealth]:
+    """``models`` with the warning of a ``rollback`` verdict of the default version comparison
+    at ``end`` (all models from two queries), for a current version first seen in the 7 trading
+    days before ``end``; unchanged without a rollback check in ``rules``."""
+    if rules.rollback_days is None or not models:
+        return models
+    verdicts = rollback_verdicts(
+        conn,
+        [m.model_id for m in models],
+        end=end,
+        baseline_days=rules.rollback_days,
+        calendar=rules.calendar,
+        since=seen_since(end, rules.calendar),
+    )
+    checked = []
+    for m in models:
+        v = verdicts.get(m.model_id)
+        test = None if v is None else v.comparison.test
+        if v is None or v.baseline is None or test is None or test.verdict != VERDICT_ROLLBACK:
+            checked.append(m)
+            continue
+        assert test.mean_difference is not None
+        assessment = with_rollback(
+            m.assessment, v.candidate, v.baseline, test.mean_difference, test.p_value
+        )
+        checked.append(replace(m, assessment=assessment, rollback=True))
+    return checked
 
 
 def trends(

@@ -45,7 +45,7 @@ class TestServiceEndpoints:
     def test_root_lists_every_path(self, rest: Rest) -> None:
         body = rest.get("/").json()
         paths = {e["path"] for e in body["endpoints"]}
-        assert len(paths) == 27  # 21 of the API, 6 of its pages (documentation, desk view)
+        assert len(paths) == 29  # 23 of the API, 6 of its pages (documentation, desk view)
         assert {"/api/metrics/summary", "/api/health/models", "/health", "/"} <= paths
         assert {"/openapi.json", "/docs", "/redoc", "/docs/{asset}"} <= paths
         rolling = next(e for e in body["endpoints"] if e["path"] == "/api/metrics/rolling")
@@ -191,6 +191,7 @@ class TestNativeGrpcThroughEnvoy:
             "mlanalytics.v1.DriftService",
             "mlanalytics.v1.HealthService",
             "mlanalytics.v1.PerformanceService",
+            "mlanalytics.v1.ModelVersionService",
             "mlanalytics.v1.MetricsService",
             "mlanalytics.v1.PredictionService",
         }

@@ -123,6 +123,18 @@ CALLS: list[tuple[str, dict[str, Any], str, list[str]]] = [
         f"/api/performance/ab?model_a={GOOD}&model_b={COIN_FLIP}&window=24h&",
         ["performance", "ab", "--a", GOOD, "--b", COIN_FLIP, "--window", "24h"],
     ),
+    (
+        "model_versions",
+        {"model_id": GOOD},
+        f"/api/models/{GOOD}/versions?",
+        ["versions", "list", "--model", GOOD],
+    ),
+    (
+        "compare_model_versions",
+        {"model_id": GOOD, "candidate": "3.3.0", "baseline_days": 3},
+        f"/api/models/{GOOD}/versions/compare?candidate=3.3.0&baseline_days=3&",
+        ["versions", "compare", "--model", GOOD, "--candidate", "3.3.0", "--baseline-days", "3"],
+    ),
 ]
 
 
@@ -164,7 +176,7 @@ def _same(got: Any, expected: Any, where: str = "data") -> bool:
 
 def test_service_calls(demo: datetime, client: AnalyticsClient, rest: Rest) -> None:
     assert client.service_health().database == "connected"
-    assert len(client.service_info().endpoints) == 27  # 21 of the API, 6 of its pages
+    assert len(client.service_info().endpoints) == 29  # 23 of the API, 6 of its pages
 
 
 def test_cli_tables_and_errors(

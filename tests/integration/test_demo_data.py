@@ -16,8 +16,9 @@ from analytics import MarketCalendar
 from analytics.calendar import ALWAYS
 from devstack.seed import seed_demo
 from mlanalytics.v1 import drift_service_pb2 as dpb
-from mlanalytics.v1 import drift_service_pb2_grpc, health_service_pb2_grpc
+from mlanalytics.v1 import drift_service_pb2_grpc, health_service_pb2_grpc, version_service_pb2_grpc
 from mlanalytics.v1 import health_service_pb2 as hpb
+from mlanalytics.v1 import version_service_pb2 as vpb
 from rows import Rows
 
 USDCOP = MarketCalendar()
@@ -71,13 +72,43 @@ def test_the_stories(rows: Rows, channel: grpc.Channel) -> None:
     assert status("ppo_lstm_v3.2") == "healthy"
 
 
+@pytest.mark.parametrize("calendar", [USDCOP, ALWAYS], ids=["session", "always"])
+def test_the_version_stories(rows: Rows, channel: grpc.Channel, calendar: MarketCalendar) -> None:
+    """td3 deployed a worse version two sessions ago: rollback, in its health too; ppo runs a
+    canary beside its current version: a paired comparison."""
+    seed_demo(rows.conn, IN_SESSION, calendar)
+    when = IN_SESSION.isoformat()
+    versions = version_service_pb2_grpc.ModelVersionServiceStub(channel)
+    worse = versions.CompareModelVersions(
+        vpb.CompareModelVersionsRequest(model_id="td3_ensemble_v1.0", end_time=when)
+    ).data
+    assert (worse.baseline.version, worse.candidate.version) == ("1.0.2", "1.0.3")
+    assert (worse.method, worse.verdict) == ("welch", "rollback"), str(worse).replace("\n", " ")
+    canary = versions.CompareModelVersions(
+        vpb.CompareModelVersionsRequest(model_id="ppo_lstm_v3.2", candidate="3.3.0", end_time=when)
+    ).data
+    assert (canary.baseline.version, canary.method) == ("3.2.1", "paired")
+    assert canary.common_bars >= 30
+    timeline = versions.ListModelVersions(
+        vpb.ListModelVersionsRequest(model_id="ppo_lstm_v3.2", end_time=when)
+    ).data
+    assert [v.version for v in timeline.versions] == ["3.2.0", "3.2.1", "3.3.0"]
+    assert timeline.current_version == "3.2.1"
+    health = health_service_pb2_grpc.HealthServiceStub(channel)
+    listed = health.ListModelHealth(hpb.ListModelHealthRequest(end_time=when)).data.models
+    issues = {m.model_id: list(m.issues) for m in listed}
+    assert [i for i in issues["td3_ensemble_v1.0"] if i.startswith("rollback: version 1.0.3")]
+    others = [i for m, found in issues.items() if m != "td3_ensemble_v1.0" for i in found]
+    assert not [i for i in others if i.startswith("rollback")]
+
+
 @pytest.mark.parametrize(
     ("calendar", "t1", "t2", "new_bars", "common_rows"),
     [
         # 12:05 to 15:20 UTC.
-        (ALWAYS, T1, T1 + timedelta(hours=3, minutes=17), 40, 3 * 33 * 288),
+        (ALWAYS, T1, T1 + timedelta(hours=3, minutes=17), 40, 2 * 33 * 288),
         # Over a night: Wednesday 12:05 to 12:55 and Thursday 08:00 to 09:00 in Bogota.
-        (USDCOP, IN_SESSION, IN_SESSION + timedelta(hours=21), 11 + 13, 3 * 22 * 60),
+        (USDCOP, IN_SESSION, IN_SESSION + timedelta(hours=21), 11 + 13, 2 * 22 * 60),
     ],
     ids=["always", "session"],
 )
@@ -103,7 +134,7 @@ def test_top_up_equals_a_fresh_load(  # noqa: PLR0917 (a fixture and parameters)
     # common span, for the models whose stories (a version change, a drift) are not dated
     # relative to the moment of loading.
     start = t2 - timedelta(days=34)
-    undated = {"a2c_conservative_v1.4", "dqn_legacy_v0.9", "td3_ensemble_v1.0"}
+    undated = {"a2c_conservative_v1.4", "dqn_legacy_v0.9"}
 
     def common(snapshot: list[Any]) -> list[Any]:
         return [r for r in snapshot if r[1] > start and r[0] in undated]
@@ -148,8 +179,9 @@ def test_a_top_up_writes_only_new_rows_and_rewards_now_known(
                 }
             else:
                 assert now_row == row
-        # The four models still predicting had one pending row each: its reward is now known.
-        assert len(resolved) == 4
+        # The four models still predicting had one pending row each (ppo two: its canary's),
+        # whose reward is now known.
+        assert len(resolved) == 5
         new = after.keys() - before.keys()
         assert min(new) > max(before)
         last = {
@@ -157,8 +189,9 @@ def test_a_top_up_writes_only_new_rows_and_rewards_now_known(
             for m in {r["model_id"] for r in before.values()}
         }
         assert all(after[i]["timestamp_utc"] > last[after[i]["model_id"]] for i in new)
-        # One row per new bar for each of the five models (the silent one follows 3 h behind).
-        assert len(new) == 5
+        # One row per new bar for each of the five models (the silent one follows 3 h behind),
+        # and one for ppo's canary.
+        assert len(new) == 6
         assert report.inferences == len(new) + len(resolved)
         before = after
     # The rewards written in place are the position times the move to the next bar.
@@ -173,7 +206,7 @@ def test_a_top_up_writes_only_new_rows_and_rewards_now_known(
         (t - timedelta(minutes=5),),
     ).fetchone()
     assert worst is not None
-    assert worst[0] == 4 * 2  # the 12:00 and 12:05 rows of the four models
+    assert worst[0] == 5 * 2  # the 12:00 and 12:05 rows of the four models and the canary
     assert worst[1] < 1e-9
     assert seed_demo(rows.conn, t + timedelta(minutes=10), calendar).inferences == 0
 
@@ -247,7 +280,8 @@ def test_on_a_saturday_the_data_is_the_sessions_up_to_fridays_close(
     inferences = rows.conn.execute(
         f"SELECT model_id, array_agg(DISTINCT {local}::date), min({local}::time),"
         f" max({local}::time), max(t), count(*)"
-        " FROM (SELECT model_id, timestamp_utc AS t FROM dw.fact_rl_inference) i GROUP BY 1"
+        " FROM (SELECT model_id, timestamp_utc AS t FROM dw.fact_rl_inference"
+        "       WHERE model_version <> '3.3.0') i GROUP BY 1"  # not ppo's canary
     ).fetchall()
     by_model = {model_id: rest for model_id, *rest in inferences}
     assert len(by_model) == 5
@@ -277,7 +311,7 @@ def test_on_a_saturday_the_data_is_the_sessions_up_to_fridays_close(
         LEFT JOIN LATERAL (
             SELECT time, close FROM usdcop_m5_ohlcv WHERE time > b.time ORDER BY time LIMIT 1
         ) nb ON true
-        WHERE i.model_id = 'ppo_lstm_v3.2'
+        WHERE i.model_id = 'ppo_lstm_v3.2' AND i.model_version <> '3.3.0'  -- not the canary
         """
     ).fetchone()
     assert checked is not None

@@ -55,6 +55,12 @@ DOCUMENTED_ENDPOINTS = [
     ("/api/performance/trends/{model_id}", "PerformanceService", ["days", "end_time"]),
     ("/api/performance/comparison", "PerformanceService", ["window", "end_time"]),
     ("/api/performance/ab", "PerformanceService", ["model_a", "model_b", "window", "end_time"]),
+    ("/api/models/{model_id}/versions", "ModelVersionService", ["end_time"]),
+    (
+        "/api/models/{model_id}/versions/compare",
+        "ModelVersionService",
+        ["baseline", "candidate", "baseline_days", "end_time"],
+    ),
     ("/api/health/models/watch", "HealthService", []),
     ("/metrics", "HealthService", []),
     ("/api/drift/watch", "DriftService", ["model_id", "window_hours", "baseline_days"]),
@@ -83,6 +89,7 @@ def test_service_names_come_from_the_package() -> None:
         "mlanalytics.v1.DriftService",
         "mlanalytics.v1.HealthService",
         "mlanalytics.v1.PerformanceService",
+        "mlanalytics.v1.ModelVersionService",
         "mlanalytics.v1.DocsService",
     )
 

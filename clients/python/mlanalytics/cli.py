@@ -162,6 +162,18 @@ COMMANDS: tuple[Command, ...] = (
         "is model A really better than model B? the verdict, then both models' metrics",
     ),
     Command(
+        ("versions", "list"),
+        "ModelVersionService/ListModelVersions",
+        C.model_versions,
+        "every version of one model, first seen first",
+    ),
+    Command(
+        ("versions", "compare"),
+        "ModelVersionService/CompareModelVersions",
+        C.compare_model_versions,
+        "is the new version worse than the one it replaced? the rollback verdict",
+    ),
+    Command(
         ("watch", "health"),
         "HealthService/WatchModelHealth",
         None,
@@ -180,6 +192,7 @@ _GROUPS = {
     "predictions": "predictions against outcomes",
     "drift": "input data drift",
     "performance": "trends, comparison and A/B",
+    "versions": "model versions and the rollback verdict",
     "watch": "print changes as they happen (until Ctrl-C)",
 }
 

@@ -40,6 +40,8 @@ from mlanalytics.v1 import (
     performance_service_pb2_grpc,
     prediction_service_pb2,
     prediction_service_pb2_grpc,
+    version_service_pb2,
+    version_service_pb2_grpc,
 )
 
 DEFAULT_TARGET = "localhost:8004"
@@ -125,6 +127,7 @@ class AnalyticsClient:
         self._drift = drift_service_pb2_grpc.DriftServiceStub(self._channel)
         self._health = health_service_pb2_grpc.HealthServiceStub(self._channel)
         self._performance = performance_service_pb2_grpc.PerformanceServiceStub(self._channel)
+        self._versions = version_service_pb2_grpc.ModelVersionServiceStub(self._channel)
 
     def __enter__(self) -> Self:
         return self
@@ -389,6 +392,36 @@ class AnalyticsClient:
             model_a=model_a, model_b=model_b, window=window, end_time=_time(end_time)
         )
         return self._call(self._performance.CompareModels, request, timeout).data
+
+    def model_versions(
+        self, model_id: str, *, end_time: Time = None, timeout: float | None = None
+    ) -> version_service_pb2.ModelVersions:
+        """GET /api/models/{model_id}/versions: every version of the model, first seen first."""
+        request = version_service_pb2.ListModelVersionsRequest(
+            model_id=model_id, end_time=_time(end_time)
+        )
+        return self._call(self._versions.ListModelVersions, request, timeout).data
+
+    def compare_model_versions(
+        self,
+        model_id: str,
+        *,
+        baseline: str = "",
+        candidate: str = "",
+        baseline_days: int | None = None,
+        end_time: Time = None,
+        timeout: float | None = None,
+    ) -> version_service_pb2.ModelVersionComparison:
+        """GET /api/models/{model_id}/versions/compare: is the candidate (default: the current
+        version) worse than the baseline (default: the version before it)? The verdict."""
+        request = version_service_pb2.CompareModelVersionsRequest(
+            model_id=model_id,
+            baseline=baseline,
+            candidate=candidate,
+            baseline_days=baseline_days,
+            end_time=_time(end_time),
+        )
+        return self._call(self._versions.CompareModelVersions, request, timeout).data
 
     # --- Watch streams --------------------------------------------------------------------------
 

@@ -48,6 +48,12 @@ import type {
 } from "./gen/mlanalytics/v1/performance_service.js";
 import { PATHS } from "./gen/paths.js";
 import type {
+  CompareModelVersionsRequest,
+  CompareModelVersionsResponse,
+  ListModelVersionsRequest,
+  ListModelVersionsResponse,
+} from "./gen/mlanalytics/v1/version_service.js";
+import type {
   GetPredictionAccuracyRequest,
   GetPredictionAccuracyResponse,
   GetPredictionComparisonRequest,
@@ -78,6 +84,9 @@ export type PairParams = Params<Omit<CompareModelsRequest, "model_a" | "model_b"
 
 /** The verdicts of an A/B comparison (`ModelAbComparison.verdict`). */
 export type Verdict = "model_a" | "model_b" | "no_significant_difference" | "insufficient_data";
+
+/** The verdicts of a version comparison (`ModelVersionComparison.verdict`). */
+export type VersionVerdict = "rollback" | "candidate_better" | "no_significant_difference" | "insufficient_data";
 
 /** The `data` of an envelope response. */
 type Data<R extends { data?: unknown }> = NonNullable<R["data"]>;
@@ -214,6 +223,21 @@ export class AnalyticsClient {
    */
   compareModels(params: PairParams, call?: CallOptions) {
     return this.#data<CompareModelsResponse>(PATHS.CompareModels, params, call);
+  }
+
+  // ModelVersionService
+
+  /** GET /api/models/{model_id}/versions: every version of the model, first seen first. */
+  listModelVersions(params: ModelParams<ListModelVersionsRequest>, call?: CallOptions) {
+    return this.#data<ListModelVersionsResponse>(PATHS.ListModelVersions, params, call);
+  }
+
+  /**
+   * GET /api/models/{model_id}/versions/compare: the candidate (default: the current version)
+   * against the baseline (default: the version before it), with a `VersionVerdict`.
+   */
+  compareModelVersions(params: ModelParams<CompareModelVersionsRequest>, call?: CallOptions) {
+    return this.#data<CompareModelVersionsResponse>(PATHS.CompareModelVersions, params, call);
   }
 
   // Watch streams (Server-Sent Events)

@@ -8,6 +8,7 @@ export type {
   PairParams,
   Params,
   Verdict,
+  VersionVerdict,
   Window,
 } from "./client.js";
 export { AnalyticsError, Code } from "./errors.js";
@@ -30,3 +31,4 @@ export type * from "./gen/mlanalytics/v1/performance_service.js";
 export { PATHS } from "./gen/paths.js";
 export type * from "./gen/mlanalytics/v1/metrics_service.js";
 export type * from "./gen/mlanalytics/v1/prediction_service.js";
+export type * from "./gen/mlanalytics/v1/version_service.js";

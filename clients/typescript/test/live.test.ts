@@ -209,6 +209,33 @@ const PATHS: Record<string, () => Promise<void>> = {
     assert.equal(hour.verdict, "insufficient_data");
     assert.ok(hour.common_bars <= 12, `an hour holds 12 bars, got ${hour.common_bars}`);
   },
+  "/api/models/{model_id}/versions": async () => {
+    const data = await client.listModelVersions({ model_id: MODEL });
+    assertShape(data, shapes.modelVersions);
+    assert.deepEqual(
+      data.versions.map((v) => v.version),
+      ["3.2.0", "3.2.1", "3.3.0"],
+      "3.2.1 replaced 3.2.0; the canary 3.3.0 runs beside it",
+    );
+    assert.equal(data.current_version, "3.2.1");
+  },
+  "/api/models/{model_id}/versions/compare": async () => {
+    const data = await client.compareModelVersions({ model_id: MODEL });
+    assertShape(data, shapes.modelVersionComparison);
+    assert.equal(data.baseline?.version, "3.2.0");
+    assert.equal(data.candidate?.version, "3.2.1");
+    assert.equal(data.method, "welch", "3.2.0 stopped when 3.2.1 started");
+    assert.ok(["rollback", "candidate_better", "no_significant_difference"].includes(data.verdict));
+    const canary = await client.compareModelVersions({ model_id: MODEL, candidate: "3.3.0" });
+    assert.equal(canary.method, "paired");
+    assert.equal(canary.baseline?.version, "3.2.1");
+    const worse = await client.compareModelVersions({ model_id: "td3_ensemble_v1.0" });
+    assert.equal(worse.verdict, "rollback", "td3's version 1.0.3 trades worse");
+    assert.ok(worse.mean_difference !== undefined && worse.mean_difference < 0);
+    const single = await client.compareModelVersions({ model_id: COIN_FLIP });
+    assert.equal(single.verdict, "insufficient_data");
+    assert.equal(single.baseline, undefined);
+  },
 };
 
 /** Assert that `call()` rejects with an AnalyticsError of this HTTP status and gRPC code. */

@@ -41,6 +41,9 @@ import type {
   ModelHealthList,
   ModelAbComparison,
   ModelMetrics,
+  ModelVersion,
+  ModelVersionComparison,
+  ModelVersions,
   PageSummary,
   PerformanceComparison,
   PerformanceMetrics,
@@ -55,6 +58,7 @@ import type {
   SummaryAggregate,
   TrendBucket,
   TrendSummary,
+  VersionBars,
 } from "../src/index.js";
 
 const MAYBE = Symbol("maybe");
@@ -587,4 +591,49 @@ const customMetricDefinition: Shape<CustomMetricDefinition> = {
 
 export const customMetricDefinitions: Shape<CustomMetricDefinitions> = {
   metrics: [customMetricDefinition],
+};
+
+const modelVersion: Shape<ModelVersion> = {
+  version: "string",
+  first_seen: maybe("timestamp"),
+  last_seen: maybe("timestamp"),
+  predictions: "int32",
+  trades: "int32",
+  total_reward: "double",
+  win_rate: "double",
+  sharpe_ratio: "double",
+  avg_latency_ms: maybe("double"),
+};
+
+export const modelVersions: Shape<ModelVersions> = {
+  model_id: "string",
+  current_version: "string",
+  end_time: maybe("timestamp"),
+  versions: [modelVersion],
+};
+
+const versionBars: Shape<VersionBars> = {
+  version: "string",
+  data_points: "int32",
+  mean_reward: maybe("double"),
+  sharpe_ratio: "double",
+  win_rate: "double",
+  first_seen: maybe("timestamp"),
+};
+
+export const modelVersionComparison: Shape<ModelVersionComparison> = {
+  model_id: "string",
+  method: "string",
+  baseline: maybe(versionBars),
+  candidate: maybe(versionBars),
+  common_bars: "int32",
+  mean_difference: maybe("double"),
+  difference_ci95: maybe<Shape<ConfidenceInterval>>({ lower: "double", upper: "double" }),
+  p_value: maybe("double"),
+  min_bars: "int32",
+  significance_level: "double",
+  verdict: "string",
+  baseline_days: "int32",
+  end_time: maybe("timestamp"),
+  baseline_start: maybe("timestamp"),
 };

@@ -15,6 +15,7 @@ from mlanalytics.v1 import (
     metrics_service_pb2_grpc,
     performance_service_pb2_grpc,
     prediction_service_pb2_grpc,
+    version_service_pb2_grpc,
 )
 from server.api.servicers.docs import DocsServicer
 from server.api.servicers.drift import DriftServicer
@@ -22,6 +23,7 @@ from server.api.servicers.health import HealthServicer
 from server.api.servicers.metrics import MetricsServicer
 from server.api.servicers.performance import PerformanceServicer
 from server.api.servicers.predictions import PredictionServicer
+from server.api.servicers.versions import ModelVersionServicer
 from server.config import Settings
 from server.evaluations import Evaluations
 from server.streams import Hub
@@ -65,6 +67,9 @@ def add_servicers(
     )
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
         PredictionServicer(pool, settings), server
+    )
+    version_service_pb2_grpc.add_ModelVersionServiceServicer_to_server(
+        ModelVersionServicer(pool, settings), server
     )
     drift_service_pb2_grpc.add_DriftServiceServicer_to_server(
         DriftServicer(pool, settings, hub=streams.hub, evaluations=streams.evaluations), server

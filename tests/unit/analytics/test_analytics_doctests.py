@@ -19,6 +19,7 @@ MODULES = [
     "analytics.risk",
     "analytics.trading",
     "analytics.trends",
+    "analytics.versions",
 ]
 
 
