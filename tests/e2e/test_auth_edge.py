@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from conftest import refused_start
 from devstack import envoy, processes
 from devstack.edge_security import EdgeSecurity, check
+from mlanalytics import AnalyticsClient, AnalyticsError, cli
 from mlanalytics.v1 import health_service_pb2, health_service_pb2_grpc
 from server.app import Service
 from server.config import ConfigError, Settings
@@ -544,3 +546,46 @@ def test_rendered_config_is_valid_for_envoy(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(envoy.render(listen_port=0, security=security)))
     result = envoy.validate(path)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+# --- clients -------------------------------------------------------------------------------------
+
+
+def test_python_client_sends_its_token_over_tls(edge: Edge) -> None:
+    roots = edge.cert.read_bytes()
+    target = f"localhost:{edge.proxy.port}"
+    with AnalyticsClient(target, token=token(edge.rsa, "rsa-1"), root_certificates=roots) as client:
+        assert client.models_health().total_models >= 0
+        watch = client.watch_model_health()
+        first = next(iter(watch))
+        assert first.HasField("data")
+    anonymous = AnalyticsClient(target, root_certificates=roots)
+    with anonymous, pytest.raises(AnalyticsError) as raised:
+        anonymous.models_health()
+    assert raised.value.code == grpc.StatusCode.UNAUTHENTICATED
+    assert MESSAGE in str(raised.value)
+
+
+def test_cli_takes_token_and_ca(
+    edge: Edge, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = ["--target", f"localhost:{edge.proxy.port}", "--ca", str(edge.cert)]
+    good = token(edge.ec, "ec-1")
+    assert cli.main([*target, "--token", good, "--json", "health", "models"]) == 0
+    assert "total_models" in json.loads(capsys.readouterr().out)
+    monkeypatch.setenv("MLANALYTICS_TOKEN", good)
+    assert cli.main([*target, "--json", "health", "models"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("MLANALYTICS_TOKEN", _bad_tokens(edge)["expired"] or "")
+    assert cli.main([*target, "health", "models"]) == 1
+    assert MESSAGE in capsys.readouterr().err
+    assert cli.main(["--ca", str(edge.cert.parent / "missing.pem"), "health"]) == 2
+    assert "No such file" in capsys.readouterr().err
+
+
+def test_openapi_declares_an_optional_bearer_scheme() -> None:
+    doc = json.loads(resources.files("mlanalytics.v1").joinpath("openapi.json").read_text())
+    assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert doc["security"] == [{}, {"bearerAuth": []}]  # optional: off by default
+    assert doc["paths"]["/health"]["get"]["security"] == [{}]
+    assert "security" not in doc["paths"]["/api/health/models"]["get"]

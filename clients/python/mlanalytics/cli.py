@@ -21,6 +21,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format
@@ -66,6 +67,17 @@ def _global_options(defaults: bool) -> argparse.ArgumentParser:
     )
     parser.add_argument("--end-time", default=default(""), help=PARAMETERS["end_time"].help)
     parser.add_argument("--timeout", type=float, default=default(10.0), help="deadline in seconds")
+    parser.add_argument(
+        "--token",
+        default=default(os.environ.get("MLANALYTICS_TOKEN")),
+        help="bearer token (JWT) for a service that asks for one (default $MLANALYTICS_TOKEN)",
+    )
+    parser.add_argument(
+        "--ca",
+        type=Path,
+        default=default(None),
+        help="PEM file of the root certificates to trust: connect with TLS (a self-signed one)",
+    )
     parser.add_argument(
         "--json", action="store_true", default=default(False), help="print the data as JSON"
     )
@@ -395,7 +407,15 @@ def _main(argv: Sequence[str] | None) -> int:
 
         return seed_command(args.dsn, args.calendar)
     try:
-        with AnalyticsClient(args.target, timeout=args.timeout) as client:
+        roots = args.ca.read_bytes() if args.ca else None
+    except OSError as error:
+        print(f"error: --ca {args.ca}: {error.strerror}", file=sys.stderr)
+        return 2
+    try:
+        client = AnalyticsClient(
+            args.target, timeout=args.timeout, token=args.token, root_certificates=roots
+        )
+        with client:
             if args.command == "watch":
                 return _watch(client, args)
             result = args.handler(client, args)
