@@ -317,31 +317,61 @@ class MarketCalendar:
         if session is None or wanted == 0:
             end_us = int(_as_scalar(end, "end").astype(np.int64))
             return _from_us(end_us - wanted)
-        day, time_us, trading = _moment(session, end, "end")
-        length = session._length_us
-        today = min(max(time_us - session._open_us, 0), length) if trading else 0
-        if wanted <= today:
-            return _to_utc_us(session, day, session._open_us + today - wanted)
-        remaining = wanted - today
-        sessions_back = -(-remaining // length)  # ceil: the session the start falls in
-        reach_days = sessions_back * 7 // len(session.weekdays) + 7
-        if reach_days > _MAX_LOOKBACK_DAYS:
-            raise ValueError(f"minutes reaches back more than a century of sessions: {minutes}")
-        # Holidays remove far fewer than half the trading days of any real country.
-        first = day - np.timedelta64(2 * reach_days + 366, "D")
-        start_day: np.datetime64 = np.busday_offset(
-            day - _ONE_DAY,
-            -(sessions_back - 1),
-            roll="backward",
-            busdaycal=session._busdays(first, day),
+        return _window_start(
+            session, end, wanted, session._open_us, session._length_us, what="minutes"
         )
-        if start_day < first:
-            raise ValueError(
-                f"the holidays of {session.holidays} leave too few trading days "
-                f"for minutes={minutes}"
-            )
-        into = sessions_back * length - remaining  # from that session's open
-        return _to_utc_us(session, start_day, session._open_us + into)
+
+    # --- the trading-day clock ---------------------------------------------------------------
+
+    def trading_window_start(self, end: Instant, length: timedelta) -> datetime:
+        """Where a window of ``length`` on the trading-day clock that ends at ``end`` starts.
+
+        The trading-day clock runs through all 24 hours (of the local wall clock) of every
+        trading day and stops on the days without a session (weekends, holidays: whole local
+        days). The result is the latest ``s <= end`` with ``trading_minutes(s, end)`` equal to
+        ``length``: ``24h`` is one trading day, ``7d`` seven. With `always`, ``end - length``.
+        When the start falls on a day boundary it is the midnight that begins a trading day.
+
+        >>> from datetime import datetime, timedelta, timezone
+        >>> sunday = datetime(2026, 11, 29, 15, 0, tzinfo=timezone.utc)
+        >>> MarketCalendar().trading_window_start(sunday, timedelta(hours=24)).isoformat()
+        '2026-11-27T05:00:00+00:00'
+        """
+        if not isinstance(length, timedelta) or length < timedelta(0):
+            raise ValueError(f"length must be a timedelta >= 0, got {length!r}")
+        wanted = length // timedelta(microseconds=1)
+        session = self.session
+        if session is None or wanted == 0:
+            end_us = int(_as_scalar(end, "end").astype(np.int64))
+            return _from_us(end_us - wanted)
+        return _window_start(session, end, wanted, 0, _US_PER_DAY, what="length")
+
+    @overload
+    def trading_minutes(self, start: Instant, end: Instant) -> float: ...
+    @overload
+    def trading_minutes(
+        self, start: NDArray[np.datetime64], end: Instant | NDArray[np.datetime64]
+    ) -> NDArray[np.float64]: ...
+    @overload
+    def trading_minutes(
+        self, start: Instant | NDArray[np.datetime64], end: NDArray[np.datetime64]
+    ) -> NDArray[np.float64]: ...
+    def trading_minutes(
+        self, start: Instant | NDArray[np.datetime64], end: Instant | NDArray[np.datetime64]
+    ) -> float | NDArray[np.float64]:
+        """Minutes of ``(start, end]`` on the trading-day clock (the time of it that lies on
+        trading days, local wall clock); 0 where ``end <= start``. With `always`, the calendar
+        minutes. Arrays broadcast as in `market_minutes`."""
+        a, a_scalar = _as_utc(start, "start")
+        b, b_scalar = _as_utc(end, "end")
+        a, b = np.broadcast_arrays(a, b)
+        if self.session is None:
+            elapsed = (b - a).astype(np.int64)
+        else:
+            both = _clock_us(self.session, np.concatenate([a.ravel(), b.ravel()]), 0, _US_PER_DAY)
+            elapsed = (both[a.size :] - both[: a.size]).reshape(a.shape)
+        minutes = np.maximum(elapsed, 0) / _US_PER_MINUTE
+        return float(minutes.reshape(-1)[0]) if a_scalar and b_scalar else minutes
 
 
 ALWAYS: Final = MarketCalendar.always()
@@ -382,13 +412,56 @@ def _moment(session: TradingSession, t: Instant, name: str) -> tuple[np.datetime
 
 def _market_time_us(session: TradingSession, utc: NDArray[np.datetime64]) -> NDArray[np.int64]:
     """F(t) of the module docstring, in microseconds from the earliest local date in ``utc``."""
+    return _clock_us(session, utc, session._open_us, session._length_us)
+
+
+def _clock_us(
+    session: TradingSession, utc: NDArray[np.datetime64], open_us: int, length_us: int
+) -> NDArray[np.int64]:
+    """F(t) for a daily span of ``length_us`` from ``open_us`` on every trading day: the
+    session (market time) or the whole day (the trading-day clock)."""
     if not utc.size:
         return np.zeros(0, dtype=np.int64)
     local = _Local.of(session, utc)
-    length = session._length_us
     full = np.busday_count(local.days.min(), local.days, busdaycal=local.busdays).astype(np.int64)
-    partial = np.where(local.trading, np.clip(local.time_us - session._open_us, 0, length), 0)
-    return full * length + partial
+    partial = np.where(local.trading, np.clip(local.time_us - open_us, 0, length_us), 0)
+    return full * length_us + partial
+
+
+def _window_start(
+    session: TradingSession,
+    end: Instant,
+    wanted: int,
+    open_us: int,
+    length_us: int,
+    *,
+    what: str,
+) -> datetime:
+    """The latest ``s <= end`` whose span ``(s, end]`` holds ``wanted`` microseconds of the daily
+    span ``[open_us, open_us + length_us)`` of trading days (wanted > 0)."""
+    day, time_us, trading = _moment(session, end, "end")
+    today = min(max(time_us - open_us, 0), length_us) if trading else 0
+    if wanted <= today:
+        return _to_utc_us(session, day, open_us + today - wanted)
+    remaining = wanted - today
+    spans_back = -(-remaining // length_us)  # ceil: the trading day the start falls in
+    reach_days = spans_back * 7 // len(session.weekdays) + 7
+    if reach_days > _MAX_LOOKBACK_DAYS:
+        raise ValueError(f"{what} reaches back more than a century of sessions")
+    # Holidays remove far fewer than half the trading days of any real country.
+    first = day - np.timedelta64(2 * reach_days + 366, "D")
+    start_day: np.datetime64 = np.busday_offset(
+        day - _ONE_DAY,
+        -(spans_back - 1),
+        roll="backward",
+        busdaycal=session._busdays(first, day),
+    )
+    if start_day < first:
+        raise ValueError(
+            f"the holidays of {session.holidays} leave too few trading days for that {what}"
+        )
+    into = spans_back * length_us - remaining  # from that day's span start
+    return _to_utc_us(session, start_day, open_us + into)
 
 
 def _trading_day(

@@ -6,7 +6,8 @@ rule that fires adds one human-readable issue naming the measured value and the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Final
 
 from analytics._checks import (
@@ -30,6 +31,7 @@ __all__ = [
     "WIN_RATE_WARNING",
     "HealthAssessment",
     "assess_health",
+    "with_critical_drift",
 ]
 
 WIN_POINTS_MAX: Final = 40.0
@@ -218,3 +220,23 @@ def assess_health(
         recency_points=recency_points,
         issues=tuple(critical + warning),
     )
+
+
+def with_critical_drift(assessment: HealthAssessment, drifted: Sequence[str]) -> HealthAssessment:
+    """``assessment`` with the warning of a ``critical`` drift status: a last issue naming the
+    drifted features (``drifted``, in schema order; concept drift when none), and a status of at
+    least ``warning``. The score is unchanged (it has no drift points).
+
+    >>> h = with_critical_drift(assess_health(120, 0.58, 20.0, 3.0), ["vol_5m", "spread_bps"])
+    >>> h.status, h.health_score, h.issues
+    ('warning', 100.0, ('drift critical: features vol_5m, spread_bps drifted',))
+    >>> with_critical_drift(assess_health(120, 0.58, 20.0, 3.0), []).issues
+    ('drift critical: concept drift (accuracy moved)',)
+    """
+    if drifted:
+        noun = "feature" if len(drifted) == 1 else "features"
+        issue = f"drift critical: {noun} {', '.join(drifted)} drifted"
+    else:
+        issue = "drift critical: concept drift (accuracy moved)"
+    status = "warning" if assessment.status == "healthy" else assessment.status
+    return replace(assessment, status=status, issues=(*assessment.issues, issue))

@@ -4,14 +4,14 @@ Usage::
 
     python bench/bench_analytics.py [--repeat 7] [--seed 0]
 
-Targets (issue 3), on the 2-core reference machine:
+Targets, on the 2-core reference machine:
 
 - data drift over the 13 features, 100k recent vs 1M baseline rows: < 1 s;
 - classification_report + action_stats over 1M rows: < 100 ms;
 - resolve_outcomes for 1M predictions over 1M bars: no target, reported for the record;
 - risk_metrics (next to trading_metrics, which every metrics call already pays), the paired A/B
-  comparison and confidence_calibration, at 10k and 1M rows: no target; issue 15 asks that the
-  new fields cost the rolling and accuracy calls under 10 % of their throughput.
+  comparison and confidence_calibration, at 10k and 1M rows: no target of their own; the fields
+  they add must cost the rolling and accuracy calls under 10 % of their throughput.
 
 This is a script, not a test: timings depend on the machine and its load.
 """

@@ -8,8 +8,8 @@ One model's evaluated window, synthetic (5-minute rows, 10 % NULL rewards, the l
 pending): 8,640 rows is 30 days of 5-minute bars, the desk's largest window. Prints the fastest
 of many runs (the CPU cost: on a shared machine the median measures the neighbours) of
 ``server.reports.windows.analyze`` (every field), of the same analysis without the new fields
-(classification, per-action, trading and latency, as before issue 15), and of ``risk_metrics``
-and ``confidence_calibration`` alone. No target here: issue 15 asks that the new fields cost the
+(classification, per-action, trading and latency only), and of ``risk_metrics`` and
+``confidence_calibration`` alone. No target here: the risk and calibration fields must cost the
 rolling and accuracy calls under 10 % of their throughput, measured by ``make bench``; this
 isolates the computation from the database, the mapping and Envoy.
 """

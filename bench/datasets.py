@@ -114,10 +114,12 @@ def smoke_end(now: datetime) -> datetime:
     return end
 
 
-def ensure(admin_dsn: str, name: str) -> Dataset:
-    """The data set ``name`` (desk, scale, smoke) in database :func:`database_name` of it."""
+def ensure(admin_dsn: str, name: str, database: str | None = None) -> Dataset:
+    """The data set ``name`` (desk, scale, smoke) in database ``database`` (by default
+    :func:`database_name` of it; a run that drops its database when done names one of its own,
+    so that it never drops the one another run on the same PostgreSQL is reading)."""
     models, days = SIZES[name]
-    dsn = create_database(admin_dsn, database_name(name))
+    dsn = create_database(admin_dsn, database or database_name(name))
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS bench_dataset"

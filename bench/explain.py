@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from analytics import DEFAULT_HOLD_BAND, FEATURES
+from analytics import ALWAYS, DEFAULT_HOLD_BAND, FEATURES
 from bench.datasets import Dataset, ensure
 from server.db import Connection
 from server.domain import TimeRange
@@ -127,7 +127,9 @@ def cases(data: Dataset) -> list[Case]:
     every = [data.model_id(i) for i in range(1, data.models + 1)]
     found: list[Case] = [
         Case("all models (loose index scan)", data.models, "-", lambda c: _rows(c, ALL_MODELS)),
-        Case("seen models (7 days)", data.models, "7d", lambda c: models.seen_models(c, end)),
+        Case(
+            "seen models (7 days)", data.models, "7d", lambda c: models.seen_models(c, end, ALWAYS)
+        ),
         Case("model exists", 1, "-", lambda c: models.require_model(c, one[0])),
     ]
     for name, length in WINDOWS.items():
@@ -176,7 +178,7 @@ def _activity(model_id: str, span: TimeRange) -> Callable[[Connection], object]:
 
 
 def _recent(span: TimeRange) -> Callable[[Connection], object]:
-    return lambda conn: health.recent_models(conn, span)
+    return lambda conn: health.recent_models(conn, span, span.end - models.SEEN_WINDOW)
 
 
 def _hourly(model_id: str, span: TimeRange) -> Callable[[Connection], object]:

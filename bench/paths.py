@@ -411,7 +411,7 @@ def _comparison_rows(span: TimeRange) -> Callable[[Connection], list[tuple[Any, 
 
 
 def _health_rows(span: TimeRange) -> Callable[[Connection], list[tuple[Any, ...]]]:
-    return lambda conn: list(map(astuple, health.recent_models(conn, span)))
+    return lambda conn: list(map(astuple, health.recent_models(conn, span, span.end - SEEN_WINDOW)))
 
 
 def _same(pair: Pair, original: list[tuple[Any, ...]], rewritten: list[tuple[Any, ...]]) -> None:

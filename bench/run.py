@@ -353,14 +353,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "PERFORMANCE.md")
     parser.add_argument("--smoke", action="store_true", help="tiny data, short runs")
+    parser.add_argument(
+        "--database", help="the data set's database (one data set only; default: its own name)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     names = ["smoke"] if args.smoke else args.datasets.split(",")
+    if args.database and len(names) > 1:
+        parser.error("--database names the database of one data set")
     seconds = 0.5 if args.smoke else args.seconds
     cold_runs = 1 if args.smoke else args.cold_runs
     reports = []
     for name in names:
-        data = ensure(args.dsn, name)
+        data = ensure(args.dsn, name, args.database)
         reports.append(measure(data, seconds=seconds, cold_runs=cold_runs, warm=name != "scale"))
     with psycopg.connect(args.dsn) as conn:
         version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]

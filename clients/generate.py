@@ -17,10 +17,13 @@ Outputs (all git-ignored):
   ``googleapis-common-protos`` package, so that protoc and buf work offline.
 * ``clients/python/mlanalytics/v1/openapi.json``: the OpenAPI 3.1 document of the REST face, a
   walk over that descriptor set (``mlanalytics.openapi``); the service serves it.
+* the endpoint tables of ``README.md`` and ``docs/DEFINITIONS.md``: their generated blocks,
+  rewritten from the descriptors (one row per RPC with a REST path, its declared parameters);
 * ``clients/python/mlanalytics/v1/docs/``: the scripts, style sheet and icons of the pages
   ``/docs`` (Swagger UI) and ``/redoc`` (ReDoc), copied from the npm packages ``swagger-ui-dist``
   and ``redoc`` in ``docs/ui`` when ``npm ci`` has been run there (``make gen`` does).
-* ``clients/typescript/src/gen/``: TypeScript interfaces of the REST JSON (ts-proto), written only
+* ``clients/typescript/src/gen/``: TypeScript interfaces of the REST JSON (ts-proto), and
+  ``paths.ts``, the REST path of every RPC from its ``google.api.http`` rule, written only
   when ``npm ci`` has been run in ``clients/typescript`` (``make gen`` does); skipped otherwise.
 """
 
@@ -36,6 +39,7 @@ from importlib import resources
 from pathlib import Path
 
 from google.api import annotations_pb2
+from google.protobuf import descriptor_pb2
 from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +63,13 @@ DOCS_ASSET_SOURCES = {
     "redoc.standalone.js": "redoc/bundles/redoc.standalone.js",
 }
 #: The services in the order of the README's endpoint table (any other follows).
-TAG_ORDER = ("MetricsService", "PredictionService", "DriftService", "HealthService")
+TAG_ORDER = (
+    "MetricsService",
+    "PredictionService",
+    "DriftService",
+    "HealthService",
+    "PerformanceService",
+)
 API_DESCRIPTION = """\
 Production monitoring of the USD/COP reinforcement-learning trading models: rolling metrics,
 prediction accuracy, input drift and model health, read from the inference log.
@@ -149,6 +159,7 @@ def generate() -> None:
         "google/rpc/error_details.proto",
     )
     _openapi()
+    _endpoint_tables()
     _docs_assets()
     _typescript(sources)
 
@@ -158,17 +169,101 @@ def _openapi() -> None:
     # Imported only now: the package needs the stubs written above (and may not be installed).
     sys.path.insert(0, str(PYTHON_OUT))
     from mlanalytics.openapi import Info, document  # noqa: PLC0415
-    from mlanalytics.parameters import PARAMETERS  # noqa: PLC0415
 
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     doc = document(
         DESCRIPTOR_SET.read_bytes(),
         Info("ML Analytics Service", version, API_DESCRIPTION),
-        PARAMETERS,
         package="mlanalytics.v1",
         tag_order=TAG_ORDER,
     )
     OPENAPI.write_text(json.dumps(doc, indent=1) + "\n")
+
+
+#: The generated blocks of the documents: file -> block name -> how a row of it reads.
+DOCUMENTS = {"README.md": "endpoints", "docs/DEFINITIONS.md": "endpoint-directory"}
+_BEGIN = "<!-- {name}: generated from the protos by `make gen`; edit the protos, not this -->"
+_END = "<!-- end of {name} -->"
+
+
+def endpoint_tables() -> dict[str, str]:
+    """The endpoint table of each document in DOCUMENTS, one row per RPC with a REST path, read
+    from the generated descriptors (paths, parameters and their declared defaults)."""
+    sys.path.insert(0, str(PYTHON_OUT))
+    import importlib  # noqa: PLC0415
+
+    from google.protobuf.descriptor import MethodDescriptor  # noqa: PLC0415
+
+    from mlanalytics.parameters import Parameter, request_parameters  # noqa: PLC0415
+
+    services = [
+        service
+        for proto in sorted((PROTO_ROOT / "mlanalytics" / "v1").glob("*_service.proto"))
+        for service in importlib.import_module(
+            f"mlanalytics.v1.{proto.stem}_pb2"
+        ).DESCRIPTOR.services_by_name.values()
+    ]
+    order = {name: i for i, name in enumerate(TAG_ORDER)}
+    services.sort(key=lambda s: order.get(s.name, len(order)))
+
+    def rows() -> list[tuple[str, MethodDescriptor, list[Parameter]]]:
+        found = []
+        for service in services:
+            for method in service.methods:
+                rule = method.GetOptions().Extensions[annotations_pb2.http]
+                if rule.get:
+                    declared = request_parameters(method.input_type).values()
+                    query = [p for p in declared if "{" + p.name + "}" not in rule.get]
+                    found.append((rule.get, method, query))
+        return found
+
+    def readme(p: Parameter) -> str:
+        if p.required:
+            return p.name
+        facts = [p.default_text or str(p.default)] + ([p.bounds] if p.bounds else [])
+        return f"{p.name} ({', '.join(facts)})"
+
+    def kind(method: MethodDescriptor) -> str:
+        if method.server_streaming:
+            return "server stream; SSE on REST"
+        if method.output_type.full_name == "google.api.HttpBody":
+            return "`google.api.HttpBody`"
+        return ""
+
+    readme_rows = ["| path | RPC | parameters (defaults) |", "|---|---|---|"]
+    definitions_rows = ["| path | RPC | parameters |", "|---|---|---|"]
+    for path, method, query in rows():
+        rpc = f"{method.containing_service.name}.{method.name}"
+        note = f" ({kind(method)})" if kind(method) else ""
+        readme_rows.append(
+            f"| `{path}` | {rpc}{note} | {', '.join(map(readme, query)) or 'none'} |"
+        )
+        named = ", ".join(f"`{p.name}`" for p in query) or "none"
+        definitions_rows.append(f"| `{path}` | `{rpc}`{note} | {named} |")
+    return {
+        "README.md": "\n".join(readme_rows),
+        "docs/DEFINITIONS.md": "\n".join(definitions_rows),
+    }
+
+
+def generated_block(text: str, name: str) -> str | None:
+    """The generated block ``name`` of a document's ``text``, without its markers."""
+    begin, end = _BEGIN.format(name=name), _END.format(name=name)
+    if begin not in text or end not in text:
+        return None
+    return text.split(begin, 1)[1].split(end, 1)[0].strip("\n")
+
+
+def _endpoint_tables() -> None:
+    """Write the endpoint table of each document into its generated block."""
+    for document, table in endpoint_tables().items():
+        path, name = ROOT / document, DOCUMENTS[document]
+        text = path.read_text()
+        old = generated_block(text, name)
+        if old is None:
+            sys.exit(f"{document} has no block {_BEGIN.format(name=name)!r} ... {_END!r}")
+        begin, end = _BEGIN.format(name=name), _END.format(name=name)
+        path.write_text(text.replace(f"{begin}\n{old}\n{end}", f"{begin}\n{table}\n{end}"))
 
 
 def _docs_assets() -> None:
@@ -194,6 +289,29 @@ def _typescript(sources: list[str]) -> None:
         f"--ts_proto_opt={','.join(TS_PROTO_OPTIONS)}",
         *sources,
     )
+    (TS_OUT / "paths.ts").write_text(_typescript_paths())
+
+
+def _typescript_paths() -> str:
+    """``src/gen/paths.ts``: the REST path template of every RPC, from its google.api.http rule."""
+    files = descriptor_pb2.FileDescriptorSet.FromString(DESCRIPTOR_SET.read_bytes()).file
+    lines = [
+        "/** The REST path of every RPC, by RPC name: its google.api.http rule (generated by",
+        " * clients/generate.py from the protos; `{field}` is filled from the request). */",
+        "export const PATHS = {",
+    ]
+    for file in files:
+        if file.package != "mlanalytics.v1":
+            continue
+        for service in file.service:
+            for method in service.method:
+                options = descriptor_pb2.MethodOptions.FromString(
+                    method.options.SerializeToString()
+                )
+                rule = options.Extensions[annotations_pb2.http]
+                if rule.get:
+                    lines.append(f"  {method.name}: {json.dumps(rule.get)},")
+    return "\n".join([*lines, "} as const;", ""])
 
 
 def lint() -> None:

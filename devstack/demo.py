@@ -13,8 +13,10 @@ when the market is closed then):
 ========================  ================================================================
 ``ppo_lstm_v3.2``         good: right more often than not, fast; version 3.2.1 since 10 days
 ``a2c_conservative_v1.4`` weak: a coin flip, and slow-ish at ~120 ms (warning)
-``sac_transformer_v2.1``  its feature pipeline broke 22 h ago: six macro features shifted
-                          and its accuracy fell with them (drift critical)
+``sac_transformer_v2.1``  its feature pipeline broke 26 h ago (just over a trading day, so the
+                          default 24 h drift window holds only broken rows at any hour of the
+                          week): six macro features shifted and its accuracy fell with them
+                          (drift critical, a warning in health)
 ``dqn_legacy_v0.9``       went silent 3 hours of market time ago, during a session (critical)
 ``td3_ensemble_v1.0``     decent calls, but ~240 ms per inference (critical)
 ========================  ================================================================
@@ -31,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
-from analytics import MarketCalendar
+from analytics import FEATURES, MarketCalendar
 
 SLOT_SECONDS = 300
 SYMBOL = "USD/COP"
@@ -39,18 +41,20 @@ START_PRICE = 4150.0  # the close of ANCHOR_SLOT
 ANCHOR_SLOT = 1_735_689_600 // 300  # 2025-01-01 00:00 UTC: prices are a walk from here
 BAR_VOLATILITY = 0.0006  # std of the 5-minute log return
 ACTIONS = np.array(["LONG", "SHORT", "HOLD"])
-HOLD_BAND = 0.0002
 #: Bump when the generator changes: `make run` then replaces the demo data instead of topping it up.
-DEMO_VERSION = 5
+DEMO_VERSION = 7
 #: The market the demo follows unless told otherwise: the USD/COP session.
 DEFAULT_CALENDAR = MarketCalendar()
 
 _PRICE_STREAM = 1
+_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+_SILVER = math.sqrt(2.0) - 1.0
 
 
 @dataclass(frozen=True, slots=True)
 class Story:
-    """Something that starts ``ago`` (calendar time) before the end of the data and lasts."""
+    """Something that starts ``ago`` (on the trading-day clock) before the end of the data and
+    lasts."""
 
     ago: timedelta
 
@@ -61,13 +65,17 @@ class DemoModel:
 
     model_id: str
     stream: int  # distinct random stream per model
-    skill: float  # probability of calling the next bar right
-    anti_skill: float = 0.0  # probability of calling it exactly wrong
+    # Share of the positions on the right side of the next bar: on ordinary bars (a move under
+    # one bar volatility) and on big ones. Right on the small moves and caught by the big ones
+    # makes a high win rate with a thin edge: an annualized Sharpe of 1 to 3, as real ones.
+    right_small: float
+    right_big: float
+    hold: float = 0.2  # share of bars without a position
     latency_ms: float = 30.0
     version: str = "1.0.0"
     new_version: tuple[Story, str] | None = None  # (since, version)
     silent_for: timedelta | None = None  # of market time, before the seeding moment
-    drift: Story | None = None  # features shift and skill drops to 0 from then on
+    drift: Story | None = None  # features shift and the calls become a coin flip from then on
     fold_id: int = 3
 
 
@@ -75,7 +83,8 @@ DEMO_MODELS: tuple[DemoModel, ...] = (
     DemoModel(
         "ppo_lstm_v3.2",
         stream=11,
-        skill=0.18,
+        right_small=0.73,
+        right_big=0.37,
         latency_ms=28,
         version="3.2.0",
         new_version=(Story(timedelta(days=10)), "3.2.1"),
@@ -83,28 +92,37 @@ DEMO_MODELS: tuple[DemoModel, ...] = (
     DemoModel(
         "a2c_conservative_v1.4",
         stream=12,
-        skill=0.02,
-        anti_skill=0.03,
+        right_small=0.5,
+        right_big=0.5,
         latency_ms=120,
         version="1.4.0",
     ),
     DemoModel(
         "sac_transformer_v2.1",
         stream=13,
-        skill=0.16,
+        right_small=0.72,
+        right_big=0.38,
         latency_ms=42,
         version="2.1.3",
-        drift=Story(timedelta(hours=22)),
+        drift=Story(timedelta(hours=26)),
     ),
     DemoModel(
         "dqn_legacy_v0.9",
         stream=14,
-        skill=0.08,
+        right_small=0.62,
+        right_big=0.42,
         latency_ms=55,
         version="0.9.7",
         silent_for=timedelta(hours=3),
     ),
-    DemoModel("td3_ensemble_v1.0", stream=15, skill=0.12, latency_ms=240, version="1.0.2"),
+    DemoModel(
+        "td3_ensemble_v1.0",
+        stream=15,
+        right_small=0.70,
+        right_big=0.39,
+        latency_ms=240,
+        version="1.0.2",
+    ),
 )
 
 
@@ -130,6 +148,16 @@ def normal(stream: int, slots: NDArray[np.int64], salt: int = 0) -> NDArray[np.f
     u1 = uniform(stream, slots, 2 * salt + 1)
     u2 = uniform(stream, slots, 2 * salt + 2)
     return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
+
+
+def weyl(stream: int, slots: NDArray[np.int64], step: float = _GOLDEN) -> NDArray[np.float64]:
+    """Evenly spread numbers in [0, 1): frac(slot x step + offset of the stream), step
+    irrational. Any run of n consecutive slots has about n p of them below p (off by a few, not
+    by sqrt(n)), so a model's share of right calls is what its story says in every window, even
+    a day's."""
+    offset = float(uniform(stream, np.array([0], dtype=np.int64), 99)[0])
+    spread: NDArray[np.float64] = np.mod(slots.astype(np.float64) * step + offset, 1.0)
+    return spread
 
 
 def bar_returns(slots: NDArray[np.int64]) -> NDArray[np.float64]:
@@ -245,9 +273,27 @@ def _slot_moment(slot: int) -> datetime:
 # --- inference rows ----------------------------------------------------------------------------
 
 
-def _label(returns: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Index into ACTIONS of the action a perfect model would take: 0 LONG, 1 SHORT, 2 HOLD."""
-    return np.where(returns > HOLD_BAND, 0, np.where(returns < -HOLD_BAND, 1, 2))
+#: The columns of ``dw.fact_rl_inference`` the generator writes, in the order it writes them.
+INFERENCE_COLUMNS = (
+    "timestamp_utc",
+    "timestamp_cot",
+    "model_id",
+    "model_version",
+    "fold_id",
+    "symbol",
+    "action_raw",
+    "action_discretized",
+    "confidence",
+    *FEATURES,
+    "close_price",
+    "position_before",
+    "position_after",
+    "position_change",
+    "reward",
+    "cumulative_reward",
+    "latency_ms",
+    "metadata",
+)
 
 
 @dataclass
@@ -301,19 +347,23 @@ def inferences(
     end = data_end(now, calendar)
 
     def since(story: Story) -> NDArray[np.bool_]:
-        start = np.datetime64((end - story.ago).replace(tzinfo=None), "us")
+        # On the trading-day clock, as every window: "26 h ago" on a Monday at 08:20 is Friday's
+        # 06:20, so the story shows in the windows that look at it, at any hour of the week.
+        began = calendar.trading_window_start(end, story.ago)
+        start = np.datetime64(began.astimezone(UTC).replace(tzinfo=None), "us")
         if topping_up:
             start = min(start, times[1])
         return times >= start
 
     drifted = since(model.drift) if model.drift else np.zeros(slots.size, dtype=bool)
     next_return = forward_returns(slots, following)
-    truth = _label(next_return)
-    luck = uniform(s, slots, 1)
-    skill = np.where(drifted, 0.0, model.skill)
-    guess = np.minimum((uniform(s, slots, 2) * 2.5).astype(np.int64), 2)  # LONG/SHORT 40%, HOLD 20%
-    wrong = np.where(truth == 0, 1, np.where(truth == 1, 0, guess))
-    choice = np.where(luck < skill, truth, np.where(luck < skill + model.anti_skill, wrong, guess))
+    big = np.abs(next_return) >= BAR_VOLATILITY
+    p_right = np.where(drifted, 0.5, np.where(big, model.right_big, model.right_small))
+    right = weyl(s, slots) < p_right
+    # Intraday models: flat over the close (no position on a session's last bar).
+    holds = (weyl(s, slots, _SILVER) < model.hold) | (following != slots + 1)
+    # LONG (0) when right about a rise or wrong about a fall, SHORT (1) otherwise, or HOLD (2).
+    choice = np.where(holds, 2, np.where(right == (next_return > 0), 0, 1))
     strength = uniform(s, slots, 3)
     action_raw = np.select(
         [choice == 0, choice == 1],
@@ -385,6 +435,7 @@ def inferences(
         "latency_ms": np.round(latency[keep]).astype(np.int64),
         "metadata": np.full(slots.size - 1, json.dumps(demo_metadata(calendar))),
     }
+    assert tuple(columns) == INFERENCE_COLUMNS
     return InferenceBatch(columns)
 
 

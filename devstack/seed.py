@@ -24,8 +24,8 @@ from devstack import demo
 log = logging.getLogger(__name__)
 
 DEMO_DAYS = 35
-#: Older demo data is replaced rather than topped up, so the stories stay as documented (with a
-#: session calendar that includes every weekend: a rewrite, which changes nothing a user sees).
+#: Older demo data (by the trading-day clock: a weekend or a holiday is no gap) is replaced rather
+#: than topped up, so the stories stay as documented.
 MAX_GAP = timedelta(days=2)
 
 INFERENCE_TABLE = "dw.fact_rl_inference"
@@ -99,9 +99,12 @@ def seed_demo(
 
     Rows exist only inside the sessions of ``calendar`` (`MarketCalendar.always()`: around the
     clock); when the market is closed at ``now``, the data ends at the last close. Each model
-    continues after its last resolved row (its pending rows are written again, now with their
-    rewards). Data that is missing, incomplete, older than MAX_GAP, or written by another version
-    of the generator or for another calendar is replaced.
+    continues after its last resolved row: its pending rows are generated again and updated in
+    place where they changed (a reward now known), new rows are inserted, and a row that did not
+    change is never written, so its ``inference_id`` stays. Data that is missing, incomplete, older
+    than MAX_GAP (on the trading-day clock: a weekend is no gap), or written by another version of
+    the generator or for another calendar is replaced (merged the same way: rows outside the new
+    35 days are deleted, the others updated where they differ).
     """
     demo.check_calendar(calendar)
     now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -109,42 +112,37 @@ def seed_demo(
     with conn.transaction():
         conn.execute("SET LOCAL TIME ZONE 'UTC'")
         create_schema(conn)
-        last_bar = conn.execute(
-            f"SELECT max(time) FROM {BARS_TABLE} WHERE source = 'demo'"
-        ).fetchone()
+        row = conn.execute(f"SELECT max(time) FROM {BARS_TABLE} WHERE source = 'demo'").fetchone()
+        last_bar = row[0] if row is not None and isinstance(row[0], datetime) else None
         resume = {m.model_id: _last_resolved(conn, m.model_id) for m in demo.DEMO_MODELS}
         fresh = (
             last_bar is None
-            or last_bar[0] is None
-            or now - last_bar[0] > MAX_GAP  # type: ignore[operator]
+            or calendar.trading_minutes(last_bar, now) > MAX_GAP / timedelta(minutes=1)
             or any(r is None for r in resume.values())
             or _metadata(conn) != demo.demo_metadata(calendar)
         )
+        # model_id -> (first slot to generate, cumulative reward before it, rows kept up to)
+        starts: dict[str, tuple[int, float, datetime | None]] = {}
         if fresh:
-            conn.execute(f"DELETE FROM {INFERENCE_TABLE} WHERE model_id = ANY(%s)", (_ids(),))
-            conn.execute(f"DELETE FROM {BARS_TABLE} WHERE source = 'demo'")
             first_slot = demo.slot_of(now - timedelta(days=DEMO_DAYS))
             new_bars = demo.bars(first_slot, now_slot, calendar)
-            starts = {m.model_id: (first_slot, 0.0) for m in demo.DEMO_MODELS}
+            starts = {m.model_id: (first_slot, 0.0, None) for m in demo.DEMO_MODELS}
         else:
             assert last_bar is not None
-            new_bars = demo.bars(demo.slot_of(last_bar[0]) + 1, now_slot, calendar)  # type: ignore[arg-type]
-            starts = {}
+            new_bars = demo.bars(demo.slot_of(last_bar) + 1, now_slot, calendar)
             for model_id, resolved in resume.items():
                 assert resolved is not None
                 moment, cumulative = resolved
-                conn.execute(
-                    f"DELETE FROM {INFERENCE_TABLE} WHERE model_id = %s AND timestamp_utc > %s",
-                    (model_id, moment),
-                )
-                starts[model_id] = (demo.slot_of(moment) + 1, cumulative)
-        bars_written = _insert_bars(conn, new_bars)
+                starts[model_id] = (demo.slot_of(moment) + 1, cumulative, moment)
+        bars_written = _write_bars(conn, new_bars, replace=fresh)
 
         rows = 0
+        _create_staging(conn)
         for model in demo.DEMO_MODELS:
-            first, cumulative = starts[model.model_id]
+            first, cumulative, kept = starts[model.model_id]
             last = demo.slot_of(demo.active_until(model, now, calendar) - timedelta(seconds=2))
             if last < first:
+                rows += _merge_inferences(conn, model.model_id, kept, demo.InferenceBatch())
                 continue
             batch = demo.inferences(
                 model,
@@ -156,7 +154,7 @@ def seed_demo(
                 topping_up=not fresh,
                 calendar=calendar,
             )
-            rows += copy_columns(conn, INFERENCE_TABLE, batch.columns)
+            rows += _merge_inferences(conn, model.model_id, kept, batch)
     log.info(
         "demo data %s: %d bars, %d inference rows",
         "written" if fresh else "topped up",
@@ -176,10 +174,6 @@ def _metadata(conn: psycopg.Connection[tuple[object, ...]]) -> object:
     return None if row is None else row[0]
 
 
-def _ids() -> list[str]:
-    return [m.model_id for m in demo.DEMO_MODELS]
-
-
 def _last_resolved(
     conn: psycopg.Connection[tuple[object, ...]], model_id: str
 ) -> tuple[datetime, float] | None:
@@ -196,15 +190,93 @@ def _last_resolved(
     return moment, float(cumulative)  # type: ignore[arg-type]
 
 
-def _insert_bars(conn: psycopg.Connection[tuple[object, ...]], bars: demo.Bars) -> int:
-    """Insert bars, leaving any existing (non-demo) bar of the same time and symbol alone."""
-    if not bars.slots.size:
-        return 0
+def _write_bars(
+    conn: psycopg.Connection[tuple[object, ...]], bars: demo.Bars, *, replace: bool
+) -> int:
+    """Insert the bars that are missing, leaving any existing bar of the same time and symbol
+    alone (a demo one is the same bar). ``replace``: ``bars`` are all the demo bars there should
+    be; other demo bars are deleted and demo bars that differ are updated."""
     conn.execute(
         f"CREATE TEMP TABLE demo_bars (LIKE {BARS_TABLE} INCLUDING DEFAULTS) ON COMMIT DROP"
     )
-    copy_columns(conn, "demo_bars", bars.columns())
+    if bars.slots.size:
+        copy_columns(conn, "demo_bars", bars.columns())
+    if replace:
+        conn.execute(
+            f"DELETE FROM {BARS_TABLE} b WHERE b.source = 'demo' AND NOT EXISTS"
+            " (SELECT 1 FROM demo_bars d WHERE (d.time, d.symbol) = (b.time, b.symbol))"
+        )
+        conn.execute(
+            f"UPDATE {BARS_TABLE} b SET {_BAR_SET}, updated_at = now() FROM demo_bars d"
+            " WHERE b.source = 'demo' AND (d.time, d.symbol) = (b.time, b.symbol)"
+            f" AND ({_BAR_VALUES.format('b')}) IS DISTINCT FROM ({_BAR_VALUES.format('d')})"
+        )
     cur = conn.execute(
-        f"INSERT INTO {BARS_TABLE} SELECT * FROM demo_bars ON CONFLICT (time, symbol) DO NOTHING"
+        f"INSERT INTO {BARS_TABLE} SELECT * FROM demo_bars ORDER BY time"
+        " ON CONFLICT (time, symbol) DO NOTHING"
     )
     return cur.rowcount
+
+
+_BAR_COLUMNS = ("open", "high", "low", "close", "volume")
+_BAR_VALUES = ", ".join(f"{{0}}.{c}" for c in _BAR_COLUMNS)
+_BAR_SET = ", ".join(f"{c} = d.{c}" for c in _BAR_COLUMNS)
+
+
+def _create_staging(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """A temporary table with the columns the generator writes (no id, no defaults)."""
+    names = ", ".join(demo.INFERENCE_COLUMNS)
+    conn.execute(
+        f"CREATE TEMP TABLE demo_rows ON COMMIT DROP AS SELECT {names} FROM {INFERENCE_TABLE}"
+        " WITH NO DATA"
+    )
+
+
+def _merge_inferences(
+    conn: psycopg.Connection[tuple[object, ...]],
+    model_id: str,
+    kept: datetime | None,
+    batch: demo.InferenceBatch,
+) -> int:
+    """Make the model's rows after ``kept`` (all of them if None) those of ``batch``: delete
+    the rows it does not have, update in place the rows that differ (same model and time),
+    insert the new ones. Rows that are the same are not written. The rows written."""
+    conn.execute("TRUNCATE demo_rows")
+    if batch.size:
+        copy_columns(conn, "demo_rows", batch.columns)
+    after = sql.SQL("") if kept is None else sql.SQL(" AND t.timestamp_utc > %(kept)s")
+    params = {"model_id": model_id, "kept": kept}
+    columns = [c for c in demo.INFERENCE_COLUMNS if c not in ("model_id", "timestamp_utc")]
+    table = sql.Identifier(*INFERENCE_TABLE.split("."))
+    same_row = sql.SQL("s.model_id = t.model_id AND s.timestamp_utc = t.timestamp_utc")
+    conn.execute(
+        sql.SQL(
+            "DELETE FROM {table} t WHERE t.model_id = %(model_id)s{after}"
+            " AND NOT EXISTS (SELECT 1 FROM demo_rows s WHERE {same_row})"
+        ).format(table=table, after=after, same_row=same_row),
+        params,
+    )
+    updated = conn.execute(
+        sql.SQL(
+            "UPDATE {table} t SET ({columns}) = ROW({values}) FROM demo_rows s"
+            " WHERE t.model_id = %(model_id)s{after} AND {same_row}"
+            " AND ROW({current}) IS DISTINCT FROM ROW({values})"
+        ).format(
+            table=table,
+            after=after,
+            same_row=same_row,
+            columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+            values=sql.SQL(", ").join(sql.Identifier("s", c) for c in columns),
+            current=sql.SQL(", ").join(sql.Identifier("t", c) for c in columns),
+        ),
+        params,
+    ).rowcount
+    names = sql.SQL(", ").join(map(sql.Identifier, demo.INFERENCE_COLUMNS))
+    inserted = conn.execute(
+        sql.SQL(
+            "INSERT INTO {table} ({names}) SELECT {names} FROM demo_rows s"
+            " WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {same_row})"
+            " ORDER BY s.timestamp_utc"
+        ).format(table=table, names=names, same_row=same_row)
+    ).rowcount
+    return updated + inserted

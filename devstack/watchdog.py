@@ -12,10 +12,11 @@ writes a line for each thing it starts:
     the embedded PostgreSQL whose data lives in ``DATA_DIR``.
 
 The watchdog reads until the pipe closes, which the kernel does when `make run` exits by any
-path. Then it sends SIGTERM to every group still there, SIGKILL to what is left after
-:data:`GRACE_S`, and stops the PostgreSQL with a fast shutdown (SIGINT to its postmaster, as
-``pg_ctl stop -m fast`` does), waiting until it has exited. On a clean stop `make run` has
-already stopped the groups in order (Envoy drains first), so only the database is left to stop.
+path. Then, at once, it sends SIGTERM to every group still there and asks the PostgreSQL for a
+fast shutdown (SIGINT to its postmaster, as ``pg_ctl stop -m fast`` does); it sends SIGKILL to
+the groups left after :data:`GRACE_S` and waits until the PostgreSQL has exited. On a clean stop
+`make run` has already stopped the groups in order (Envoy drains first), so only the database is
+left to stop.
 
 `make run` also hands it the lock of the data folder (an inherited ``flock``), so a next
 `make run` is refused until the watchdog has finished and the folder is free.
@@ -28,30 +29,30 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-GRACE_S = 3.0  # SIGTERM, then SIGKILL after this long
+GRACE_S = 2.0  # SIGTERM, then SIGKILL after this long
 POSTGRES_STOP_S = 60.0  # a fast shutdown with a checkpoint on a loaded machine
 
 
-def _alive(pid: int) -> bool:
+def _exists(signal_to: Callable[[int, int], None], number: int) -> bool:
+    """Whether the process (``os.kill``) or group (``os.killpg``) ``number`` exists."""
     try:
-        os.kill(pid, 0)
+        signal_to(number, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
     return True
+
+
+def _alive(pid: int) -> bool:
+    return _exists(os.kill, pid)
 
 
 def _group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return _exists(os.killpg, group)
 
 
 def _signal_group(group: int, signum: int) -> None:
@@ -82,12 +83,11 @@ def postmaster_pid(data_dir: Path) -> int | None:
     return pid if pid and _alive(pid) else None
 
 
-def stop_postgres(data_dir: Path, timeout: float = POSTGRES_STOP_S) -> None:
-    """Fast shutdown of the PostgreSQL on ``data_dir``; wait until it has exited."""
-    pid = postmaster_pid(data_dir)
-    if pid is None:
-        return
-    os.kill(pid, signal.SIGINT)
+def stop_postgres(pid: int, timeout: float = POSTGRES_STOP_S) -> None:
+    """Fast shutdown of the postmaster ``pid`` (SIGINT: its clients are disconnected, then a
+    checkpoint); wait until it has exited, or make it quit at once after ``timeout``."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGINT)
     deadline = time.monotonic() + timeout
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -107,9 +107,15 @@ def main() -> int:
             groups.remove(int(value))
         elif kind == "postgres" and value:
             databases.append(Path(value))
+    # The database stops at the same time as the processes using it: after a clean stop they
+    # have gone already; after a hard one nothing is left to finish.
+    postmasters = [pid for pid in map(postmaster_pid, databases) if pid is not None]
+    for pid in postmasters:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGINT)
     stop_groups(groups)
-    for data_dir in databases:
-        stop_postgres(data_dir)
+    for pid in postmasters:
+        stop_postgres(pid)
     return 0
 
 

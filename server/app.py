@@ -23,6 +23,7 @@ from server.api.interceptors import (
     RequestDecodingInterceptor,
 )
 from server.api.rpc_metrics import RpcMetricsInterceptor
+from server.api.rules import health_rules
 from server.api.servicers import StreamDeps, add_servicers
 from server.cache import ResponseCache
 from server.config import ConfigError, Settings
@@ -107,8 +108,10 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
 
     monitor = DatabaseMonitor(conninfo(settings), on_change=database_changed, pool=pool)
     interceptors: list[grpc.ServerInterceptor] = [  # type: ignore[type-arg]
-        RequestDecodingInterceptor(),  # first: its deserializers are the ones grpcio uses
+        # Outermost: counts every call, those refused while decoding too; it keeps the
+        # deserializers of the decoding interceptor (the outermost handler's are those grpcio uses).
         RpcMetricsInterceptor(telemetry, excluded=frozenset({METRICS_METHOD})),
+        RequestDecodingInterceptor(),
         ErrorInterceptor(database_failed=monitor.report_failure),
         AdmissionInterceptor(admission, CACHED_METHODS, cache, lambda: monitor.connected),
     ]
@@ -134,7 +137,7 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
         queue_size=settings.stream_queue_size,
         max_subscribers=settings.stream_max_subscribers,
     )
-    evaluations = Evaluations(pool, settings)
+    evaluations = Evaluations(pool, settings, health_rules(settings))
     telemetry.registry.register(
         ServiceCollector(
             pool=pool,

@@ -127,6 +127,8 @@ class Settings:
 
     @property
     def health_rules(self) -> HealthRules:
+        """The health rules of these settings, without the drift check (the API adds it, with
+        the drift windows' declared defaults: server/api/rules.py)."""
         return HealthRules(self.market_calendar, self.health_min_trades)
 
     @classmethod

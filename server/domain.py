@@ -29,11 +29,22 @@ class TimeRange:
 
 @dataclass(frozen=True, slots=True)
 class HealthRules:
-    """What the health rules need beyond the data: the market calendar and the fewest trades a
-    win-rate verdict needs."""
+    """What the health rules need beyond the data: the market calendar, the fewest trades a
+    win-rate verdict needs, and the drift check (None: none)."""
 
     calendar: MarketCalendar
     min_trades: int
+    drift: DriftCheck | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DriftCheck:
+    """The drift evaluation health looks at: thresholds, hold band and windows."""
+
+    thresholds: DriftThresholds
+    hold_band: float
+    window_hours: int
+    baseline_days: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,14 +18,14 @@ from psycopg_pool import ConnectionPool
 from server.cache import ResponseCache
 from server.config import Settings
 from server.db import connection
-from server.domain import TimeRange
+from server.domain import HealthRules, TimeRange
 from server.reports import health as health_reports
 from server.reports import windows
 from server.reports.drift import DriftReport, drift_report
 from server.reports.health import HealthList
 from server.reports.windows import Summary
 
-SUMMARY_WINDOW = timedelta(hours=24)
+SUMMARY_WINDOW = timedelta(hours=24)  # one trading day
 
 
 class DriftKey(NamedTuple):
@@ -39,11 +39,12 @@ class DriftKey(NamedTuple):
 class Evaluations:
     """Health list, 24 h summary and drift reports, ending now, shared by streams and gauges."""
 
-    def __init__(self, pool: ConnectionPool, settings: Settings) -> None:
+    def __init__(self, pool: ConnectionPool, settings: Settings, rules: HealthRules) -> None:
         self._pool = pool
         self._hold_band = settings.hold_band
         self._thresholds = settings.drift_thresholds
-        self._rules = settings.health_rules
+        self._rules = rules
+        self._calendar = settings.market_calendar
         self._recent: ResponseCache[Any] = ResponseCache(settings.stream_refresh_s, stale=0.0)
         self._settled: ResponseCache[Any] = ResponseCache(
             settings.metrics_drift_max_age_s, stale=0.0
@@ -64,9 +65,11 @@ class Evaluations:
 
         def compute() -> Summary:
             end = datetime.now(UTC)
-            window = TimeRange(end - SUMMARY_WINDOW, end, "24h")
+            start = self._calendar.trading_window_start(end, SUMMARY_WINDOW)
             with connection(self._pool) as conn:
-                return windows.summary(conn, window, self._hold_band)
+                return windows.summary(
+                    conn, TimeRange(start, end, "24h"), self._hold_band, self._calendar
+                )
 
         result: Summary = self._recent.get(("summary",), compute)
         return result
@@ -85,6 +88,7 @@ class Evaluations:
                     baseline_days=key.baseline_days,
                     thresholds=self._thresholds,
                     hold_band=self._hold_band,
+                    calendar=self._calendar,
                 )
 
         cache = self._settled if settled else self._recent

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from analytics import ALWAYS
+from analytics.calendar import ALWAYS
 from devstack.processes import database_environment
 from server.config import Settings
 

@@ -116,7 +116,7 @@ def trading(rewards: list[float]) -> Trading:
     )
 
 
-# --- issue 15: risk, A/B and calibration ---------------------------------------------------------
+# --- risk, A/B and calibration -------------------------------------------------------------------
 
 
 def risk(rewards: list[float]) -> dict[str, float | None]:

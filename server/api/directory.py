@@ -14,6 +14,7 @@ from mlanalytics.v1 import (
     drift_service_pb2,
     health_service_pb2,
     metrics_service_pb2,
+    performance_service_pb2,
     prediction_service_pb2,
 )
 
@@ -23,6 +24,7 @@ SERVICES: tuple[ServiceDescriptor, ...] = (
     prediction_service_pb2.DESCRIPTOR.services_by_name["PredictionService"],
     drift_service_pb2.DESCRIPTOR.services_by_name["DriftService"],
     health_service_pb2.DESCRIPTOR.services_by_name["HealthService"],
+    performance_service_pb2.DESCRIPTOR.services_by_name["PerformanceService"],
     docs_service_pb2.DESCRIPTOR.services_by_name["DocsService"],
 )
 

@@ -70,13 +70,12 @@ def to_status(error: ServiceError) -> status_pb2.Status:
     return status
 
 
-class UnaryInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
-    """Wraps the behaviour of the unary-unary methods that ``applies_to`` accepts."""
+class HandlerInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+    """Replaces the handler of each method with ``rewrap(method, handler)``."""
 
-    def applies_to(self, method: str) -> bool:
-        return True
-
-    def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
+    def rewrap(
+        self, method: str, handler: grpc.RpcMethodHandler[Any, Any]
+    ) -> grpc.RpcMethodHandler[Any, Any]:
         raise NotImplementedError
 
     def intercept_service(
@@ -85,32 +84,56 @@ class UnaryInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or handler.unary_unary is None or not self.applies_to(method):
+        return None if handler is None else self.rewrap(handler_call_details.method, handler)
+
+
+class UnaryInterceptor(HandlerInterceptor):
+    """Wraps the behaviour of the unary-unary methods that ``applies_to`` accepts, and that of
+    the unary-stream ones when ``wrap_stream`` does."""
+
+    def applies_to(self, method: str) -> bool:
+        return True
+
+    def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
+        raise NotImplementedError
+
+    def wrap_stream(self, method: str, behaviour: Behaviour) -> Behaviour | None:
+        """The behaviour of a unary-stream method, or None to leave it as it is."""
+        return None
+
+    def rewrap(
+        self, method: str, handler: grpc.RpcMethodHandler[Any, Any]
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        if not self.applies_to(method):
             return handler
-        return grpc.unary_unary_rpc_method_handler(
-            self.wrap(method, handler.unary_unary),
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self.wrap(method, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        stream = (
+            None if handler.unary_stream is None else self.wrap_stream(method, handler.unary_stream)
+        )
+        if stream is None:
+            return handler
+        return grpc.unary_stream_rpc_method_handler(
+            stream,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
 
 
-class RequestDecodingInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+class RequestDecodingInterceptor(HandlerInterceptor):
     """Answers malformed request messages with INVALID_ARGUMENT, for every method and arity.
 
     It must come first in the server's interceptors: the outermost handler's deserializer is the
     one grpcio uses. See :mod:`server.api.decoding`.
     """
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return None
-        method = handler_call_details.method
+    def rewrap(
+        self, method: str, handler: grpc.RpcMethodHandler[Any, Any]
+    ) -> grpc.RpcMethodHandler[Any, Any]:
         deserializer = lenient(handler.request_deserializer)
         serializer = handler.response_serializer
         for arity, method_handler, refusing in _ARITIES:
@@ -162,7 +185,8 @@ _ARITIES = (
 
 
 class ErrorInterceptor(UnaryInterceptor):
-    """Maps exceptions raised by unary-unary servicer methods to gRPC statuses.
+    """Maps exceptions raised by servicer methods to gRPC statuses: by unary calls, and by
+    watch streams before or while they send (one mapping for both).
 
     ``database_failed`` is called (before the caller is answered) whenever a call could not get
     a working database connection, so that readiness turns false at once (not for a call refused
@@ -176,21 +200,36 @@ class ErrorInterceptor(UnaryInterceptor):
         def guarded(request: Any, context: grpc.ServicerContext) -> Any:
             try:
                 return behaviour(request, context)
-            except ServiceError as error:
-                if (
-                    isinstance(error, DatabaseUnavailable)
-                    and not isinstance(error, DatabaseDown)
-                    and self._database_failed is not None
-                ):
-                    self._database_failed()
-                context.abort_with_status(rpc_status.to_status(to_status(error)))
-            except NotImplementedError:
-                context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet")
-            except Exception:
-                log.exception("unexpected error in %s", method)
-                context.abort(grpc.StatusCode.INTERNAL, "internal error; it has been logged")
+            except Exception as error:
+                self._abort(method, error, context)
 
         return guarded
+
+    def wrap_stream(self, method: str, behaviour: Behaviour) -> Behaviour:
+        def guarded(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            try:
+                yield from behaviour(request, context)
+            except Exception as error:
+                self._abort(method, error, context)
+
+        return guarded
+
+    def _abort(self, method: str, error: Exception, context: grpc.ServicerContext) -> None:
+        """End the call with the status ``error`` maps to (re-raising grpc's own abort)."""
+        if isinstance(error, ServiceError):
+            if (
+                isinstance(error, DatabaseUnavailable)
+                and not isinstance(error, DatabaseDown)
+                and self._database_failed is not None
+            ):
+                self._database_failed()
+            context.abort_with_status(rpc_status.to_status(to_status(error)))
+        if call_code(context) is not None:
+            raise error  # the call already ended with a status of its own (context.abort)
+        if isinstance(error, NotImplementedError):
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet")
+        log.error("unexpected error in %s", method, exc_info=error)
+        context.abort(grpc.StatusCode.INTERNAL, "internal error; it has been logged")
 
 
 class AdmissionInterceptor(UnaryInterceptor):
@@ -246,6 +285,12 @@ class AdmissionInterceptor(UnaryInterceptor):
                     raise DeadlineExceeded() from None
 
         return cached
+
+
+def call_code(context: grpc.ServicerContext) -> grpc.StatusCode | None:
+    """The code the call has set (by abort or set_code), if any."""
+    code: grpc.StatusCode | None = context.code()  # type: ignore[attr-defined]  # grpcio >= 1.38
+    return code
 
 
 def _remaining(context: grpc.ServicerContext) -> float | None:

@@ -2,9 +2,10 @@
 
 The names follow go-grpc-prometheus (``grpc_server_started_total``, ``grpc_server_handled_total``
 with ``grpc_code``, ``grpc_server_handling_seconds``), the convention dashboards and alert rules
-expect. The interceptor is the outermost one, so it sees the status the error interceptor set.
-Watch streams are counted by their own metrics (``mlanalytics_stream_*``), and the scrape RPC
-itself is left out so that scrapes do not weigh on the latency of an idle service.
+expect. The interceptor is the outermost one, so it sees the status the error interceptor set
+and counts the calls refused while decoding their request too. Watch streams are counted by
+their own metrics (``mlanalytics_stream_*``), and the scrape RPC itself is left out so that
+scrapes do not weigh on the latency of an idle service.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import grpc
 
-from server.api.interceptors import Behaviour, UnaryInterceptor
+from server.api.interceptors import Behaviour, UnaryInterceptor, call_code
 from server.telemetry import Telemetry
 
 
@@ -42,19 +43,13 @@ class RpcMetricsInterceptor(UnaryInterceptor):
             try:
                 response = behaviour(request, context)
             except BaseException:
-                code = _code(context) or grpc.StatusCode.UNKNOWN
+                code = call_code(context) or grpc.StatusCode.UNKNOWN
                 raise
             else:
-                code = _code(context) or grpc.StatusCode.OK
+                code = call_code(context) or grpc.StatusCode.OK
                 return response
             finally:
                 latency.observe(perf_counter() - start)
                 handled.labels(*labels, code.name if code else "UNKNOWN").inc()
 
         return measured
-
-
-def _code(context: grpc.ServicerContext) -> grpc.StatusCode | None:
-    """The code the call has set (by abort or set_code), if any."""
-    code: grpc.StatusCode | None = context.code()  # type: ignore[attr-defined]  # grpcio >= 1.38
-    return code

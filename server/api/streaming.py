@@ -8,7 +8,8 @@ without a message. The stream ends with a status that says why:
   allows (a dropped reader that reads nothing more for three heartbeat intervals is cancelled
   instead: CANCELLED);
 * UNAVAILABLE: the server is shutting down, or the database is unreachable;
-* the status of a failed evaluation (NOT_FOUND for an unknown model, ...), as for unary calls.
+* the status of a failed evaluation (NOT_FOUND for an unknown model, ...): the evaluation's error
+  leaves the stream, and the error interceptor maps it as it does for unary calls.
 """
 
 from __future__ import annotations
@@ -19,11 +20,8 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import Any, TypeVar
 
 import grpc
-from grpc_status import rpc_status
 
 from server.api.convert import now_timestamp
-from server.api.interceptors import to_status
-from server.errors import ServiceError
 from server.streams import (
     Hub,
     ShuttingDown,
@@ -87,11 +85,6 @@ def watch(
                     else grpc.StatusCode.UNAVAILABLE
                 )
                 context.abort(code, str(error))
-            except ServiceError as error:
-                abort(context, error)
-            except Exception:
-                log.exception("the %s stream's evaluation failed", stream)
-                context.abort(grpc.StatusCode.INTERNAL, "internal error; it has been logged")
             if snapshot is None:
                 yield heartbeat(revision)
             else:
@@ -101,12 +94,6 @@ def watch(
     finally:
         stalled.cancel()
         subscription.close()
-
-
-def abort(context: grpc.ServicerContext, error: ServiceError) -> None:
-    """End the call with the status of a domain error (as the error interceptor does for unary
-    calls, which it alone wraps)."""
-    context.abort_with_status(rpc_status.to_status(to_status(error)))
 
 
 def envelope_fields(revision: str, data: Any = None) -> dict[str, Any]:

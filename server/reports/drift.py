@@ -14,6 +14,7 @@ from analytics import (
     DataDrift,
     DriftVerdict,
     FeatureDrift,
+    MarketCalendar,
     concept_drift,
     data_drift,
     drift_status,
@@ -84,53 +85,88 @@ def drift_report(
     baseline_days: int,
     thresholds: DriftThresholds,
     hold_band: float,
+    calendar: MarketCalendar,
 ) -> DriftReport:
-    """Drift of ``(end - window_hours, end]`` against the ``baseline_days`` before it.
+    """Drift of the last ``window_hours`` before ``end`` against the ``baseline_days`` before
+    them, both on the trading-day clock of ``calendar``.
 
     A feature is compared when both sides have at least 10 non-NULL values. Concept drift needs
     at least 10 resolved predictions on each side, else it is absent (and the status rests on
     data drift alone). The status is "unknown" when either side has fewer than 10 predictions or
     no feature could be compared.
     """
-    recent_start = end - timedelta(hours=window_hours)
-    baseline_start = recent_start - timedelta(days=baseline_days)
-    data = predictions_repo.fetch_window(
-        conn, [model_id], TimeRange(baseline_start, end), features=FEATURES
-    )
-    predictions = data.predictions
-    if not len(predictions):
-        require_model(conn, model_id)
-    evaluation = evaluate(predictions, data.bars, end, hold_band)
-    is_recent = predictions.time > np.datetime64(recent_start.replace(tzinfo=None), "us")
-    recent = _side(evaluation, is_recent, recent_start, end)
-    baseline = _side(evaluation, ~is_recent, baseline_start, recent_start)
-    features = data_drift(
-        {name: values[is_recent] for name, values in predictions.features.items()},
-        {name: values[~is_recent] for name, values in predictions.features.items()},
-        warning_threshold=thresholds.warning,
-    )
-    concept = _concept(recent, baseline)
-    unknown = _unknown_reason(recent, baseline, features)
-    verdict = drift_status(
-        features.data_drift_score,
-        concept.score,
-        enough_data=unknown is None,
-        warning_threshold=thresholds.warning,
-        critical_threshold=thresholds.critical,
-        reason_if_unknown=unknown,
-    )
-    return DriftReport(
-        model_id=model_id,
-        verdict=verdict,
-        data=features,
-        concept=concept,
-        recent=recent,
-        baseline=baseline,
+    [report] = drift_reports(
+        conn,
+        [model_id],
+        end,
         window_hours=window_hours,
         baseline_days=baseline_days,
         thresholds=thresholds,
-        end=end,
+        hold_band=hold_band,
+        calendar=calendar,
     )
+    if not report.recent.predictions and not report.baseline.predictions:
+        require_model(conn, model_id)
+    return report
+
+
+def drift_reports(
+    conn: Connection,
+    model_ids: list[str],
+    end: datetime,
+    *,
+    window_hours: int,
+    baseline_days: int,
+    thresholds: DriftThresholds,
+    hold_band: float,
+    calendar: MarketCalendar,
+) -> list[DriftReport]:
+    """`drift_report` of every model of ``model_ids`` from one fetch (models without rows get
+    an ``unknown`` report, not ModelNotFound)."""
+    recent_start = calendar.trading_window_start(end, timedelta(hours=window_hours))
+    baseline_start = calendar.trading_window_start(recent_start, timedelta(days=baseline_days))
+    data = predictions_repo.fetch_window(
+        conn, model_ids, TimeRange(baseline_start, end), features=FEATURES
+    )
+    evaluation = evaluate(data.predictions, data.bars, end, hold_band)
+    recent_since = np.datetime64(recent_start.replace(tzinfo=None), "us")
+    reports: list[DriftReport] = []
+    for model_id, part in zip(model_ids, data.predictions.by_model(len(model_ids)), strict=True):
+        model = evaluation.take(part)
+        predictions = model.predictions
+        is_recent = predictions.time > recent_since
+        recent = _side(model, is_recent, recent_start, end)
+        baseline = _side(model, ~is_recent, baseline_start, recent_start)
+        features = data_drift(
+            {name: values[is_recent] for name, values in predictions.features.items()},
+            {name: values[~is_recent] for name, values in predictions.features.items()},
+            warning_threshold=thresholds.warning,
+        )
+        concept = _concept(recent, baseline)
+        unknown = _unknown_reason(recent, baseline, features)
+        verdict = drift_status(
+            features.data_drift_score,
+            concept.score,
+            enough_data=unknown is None,
+            warning_threshold=thresholds.warning,
+            critical_threshold=thresholds.critical,
+            reason_if_unknown=unknown,
+        )
+        reports.append(
+            DriftReport(
+                model_id=model_id,
+                verdict=verdict,
+                data=features,
+                concept=concept,
+                recent=recent,
+                baseline=baseline,
+                window_hours=window_hours,
+                baseline_days=baseline_days,
+                thresholds=thresholds,
+                end=end,
+            )
+        )
+    return reports
 
 
 def _side(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -18,6 +18,7 @@ from analytics import (
     safe_ratio,
     sharpe_ratio,
     summarize_trend,
+    with_critical_drift,
 )
 from server.db import Connection
 from server.domain import (
@@ -27,11 +28,12 @@ from server.domain import (
     TimeRange,
     VersionAggregates,
 )
+from server.reports.drift import drift_reports
 from server.repositories import health as health_repo
 from server.repositories import performance as performance_repo
-from server.repositories.models import require_model
+from server.repositories.models import require_model, seen_since
 
-HEALTH_WINDOW_MINUTES = 24 * 60.0  # of market time
+HEALTH_WINDOW = timedelta(hours=24)  # one trading day
 _STATUS_ORDER = {"critical": 0, "warning": 1, "healthy": 2}
 _HOUR = np.timedelta64(1, "h")
 
@@ -105,8 +107,9 @@ class VersionPerformance:
 
 
 def health_window(end: datetime, calendar: MarketCalendar) -> TimeRange:
-    """The health rules' window: the last 24 hours of market time before ``end``."""
-    return TimeRange(calendar.market_window_start(end, HEALTH_WINDOW_MINUTES), end)
+    """The health rules' window: the last trading day (24 h on the trading-day clock) before
+    ``end``."""
+    return TimeRange(calendar.trading_window_start(end, HEALTH_WINDOW), end)
 
 
 def market_state(calendar: MarketCalendar, at: datetime) -> MarketState:
@@ -150,8 +153,9 @@ def model_health_list(conn: Connection, end: datetime, rules: HealthRules) -> He
     market = market_state(rules.calendar, end)
     models = [
         assess(a.model_id, a, window, rules, market)
-        for a in health_repo.recent_models(conn, window)
+        for a in health_repo.recent_models(conn, window, seen_since(end, rules.calendar))
     ]
+    models = with_drift(conn, models, end, rules)
     models.sort(key=lambda m: (_STATUS_ORDER[m.assessment.status], m.model_id))
     return HealthList(window, market, models)
 
@@ -161,12 +165,42 @@ def model_health(conn: Connection, model_id: str, end: datetime, rules: HealthRu
     activity = health_repo.model_activity(conn, model_id, window)
     if activity is None:
         require_model(conn, model_id)
-    return assess(model_id, activity, window, rules, market_state(rules.calendar, end))
+    model = assess(model_id, activity, window, rules, market_state(rules.calendar, end))
+    [model] = with_drift(conn, [model], end, rules)
+    return model
 
 
-def trends(conn: Connection, model_id: str, end: datetime, days: int) -> Trends:
-    """Clock-hour buckets of ``(end - days, end]`` with predictions, and their trends."""
-    span = TimeRange(end - timedelta(days=days), end)
+def with_drift(
+    conn: Connection, models: list[ModelHealth], end: datetime, rules: HealthRules
+) -> list[ModelHealth]:
+    """``models`` with the warning of a critical drift status (default drift windows ending at
+    ``end``, all models from one fetch); unchanged without a drift check in ``rules``."""
+    if rules.drift is None or not models:
+        return models
+    reports = drift_reports(
+        conn,
+        [m.model_id for m in models],
+        end,
+        window_hours=rules.drift.window_hours,
+        baseline_days=rules.drift.baseline_days,
+        thresholds=rules.drift.thresholds,
+        hold_band=rules.drift.hold_band,
+        calendar=rules.calendar,
+    )
+    return [
+        replace(m, assessment=with_critical_drift(m.assessment, r.data.features_drifted))
+        if r.verdict.status == "critical"
+        else m
+        for m, r in zip(models, reports, strict=True)
+    ]
+
+
+def trends(
+    conn: Connection, model_id: str, end: datetime, days: int, calendar: MarketCalendar
+) -> Trends:
+    """Clock-hour buckets of the last ``days`` trading days before ``end`` with predictions, and
+    their trends (the bucket index counts clock hours from the window's first hour)."""
+    span = TimeRange(calendar.trading_window_start(end, timedelta(days=days)), end)
     hours = performance_repo.hourly(conn, model_id, span.start, span.end)
     if not hours.hour.size:
         require_model(conn, model_id)

@@ -11,6 +11,7 @@ from analytics import (
     Calibration,
     ClassificationReport,
     LatencyStats,
+    MarketCalendar,
     RiskMetrics,
     TradingMetrics,
     action_stats,
@@ -20,7 +21,6 @@ from analytics import (
     risk_metrics,
     trading_metrics,
 )
-from mlanalytics.parameters import PARAMETERS
 from server.db import Connection
 from server.domain import DriftThresholds, Evaluation, TimeRange
 from server.reports.drift import DriftReport, drift_report
@@ -115,9 +115,11 @@ def model_window(
     return result
 
 
-def summary(conn: Connection, window: TimeRange, hold_band: float) -> Summary:
-    """The window of every model seen in the 7 days before its end."""
-    models = model_windows(conn, seen_models(conn, window.end), window, hold_band)
+def summary(
+    conn: Connection, window: TimeRange, hold_band: float, calendar: MarketCalendar
+) -> Summary:
+    """The window of every model seen in the 7 trading days before its end."""
+    models = model_windows(conn, seen_models(conn, window.end, calendar), window, hold_band)
     with_data = [m.analysis for m in models if m.analysis.data_points]
 
     def mean(values: list[float]) -> float:
@@ -148,17 +150,23 @@ def model_overview(
     window: TimeRange,
     hold_band: float,
     thresholds: DriftThresholds,
+    *,
+    window_hours: int,
+    baseline_days: int,
+    calendar: MarketCalendar,
 ) -> ModelOverview:
-    """Rolling metrics and accuracy over ``window``, and drift with the default windows."""
+    """Rolling metrics and accuracy over ``window``, and drift at its end over the given drift
+    windows."""
     return ModelOverview(
         model_window(conn, model_id, window, hold_band),
         drift_report(
             conn,
             model_id,
             window.end,
-            window_hours=PARAMETERS["window_hours"].integer_spec()[0],
-            baseline_days=PARAMETERS["baseline_days"].integer_spec()[0],
+            window_hours=window_hours,
+            baseline_days=baseline_days,
             thresholds=thresholds,
             hold_band=hold_band,
+            calendar=calendar,
         ),
     )

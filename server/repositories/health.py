@@ -10,7 +10,6 @@ from psycopg.rows import class_row
 from server.db import Connection
 from server.domain import ModelActivity, TimeRange
 from server.repositories.fragments import ALL_MODELS, WINS_AND_REALIZED
-from server.repositories.models import SEEN_WINDOW
 
 _ONE_MODEL = sql.SQL("SELECT %(model_id)s::varchar AS model_id")
 
@@ -50,10 +49,10 @@ _DAY = sql.SQL("""
     """).format(wins_and_realized=WINS_AND_REALIZED)
 
 
-def recent_models(conn: Connection, window: TimeRange) -> list[ModelActivity]:
-    """Every model with a prediction in the 7 days before ``window.end``, by model_id; its
-    counts over ``window``."""
-    return _query(conn, ALL_MODELS, window, None, window.end - SEEN_WINDOW)
+def recent_models(conn: Connection, window: TimeRange, seen_since: datetime) -> list[ModelActivity]:
+    """Every model with a prediction in ``(seen_since, window.end]``, by model_id; its counts
+    over ``window``."""
+    return _query(conn, ALL_MODELS, window, None, seen_since)
 
 
 def model_activity(conn: Connection, model_id: str, window: TimeRange) -> ModelActivity | None:

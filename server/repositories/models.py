@@ -6,11 +6,12 @@ from datetime import datetime, timedelta
 
 from psycopg import sql
 
+from analytics import MarketCalendar
 from server.db import Connection
 from server.errors import ModelNotFound
 from server.repositories.fragments import ALL_MODELS
 
-SEEN_WINDOW = timedelta(days=7)
+SEEN_WINDOW = timedelta(days=7)  # on the trading-day clock
 
 _SEEN = sql.SQL("""
     WITH candidates AS ({models})
@@ -24,9 +25,14 @@ _SEEN = sql.SQL("""
 """).format(models=ALL_MODELS)
 
 
-def seen_models(conn: Connection, end: datetime) -> list[str]:
-    """Every model with a prediction in the 7 days before ``end``, by model_id."""
-    rows = conn.execute(_SEEN, {"since": end - SEEN_WINDOW, "end": end}).fetchall()
+def seen_since(end: datetime, calendar: MarketCalendar) -> datetime:
+    """The start of the 7 trading days before ``end``: a model seen since is listed."""
+    return calendar.trading_window_start(end, SEEN_WINDOW)
+
+
+def seen_models(conn: Connection, end: datetime, calendar: MarketCalendar) -> list[str]:
+    """Every model with a prediction in the 7 trading days before ``end``, by model_id."""
+    rows = conn.execute(_SEEN, {"since": seen_since(end, calendar), "end": end}).fetchall()
     return [str(row[0]) for row in rows]
 
 

@@ -92,7 +92,7 @@ def fetch_window(
     ``features`` names feature columns to fetch too (NULL as NaN), e.g. for drift.
     """
     start, end = span.start, span.end
-    params = {"models": model_ids, "start": start, "end": end, "lo": start, "hi": end}
+    params = {"models": model_ids, "start": start, "end": end}
     query = _WINDOW.format(
         predictions=IS_PREDICTION,
         action_code=ACTION_CODE,

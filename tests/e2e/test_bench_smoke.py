@@ -6,22 +6,28 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
-from bench.datasets import database_name
 from bench.run import main as bench
 from databases import ScratchDatabase
 from devstack.processes import drop_database
 
 
 @pytest.fixture
-def admin_dsn(database: ScratchDatabase) -> Iterator[str]:
-    yield database.dsn  # the bench creates its own database next to the tests' one
-    drop_database(database.dsn, database_name("smoke"))
+def bench_database(database: ScratchDatabase) -> Iterator[tuple[str, str]]:
+    """The tests' DSN and the name of the bench's database next to the tests' one: a name of
+    this run's own, so that another run on the same PostgreSQL never drops it under this one's
+    server (which then answered nothing: 0 req/s and every request of the mix failed)."""
+    name = f"{conninfo_to_dict(database.dsn)['dbname']}_bench"
+    yield database.dsn, name
+    drop_database(database.dsn, name)
 
 
-def test_smoke_run_writes_the_report(admin_dsn: str, tmp_path: Path) -> None:
+def test_smoke_run_writes_the_report(bench_database: tuple[str, str], tmp_path: Path) -> None:
+    admin_dsn, name = bench_database
     out = tmp_path / "PERFORMANCE.md"
-    assert bench(["--smoke", "--dsn", admin_dsn, "--out", str(out)]) == 0
+    argv = ["--smoke", "--dsn", admin_dsn, "--database", name, "--out", str(out)]
+    assert bench(argv) == 0
     report = out.read_text()
     assert "## smoke: 3 models x 9 days, 7,776 rows" in report
     lines = report.splitlines()

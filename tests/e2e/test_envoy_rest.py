@@ -190,6 +190,7 @@ class TestNativeGrpcThroughEnvoy:
             "mlanalytics.v1.DocsService",
             "mlanalytics.v1.DriftService",
             "mlanalytics.v1.HealthService",
+            "mlanalytics.v1.PerformanceService",
             "mlanalytics.v1.MetricsService",
             "mlanalytics.v1.PredictionService",
         }

@@ -29,9 +29,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
+import psutil
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from conftest import MakeRunProcess, child_pids, make_run_process
+from conftest import MakeRunProcess, make_run_process
 from databases import ScratchDatabase
 from devstack.processes import database_environment, free_port
 
@@ -49,11 +50,16 @@ def _get(port: int, path: str) -> tuple[int, bytes]:
         conn.close()
 
 
-def _until(condition: Callable[[], bool], what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+def _until(
+    condition: Callable[[], bool], what: str, timeout: float, explain: Callable[[], str] = str
+) -> float:
+    """Poll ``condition`` until it holds; the seconds it took. Fails after ``timeout``, with
+    what ``explain()`` says."""
+    started = time.monotonic()
     while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)  # another process's state: nothing to wait on
+        assert time.monotonic() < started + timeout, f"timed out waiting for {what} {explain()}"
+        time.sleep(0.05)  # another process's state: nothing to wait on
+    return time.monotonic() - started
 
 
 def _up(running: MakeRunProcess) -> bool:
@@ -62,40 +68,38 @@ def _up(running: MakeRunProcess) -> bool:
 
 
 def _descendants(pid: int) -> set[int]:
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in child_pids(todo.pop()):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
+    return {child.pid for child in psutil.Process(pid).children(recursive=True)}
 
 
 def _postgres_of(workdir: Path) -> set[int]:
     """The embedded PostgreSQL's processes whose data folder is in ``workdir``."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if str(workdir / ".data" / "postgres").encode() in command:
-                found.add(int(entry.name))
-    return found
+    folder = str(workdir / ".data" / "postgres")
+    return {
+        process.pid
+        for process in psutil.process_iter(["cmdline"])
+        if folder in " ".join(process.info["cmdline"] or ())
+    }
 
 
 def _alive(pids: set[int]) -> set[int]:
     alive = set()
     for pid in pids:
         try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.add(pid)
+        except psutil.NoSuchProcess:
             continue
-        if state != "Z":
-            alive.add(pid)
     return alive
+
+
+def _describe(pids: set[int]) -> str:
+    found = []
+    for pid in _alive(pids):
+        try:
+            found.append(f"{pid}: {' '.join(psutil.Process(pid).cmdline())[:100]}")
+        except psutil.NoSuchProcess:
+            continue
+    return "; ".join(found)
 
 
 def _bindable(port: int) -> bool:
@@ -194,7 +198,13 @@ def test_a_killed_run_leaves_nothing_and_the_next_one_stops_cleanly(tmp_path: Pa
         assert len(processes) >= 4, processes  # watchdog, server, Envoy (and its wrapper), db
         killed.process.send_signal(signal.SIGKILL)
         killed.process.wait()
-        _until(lambda: not _alive(processes), "every process of the run to end", GONE_WITHIN_S)
+        took = _until(
+            lambda: not _alive(processes),
+            "every process of the run to end",
+            GONE_WITHIN_S,
+            explain=lambda: _describe(processes),
+        )
+        print(f"\nevery process of the killed run gone {took:.2f} s after SIGKILL")
         _until(
             lambda: _bindable(port) and _bindable(grpc_port), "its ports to be free", GONE_WITHIN_S
         )
@@ -206,7 +216,12 @@ def test_a_killed_run_leaves_nothing_and_the_next_one_stops_cleanly(tmp_path: Pa
         assert _postgres_of(tmp_path)
         again.process.send_signal(signal.SIGINT)
         assert again.process.wait(timeout=60) == 0
-        _until(lambda: not _alive(processes), "every process of the run to end", GONE_WITHIN_S)
+        _until(
+            lambda: not _alive(processes),
+            "every process of the run to end",
+            GONE_WITHIN_S,
+            explain=lambda: _describe(processes),
+        )
         assert not _postgres_of(tmp_path)
 
 

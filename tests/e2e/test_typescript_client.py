@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics import ALWAYS
+from analytics.calendar import ALWAYS
 from devstack import processes
 
 ROOT = Path(__file__).resolve().parents[2]

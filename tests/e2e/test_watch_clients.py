@@ -147,7 +147,7 @@ def test_cli_prints_changes_as_they_happen(
         assert changed[1:3] == ["cli_b", "critical"]  # only what changed
         assert "avg latency" in changed[-1]
         cli.send_signal(signal.SIGINT)
-        assert cli.wait(10) == 0
+        assert cli.wait(60) == 0  # prompt when idle; generous for a loaded machine
 
 
 def test_cli_watch_json_is_one_snapshot_per_line(rows: Rows, proxy: processes.EnvoyProcess) -> None:
@@ -157,4 +157,4 @@ def test_cli_watch_json_is_one_snapshot_per_line(rows: Rows, proxy: processes.En
         event = json.loads(cli.stdout.readline())
         assert (event["kind"], event["data"]["model_id"]) == ("snapshot", "json_m")
         cli.send_signal(signal.SIGINT)
-        cli.wait(10)
+        cli.wait(60)

@@ -12,7 +12,8 @@ from typing import Any
 import grpc
 import pytest
 
-from analytics import ALWAYS, MarketCalendar
+from analytics import MarketCalendar
+from analytics.calendar import ALWAYS
 from devstack.seed import seed_demo
 from mlanalytics.v1 import drift_service_pb2 as dpb
 from mlanalytics.v1 import drift_service_pb2_grpc, health_service_pb2_grpc
@@ -112,6 +113,84 @@ def test_top_up_equals_a_fresh_load(  # noqa: PLR0917 (a fixture and parameters)
     assert [b for b in incremental[1] if b[0] > start] == [b for b in fresh[1] if b[0] > start]
 
 
+def _by_id(rows: Rows) -> dict[int, dict[str, Any]]:
+    """Every inference row by inference_id, all its columns but created_at."""
+    cur = rows.conn.execute("SELECT * FROM dw.fact_rl_inference")
+    names = [d.name for d in cur.description or ()]
+    every = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    for row in every:
+        del row["created_at"]
+    return {row["inference_id"]: row for row in every}
+
+
+@pytest.mark.parametrize("calendar", [USDCOP, ALWAYS], ids=["session", "always"])
+def test_a_top_up_writes_only_new_rows_and_rewards_now_known(
+    rows: Rows, calendar: MarketCalendar
+) -> None:
+    t = datetime(2026, 3, 4, 17, 4, 30, tzinfo=UTC)  # Wednesday, 12:04:30 in Bogota
+    seed_demo(rows.conn, t, calendar)
+    before = _by_id(rows)
+    # A minute later the 12:05 bar is there; ten minutes later the 12:10 one.
+    for later in (t + timedelta(minutes=1), t + timedelta(minutes=10)):
+        report = seed_demo(rows.conn, later, calendar)
+        assert not report.fresh
+        assert report.bars == 1
+        after = _by_id(rows)
+        assert before.keys() <= after.keys()  # no row was deleted or written again
+        resolved = []
+        for inference_id, row in before.items():
+            now_row = after[inference_id]
+            if row["reward"] is None and now_row["reward"] is not None:
+                resolved.append(inference_id)
+                known = ("reward", "cumulative_reward")
+                assert {k: v for k, v in now_row.items() if k not in known} == {
+                    k: v for k, v in row.items() if k not in known
+                }
+            else:
+                assert now_row == row
+        # The four models still predicting had one pending row each: its reward is now known.
+        assert len(resolved) == 4
+        new = after.keys() - before.keys()
+        assert min(new) > max(before)
+        last = {
+            m: max(r["timestamp_utc"] for r in before.values() if r["model_id"] == m)
+            for m in {r["model_id"] for r in before.values()}
+        }
+        assert all(after[i]["timestamp_utc"] > last[after[i]["model_id"]] for i in new)
+        # One row per new bar for each of the five models (the silent one follows 3 h behind).
+        assert len(new) == 5
+        assert report.inferences == len(new) + len(resolved)
+        before = after
+    # The rewards written in place are the position times the move to the next bar.
+    worst = rows.conn.execute(
+        """
+        SELECT count(*), max(abs(i.reward - i.position_after * ln(nb.close / b.close)))
+        FROM dw.fact_rl_inference i
+        JOIN usdcop_m5_ohlcv b ON b.time = date_trunc('minute', i.timestamp_utc)
+        JOIN usdcop_m5_ohlcv nb ON nb.time = b.time + interval '5 minutes'
+        WHERE i.reward IS NOT NULL AND b.time >= %s
+        """,
+        (t - timedelta(minutes=5),),
+    ).fetchone()
+    assert worst is not None
+    assert worst[0] == 4 * 2  # the 12:00 and 12:05 rows of the four models
+    assert worst[1] < 1e-9
+    assert seed_demo(rows.conn, t + timedelta(minutes=10), calendar).inferences == 0
+
+
+def test_a_weekend_is_no_gap(rows: Rows) -> None:
+    friday = datetime(2026, 3, 6, 17, 30, tzinfo=UTC)  # 12:30 in Bogota
+    seed_demo(rows.conn, friday)
+    before = _by_id(rows)
+    sunday_night = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)  # Sunday 21:00 in Bogota, 56.5 h later
+    report = seed_demo(rows.conn, sunday_night)
+    assert (report.fresh, report.bars) == (False, 5)  # 12:35 to 12:55, up to the close
+    monday = datetime(2026, 3, 9, 13, 20, tzinfo=UTC)  # 08:20 in Bogota
+    report = seed_demo(rows.conn, monday)
+    assert (report.fresh, report.bars) == (False, 5)  # 08:00 to 08:20
+    assert before.keys() <= _by_id(rows).keys()
+
+
 def test_stale_data_is_replaced(rows: Rows) -> None:
     seed_demo(rows.conn, T1)
     later = seed_demo(rows.conn, T1 + timedelta(days=3))
@@ -208,7 +287,7 @@ def test_on_a_saturday_the_data_is_the_sessions_up_to_fridays_close(
     # Closes are stored to 6 decimals (~4000 COP): ln of a ratio is off by < 1e-9.
     assert worst < 1e-9
 
-    # The drift story still shows: the pipeline broke 22 h before Friday's close, so all of
+    # The drift story still shows: the pipeline broke 26 h before Friday's close, so all of
     # Friday's session is drifted, and the calendar 24 h window before Saturday 10:00 holds it.
     drift = drift_service_pb2_grpc.DriftServiceStub(channel)
     request = dpb.GetDriftStatusRequest(

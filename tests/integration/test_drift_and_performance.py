@@ -19,12 +19,17 @@ from numpy.testing import assert_allclose
 from reference import outcome
 from scipy import stats
 
-from analytics import FEATURES, hourly_buckets
+from analytics import FEATURES
+from analytics.trends import hourly_buckets
 from conftest import END, END_TIME, FIVE_MINUTES
 from mlanalytics.v1 import drift_service_pb2 as dpb
-from mlanalytics.v1 import drift_service_pb2_grpc, health_service_pb2_grpc, metrics_service_pb2_grpc
-from mlanalytics.v1 import health_service_pb2 as hpb
+from mlanalytics.v1 import (
+    drift_service_pb2_grpc,
+    metrics_service_pb2_grpc,
+    performance_service_pb2_grpc,
+)
 from mlanalytics.v1 import metrics_service_pb2 as mpb
+from mlanalytics.v1 import performance_service_pb2 as ppb
 from rows import Rows, as_datetime64, every_five_minutes, normal_features
 
 BARS = 8 * 288 + 2  # eight days of 5-minute bars, up to END
@@ -250,12 +255,12 @@ def test_model_metrics_include_drift(drifty: Drifty, drift: Any, channel: grpc.C
 
 
 @pytest.fixture
-def health(channel: grpc.Channel) -> Any:
-    return health_service_pb2_grpc.HealthServiceStub(channel)
+def performance(channel: grpc.Channel) -> Any:
+    return performance_service_pb2_grpc.PerformanceServiceStub(channel)
 
 
 class TestTrends:
-    def test_hourly_buckets_by_hand(self, rows: Rows, health: Any) -> None:
+    def test_hourly_buckets_by_hand(self, rows: Rows, performance: Any) -> None:
         rng = np.random.default_rng(3)
         rewards: list[float | None] = []
         times = []
@@ -267,8 +272,8 @@ class TestTrends:
             rows.inference("trend", at, "LONG", reward=reward, latency_ms=int(rng.integers(10, 90)))
             times.append(at)
             rewards.append(reward)
-        data = health.GetPerformanceTrends(
-            hpb.GetPerformanceTrendsRequest(model_id="trend", days=3, end_time=END_TIME)
+        data = performance.GetPerformanceTrends(
+            ppb.GetPerformanceTrendsRequest(model_id="trend", days=3, end_time=END_TIME)
         ).data
         hours: dict[datetime, list[float | None]] = {}
         for at, reward in zip(times, rewards, strict=True):
@@ -325,29 +330,29 @@ class TestTrends:
         assert data.buckets[23].win_rate_ma == pytest.approx(np.mean(win_rates[:24]), rel=1e-12)
         assert data.buckets[30].win_rate_ma == pytest.approx(np.mean(win_rates[7:31]), rel=1e-12)
 
-    def test_known_model_without_rows_and_unknown_model(self, rows: Rows, health: Any) -> None:
+    def test_known_model_without_rows_and_unknown_model(self, rows: Rows, performance: Any) -> None:
         rows.inference("old", END - timedelta(days=40), "LONG", reward=1.0)
-        data = health.GetPerformanceTrends(
-            hpb.GetPerformanceTrendsRequest(model_id="old", end_time=END_TIME)
+        data = performance.GetPerformanceTrends(
+            ppb.GetPerformanceTrendsRequest(model_id="old", end_time=END_TIME)
         ).data
         assert (len(data.buckets), data.summary.win_rate_trend) == (0, "stable")
         assert not data.summary.HasField("best_hour")
         with pytest.raises(grpc.RpcError) as caught:
-            health.GetPerformanceTrends(hpb.GetPerformanceTrendsRequest(model_id="nobody"))
+            performance.GetPerformanceTrends(ppb.GetPerformanceTrendsRequest(model_id="nobody"))
         assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
     @pytest.mark.parametrize("days", [0, 31])
-    def test_days_bounds(self, health: Any, days: int) -> None:
+    def test_days_bounds(self, performance: Any, days: int) -> None:
         with pytest.raises(grpc.RpcError) as caught:
-            health.GetPerformanceTrends(
-                hpb.GetPerformanceTrendsRequest(model_id="trend", days=days)
+            performance.GetPerformanceTrends(
+                ppb.GetPerformanceTrendsRequest(model_id="trend", days=days)
             )
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "days" in str(caught.value.details())
 
 
 class TestComparison:
-    def test_per_version_aggregates(self, rows: Rows, health: Any) -> None:
+    def test_per_version_aggregates(self, rows: Rows, performance: Any) -> None:
         series: dict[tuple[str, str], list[float | None]] = {
             ("a", "1"): [0.002, -0.001, 0.0, 0.003, None],
             ("a", "2"): [0.001, 0.001, -0.004],
@@ -367,8 +372,8 @@ class TestComparison:
         rows.inference(
             "a", END - timedelta(days=2), "LONG", reward=5.0, model_version="0"
         )  # outside
-        data = health.GetPerformanceComparison(
-            hpb.GetPerformanceComparisonRequest(window="24h", end_time=END_TIME)
+        data = performance.GetPerformanceComparison(
+            ppb.GetPerformanceComparisonRequest(window="24h", end_time=END_TIME)
         ).data
         assert data.total_models == 3
         got = {(m.model_id, m.model_version): m for m in data.models}
@@ -388,7 +393,7 @@ class TestComparison:
         rates = [m.win_rate for m in data.models]
         assert rates == sorted(rates, reverse=True)
 
-    def test_window_validation(self, health: Any) -> None:
+    def test_window_validation(self, performance: Any) -> None:
         with pytest.raises(grpc.RpcError) as caught:
-            health.GetPerformanceComparison(hpb.GetPerformanceComparisonRequest(window="2d"))
+            performance.GetPerformanceComparison(ppb.GetPerformanceComparisonRequest(window="2d"))
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT

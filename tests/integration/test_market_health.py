@@ -64,10 +64,9 @@ def test_on_sunday_a_model_active_until_fridays_close_is_fresh(
     first = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
     _sessions(rows, "steady", first, FRIDAY_CLOSE - FIVE)
     got = _health(session_health, "steady", SUNDAY)
-    # 24 market hours back from Sunday: Friday, Thursday, Wednesday and Tuesday give 4 x 300
-    # minutes; the other 240 are Monday's last four hours: from 09:00 in Bogota.
-    assert got.window_start.ToDatetime(UTC) == datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
-    assert got.prediction_count == 4 * 60 + 47  # Monday 09:05..12:55 is 47 slots (09:00 is out)
+    # One trading day back from Sunday: all of Friday, from its midnight in Bogota (05:00 UTC).
+    assert got.window_start.ToDatetime(UTC) == datetime(2026, 11, 27, 5, 0, tzinfo=UTC)
+    assert got.prediction_count == 60  # Friday 08:00..12:55
     assert got.market_minutes_since_last == pytest.approx(5.0)  # 12:55 to Friday's close
     assert got.minutes_since_last == pytest.approx(24 * 60 + 21 * 60 + 5)  # calendar minutes
     assert got.status == "healthy", got.issues
@@ -139,7 +138,7 @@ def test_make_run_on_a_saturday_shows_the_market_closed(
     assert not data.market.open
     assert data.market.last_close.ToDatetime(UTC) == datetime(2026, 12, 11, 18, 0, tzinfo=UTC)
     statuses = {m.model_id: m.status for m in data.models}
-    assert statuses["ppo_lstm_v3.2"] == "healthy"
+    assert statuses["ppo_lstm_v3.2"] == "healthy", [(m.model_id, m.issues) for m in data.models]
     assert statuses["dqn_legacy_v0.9"] == "critical"  # stopped 3 market hours before the close
     assert statuses["td3_ensemble_v1.0"] == "critical"  # slow
     assert statuses["a2c_conservative_v1.4"] == "warning"  # the coin flip

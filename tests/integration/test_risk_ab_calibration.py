@@ -20,13 +20,13 @@ from reference import outcome, paired, risk
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss
 
-from mlanalytics.v1 import health_service_pb2 as hpb
+from mlanalytics.v1 import metrics_service_pb2 as mpb
 from mlanalytics.v1 import (
-    health_service_pb2_grpc,
     metrics_service_pb2_grpc,
+    performance_service_pb2_grpc,
     prediction_service_pb2_grpc,
 )
-from mlanalytics.v1 import metrics_service_pb2 as mpb
+from mlanalytics.v1 import performance_service_pb2 as abpb
 from mlanalytics.v1 import prediction_service_pb2 as ppb
 from rows import Rows
 
@@ -47,8 +47,8 @@ def predictions(channel: grpc.Channel) -> Any:
 
 
 @pytest.fixture
-def health(channel: grpc.Channel) -> Any:
-    return health_service_pb2_grpc.HealthServiceStub(channel)
+def performance(channel: grpc.Channel) -> Any:
+    return performance_service_pb2_grpc.PerformanceServiceStub(channel)
 
 
 def rolling(metrics: Any, model_id: str, window: str = "24h") -> Any:
@@ -123,7 +123,7 @@ class TestRiskMetrics:
             assert got[field] == pytest.approx(expected[key], rel=1e-9), field
 
     def test_every_performance_metrics_carries_them(
-        self, rows: Rows, metrics: Any, health: Any
+        self, rows: Rows, metrics: Any, performance: Any
     ) -> None:
         rng = np.random.default_rng(3)
         for model_id in ("alpha", "beta"):
@@ -137,8 +137,8 @@ class TestRiskMetrics:
             mpb.GetModelMetricsRequest(model_id="alpha", end_time=WHEN)
         ).data
         assert overview.rolling.metrics == alpha
-        ab = health.CompareModels(
-            hpb.CompareModelsRequest(model_a="alpha", model_b="beta", window="24h", end_time=WHEN)
+        ab = performance.CompareModels(
+            abpb.CompareModelsRequest(model_a="alpha", model_b="beta", window="24h", end_time=WHEN)
         ).data
         assert ab.model_a.metrics == alpha
 
@@ -326,11 +326,11 @@ def write_pair(
     return a, b
 
 
-def compare(health: Any, model_a: str, model_b: str, window: str = "", end: str = WHEN) -> Any:
-    request = hpb.CompareModelsRequest(
+def compare(performance: Any, model_a: str, model_b: str, window: str = "", end: str = WHEN) -> Any:
+    request = abpb.CompareModelsRequest(
         model_a=model_a, model_b=model_b, window=window, end_time=end
     )
-    return health.CompareModels(request).data
+    return performance.CompareModels(request).data
 
 
 def assert_matches(got: Any, expected: Any) -> None:
@@ -346,13 +346,13 @@ def assert_matches(got: Any, expected: Any) -> None:
 
 
 class TestCompareModels:
-    def test_a_clearly_better_model_wins(self, rows: Rows, health: Any, metrics: Any) -> None:
+    def test_a_clearly_better_model_wins(self, rows: Rows, performance: Any, metrics: Any) -> None:
         a, b = write_pair(rows, np.random.default_rng(7), edge=2e-3, bars=60)
         expected = paired(a, b)
         assert expected.common_bars == 59  # bar 20 has no reward for B
         assert expected.p_value is not None
         assert expected.p_value < 1e-6
-        got = compare(health, "champion", "challenger")
+        got = compare(performance, "champion", "challenger")
         assert got.window == "7d"  # this RPC's default
         assert got.start_time.ToDatetime(UTC) == END - timedelta(days=7)
         assert_matches(got, expected)
@@ -364,16 +364,16 @@ class TestCompareModels:
             assert side.metrics == rolling(metrics, side.model_id, "7d").metrics
             assert side.probabilistic_sharpe == side.metrics.probabilistic_sharpe
 
-        swapped = compare(health, "challenger", "champion")
+        swapped = compare(performance, "challenger", "champion")
         assert_matches(swapped, paired(b, a))
         assert swapped.verdict == "model_b"
         assert swapped.mean_difference == -got.mean_difference
         assert swapped.p_value == pytest.approx(got.p_value, rel=1e-12)
 
-    def test_under_30_common_bars_is_insufficient_data(self, rows: Rows, health: Any) -> None:
+    def test_under_30_common_bars_is_insufficient_data(self, rows: Rows, performance: Any) -> None:
         a, b = write_pair(rows, np.random.default_rng(7), edge=2e-3, bars=60)
         since = END - timedelta(hours=1)
-        got = compare(health, "champion", "challenger", "1h")
+        got = compare(performance, "champion", "challenger", "1h")
         expected = paired([r for r in a if r[0] > since], [r for r in b if r[0] > since])
         assert got.common_bars == expected.common_bars == 12
         assert got.verdict == "insufficient_data"
@@ -382,32 +382,32 @@ class TestCompareModels:
         assert expected.p_value is not None
         assert expected.p_value < 0.05
 
-    def test_equal_models_are_no_significant_difference(self, rows: Rows, health: Any) -> None:
+    def test_equal_models_are_no_significant_difference(self, rows: Rows, performance: Any) -> None:
         first = END - 40 * FIVE
         for i in range(40):
             at = first + i * FIVE + timedelta(seconds=10)
             wobble = 1e-3 if i % 2 else -1e-3  # d = +-1e-3 alternately: mean 0
             rows.inference("twin_a", at, "LONG", reward=0.002 + wobble / 2)
             rows.inference("twin_b", at, "LONG", reward=0.002 - wobble / 2)
-        got = compare(health, "twin_a", "twin_b", "24h")
+        got = compare(performance, "twin_a", "twin_b", "24h")
         assert got.common_bars == 40
         assert got.mean_difference == pytest.approx(0.0, abs=1e-18)
         assert got.p_value == pytest.approx(1.0, abs=1e-9)
         assert got.verdict == "no_significant_difference"
 
-    def test_no_common_bar(self, rows: Rows, health: Any) -> None:
+    def test_no_common_bar(self, rows: Rows, performance: Any) -> None:
         rows.inference("early", END - timedelta(hours=3), "LONG", reward=0.01)
         rows.inference("late", END - timedelta(hours=1), "LONG", reward=0.02)
-        got = compare(health, "early", "late")
+        got = compare(performance, "early", "late")
         assert (got.common_bars, got.verdict) == (0, "insufficient_data")
         for field in ("mean_difference", "difference_ci95", "p_value"):
             assert not got.HasField(field), field
         assert got.model_a.data_points == got.model_b.data_points == 1
 
-    def test_a_known_model_without_rows_in_the_window(self, rows: Rows, health: Any) -> None:
+    def test_a_known_model_without_rows_in_the_window(self, rows: Rows, performance: Any) -> None:
         rows.inference("old", END - timedelta(days=20), "LONG", reward=0.01)
         rows.inference("new", END - timedelta(hours=1), "LONG", reward=0.02)
-        got = compare(health, "old", "new")
+        got = compare(performance, "old", "new")
         assert (got.model_a.data_points, got.model_a.model_version) == (0, "")
         assert not got.model_a.HasField("probabilistic_sharpe")
         assert got.verdict == "insufficient_data"
@@ -424,10 +424,10 @@ class TestCompareModels:
         ],
     )
     def test_invalid_arguments_name_the_parameter(
-        self, health: Any, fields: dict[str, str], violations: list[str]
+        self, performance: Any, fields: dict[str, str], violations: list[str]
     ) -> None:
         with pytest.raises(grpc.RpcError) as caught:
-            health.CompareModels(hpb.CompareModelsRequest(**fields))
+            performance.CompareModels(abpb.CompareModelsRequest(**fields))
         error: Any = caught.value
         assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
         message = error.details()
@@ -440,11 +440,11 @@ class TestCompareModels:
 
     @pytest.mark.parametrize(("model_a", "model_b"), [("nobody", "known"), ("known", "nobody")])
     def test_unknown_model_is_not_found(
-        self, rows: Rows, health: Any, model_a: str, model_b: str
+        self, rows: Rows, performance: Any, model_a: str, model_b: str
     ) -> None:
         rows.inference("known", END - timedelta(hours=1), "LONG", reward=0.01)
         with pytest.raises(grpc.RpcError) as caught:
-            compare(health, model_a, model_b)
+            compare(performance, model_a, model_b)
         error: Any = caught.value
         assert error.code() == grpc.StatusCode.NOT_FOUND
         assert "'nobody'" in error.details()

@@ -15,6 +15,7 @@ from grpc_status import rpc_status
 
 from mlanalytics.v1 import health_service_pb2 as pb
 from mlanalytics.v1 import health_service_pb2_grpc
+from server.api.directory import SERVICE_NAMES
 from server.api.interceptors import ErrorInterceptor
 from server.app import Service
 from server.errors import DatabaseUnavailable
@@ -33,14 +34,7 @@ def test_service_health_reports_the_database(channel: grpc.Channel) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    [
-        "",
-        "mlanalytics.v1.MetricsService",
-        "mlanalytics.v1.PredictionService",
-        "mlanalytics.v1.DriftService",
-        "mlanalytics.v1.HealthService",
-        "mlanalytics.v1.DocsService",
-    ],
+    ["", *SERVICE_NAMES],
 )
 def test_grpc_health_is_serving(channel: grpc.Channel, name: str) -> None:
     stub = health_pb2_grpc.HealthStub(channel)
@@ -54,14 +48,11 @@ def test_reflection_lists_every_service(channel: grpc.Channel) -> None:
     [reply] = list(stub.ServerReflectionInfo(iter([request])))
     names = {s.name for s in reply.list_services_response.service}
     assert names == {
-        "mlanalytics.v1.MetricsService",
-        "mlanalytics.v1.PredictionService",
-        "mlanalytics.v1.DriftService",
-        "mlanalytics.v1.HealthService",
-        "mlanalytics.v1.DocsService",
+        *SERVICE_NAMES,
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     }
+    assert len(SERVICE_NAMES) == 6  # every service of the protos (tests/unit/test_directory.py)
 
 
 def test_bad_parameter_carries_bad_request_details(channel: grpc.Channel) -> None:

@@ -1,8 +1,24 @@
-"""The endpoint directory is read from the protos and matches docs/DEFINITIONS.md#endpoints."""
+"""The endpoint directory is read from the protos; the endpoint tables of the README and
+docs/DEFINITIONS.md#endpoints are the blocks `make gen` writes from them."""
 
 from __future__ import annotations
 
-from server.api.directory import CACHED_METHODS, SERVICE_NAMES, endpoints
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from server.api.directory import CACHED_METHODS, SERVICE_NAMES, SERVICES, endpoints
+
+ROOT = Path(__file__).resolve().parents[2]
+_SPEC = importlib.util.spec_from_file_location("generate", ROOT / "clients" / "generate.py")
+assert _SPEC is not None
+assert _SPEC.loader is not None
+generate = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(generate)
+DOCUMENTS: dict[str, str] = generate.DOCUMENTS
+endpoint_tables = generate.endpoint_tables
+generated_block = generate.generated_block
 
 DOCUMENTED_ENDPOINTS = [
     ("/api/metrics/summary", "MetricsService", ["end_time"]),
@@ -29,9 +45,9 @@ DOCUMENTED_ENDPOINTS = [
     ("/", "HealthService", []),
     ("/api/health/models", "HealthService", ["end_time"]),
     ("/api/health/model/{model_id}", "HealthService", ["end_time"]),
-    ("/api/performance/trends/{model_id}", "HealthService", ["days", "end_time"]),
-    ("/api/performance/comparison", "HealthService", ["window", "end_time"]),
-    ("/api/performance/ab", "HealthService", ["model_a", "model_b", "window", "end_time"]),
+    ("/api/performance/trends/{model_id}", "PerformanceService", ["days", "end_time"]),
+    ("/api/performance/comparison", "PerformanceService", ["window", "end_time"]),
+    ("/api/performance/ab", "PerformanceService", ["model_a", "model_b", "window", "end_time"]),
     ("/api/health/models/watch", "HealthService", []),
     ("/metrics", "HealthService", []),
     ("/api/drift/watch", "DriftService", ["model_id", "window_hours", "baseline_days"]),
@@ -57,8 +73,24 @@ def test_service_names_come_from_the_package() -> None:
         "mlanalytics.v1.PredictionService",
         "mlanalytics.v1.DriftService",
         "mlanalytics.v1.HealthService",
+        "mlanalytics.v1.PerformanceService",
         "mlanalytics.v1.DocsService",
     )
+
+
+def test_no_service_has_more_than_six_rpcs() -> None:
+    sizes = {service.name: len(service.methods) for service in SERVICES}
+    assert max(sizes.values()) <= 6, sizes
+
+
+@pytest.mark.parametrize("document", sorted(DOCUMENTS))
+def test_the_endpoint_tables_are_what_make_gen_writes(document: str) -> None:
+    text = (ROOT / document).read_text()
+    block = generated_block(text, DOCUMENTS[document])
+    assert block is not None, f"{document} lost its generated block"
+    assert block == endpoint_tables()[document], f"{document}: run make gen"
+    rows = [line for line in block.splitlines() if line.startswith("| `")]
+    assert len(rows) == len(endpoints())
 
 
 def test_the_documentation_pages_are_not_cached() -> None:

@@ -10,6 +10,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = sorted((ROOT / "server").rglob("*.py"))
 ANALYTICS = sorted((ROOT / "analytics").rglob("*.py"))
+CLIENT = sorted(
+    p
+    for p in (ROOT / "clients" / "python" / "mlanalytics").rglob("*.py")
+    if "v1" not in p.relative_to(ROOT / "clients" / "python" / "mlanalytics").parts
+)
 
 
 def _imports(path: Path) -> set[str]:
@@ -62,3 +67,23 @@ def test_analytics_is_pure(path: Path) -> None:
     imported = _imports(path)
     assert not {n for n in imported if n.split(".")[0] in {"grpc", "psycopg", "server"}}
     assert not _generated(imported)
+
+
+@pytest.mark.parametrize("path", SERVER, ids=_relative)
+def test_the_server_uses_only_the_generated_code_of_the_client_package(path: Path) -> None:
+    hand_written = {
+        name
+        for name in _imports(path)
+        if name.split(".")[0] == "mlanalytics" and not name.startswith("mlanalytics.v1")
+    }
+    assert not hand_written, "the server imports the hand-written client"
+
+
+def test_the_client_package_is_found() -> None:
+    assert {p.name for p in CLIENT} >= {"client.py", "cli.py", "parameters.py", "openapi.py"}
+
+
+@pytest.mark.parametrize("path", CLIENT, ids=_relative)
+def test_the_client_imports_neither_the_server_nor_the_local_stack(path: Path) -> None:
+    imported = {name.split(".")[0] for name in _imports(path)}
+    assert not imported & {"server", "devstack", "analytics", "bench"}

@@ -7,8 +7,6 @@
     mlanalytics performance ab --a ppo_lstm_v3.2 --b a2c_conservative_v1.4   # is A better?
     mlanalytics watch health                 # print model-health changes as they happen
     mlanalytics watch drift --model sac_transformer_v2.1
-    mlanalytics serve                        # the whole local stack (make run)
-    mlanalytics seed --dsn postgresql://...  # demo data into a writable database
 
 ``--json`` prints exactly the ``data`` object the REST API returns for the same call (for a watch,
 one JSON line per snapshot). Errors print one line on stderr and exit with status 1 (2 for bad
@@ -21,33 +19,149 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from google.protobuf import json_format
+from google.protobuf import descriptor_pool, json_format
+from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
 
 from mlanalytics.client import DEFAULT_TARGET, AnalyticsClient
 from mlanalytics.errors import AnalyticsError
-from mlanalytics.parameters import PARAMETERS
-from mlanalytics.v1 import common_pb2, health_service_pb2
+from mlanalytics.parameters import parameter, request_parameters
+from mlanalytics.v1 import common_pb2, metrics_service_pb2, performance_service_pb2
 
 Handler = Callable[[AnalyticsClient, argparse.Namespace], Message]
 
+#: Request fields whose option has a shorter name: ``--model``, ``--a``, ``--b``.
+_OPTION_NAMES = {"model_id": "model", "model_a": "a", "model_b": "b"}
 
-#: CLI options that are request parameters: option name -> parameter name in the table.
-_OPTIONS = {
-    "model": "model_id",
-    "a": "model_a",
-    "b": "model_b",
-    "window": "window",
-    "window_hours": "window_hours",
-    "baseline_days": "baseline_days",
-    "page": "page",
-    "page_size": "page_size",
-    "start_time": "start_time",
-    "limit": "limit",
-    "days": "days",
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One command: its words, the RPC it calls and the client method that calls it (None for a
+    watch, which prints each event). Its options are the RPC's request parameters."""
+
+    words: tuple[str, ...]
+    rpc: str  # "Service/Method" of mlanalytics.v1
+    method: Callable[..., Message] | None
+    help: str
+
+    @property
+    def descriptor(self) -> MethodDescriptor:
+        service, method = self.rpc.split("/")
+        found: MethodDescriptor = descriptor_pool.Default().FindMethodByName(
+            f"mlanalytics.v1.{service}.{method}"
+        )
+        return found
+
+
+C = AnalyticsClient
+#: Every command, in the order of the help.
+COMMANDS: tuple[Command, ...] = (
+    Command(("health",), "HealthService/GetServiceHealth", C.service_health, "service health"),
+    Command(
+        ("health", "models"),
+        "HealthService/ListModelHealth",
+        C.models_health,
+        "health of every model seen in the last 7 days",
+    ),
+    Command(
+        ("health", "model"), "HealthService/GetModelHealth", C.model_health, "health of one model"
+    ),
+    Command(
+        ("info",),
+        "HealthService/GetServiceInfo",
+        C.service_info,
+        "service information and endpoints",
+    ),
+    Command(
+        ("metrics", "summary"),
+        "MetricsService/GetMetricsSummary",
+        C.metrics_summary,
+        "24 h metrics of every model",
+    ),
+    Command(
+        ("metrics", "rolling"),
+        "MetricsService/GetRollingMetrics",
+        C.rolling_metrics,
+        "one model's rolling metrics",
+    ),
+    Command(
+        ("metrics", "model"),
+        "MetricsService/GetModelMetrics",
+        C.model_metrics,
+        "rolling metrics, drift and accuracy of one model",
+    ),
+    Command(
+        ("predictions", "accuracy"),
+        "PredictionService/GetPredictionAccuracy",
+        C.prediction_accuracy,
+        "accuracy, per-class metrics, confusion matrix",
+    ),
+    Command(
+        ("predictions", "history"),
+        "PredictionService/GetPredictionHistory",
+        C.prediction_history,
+        "one page of predictions, newest first",
+    ),
+    Command(
+        ("predictions", "comparison"),
+        "PredictionService/GetPredictionComparison",
+        C.prediction_comparison,
+        "the latest predictions against what happened",
+    ),
+    Command(
+        ("drift", "status"),
+        "DriftService/GetDriftStatus",
+        C.drift_status,
+        "drift status of one model",
+    ),
+    Command(
+        ("drift", "features"),
+        "DriftService/GetDriftFeatures",
+        C.drift_features,
+        "per-feature drift, worst first",
+    ),
+    Command(
+        ("performance", "trends"),
+        "PerformanceService/GetPerformanceTrends",
+        C.performance_trends,
+        "hourly performance of one model",
+    ),
+    Command(
+        ("performance", "comparison"),
+        "PerformanceService/GetPerformanceComparison",
+        C.performance_comparison,
+        "every model version side by side",
+    ),
+    Command(
+        ("performance", "ab"),
+        "PerformanceService/CompareModels",
+        C.compare_models,
+        "is model A really better than model B? the verdict, then both models' metrics",
+    ),
+    Command(
+        ("watch", "health"),
+        "HealthService/WatchModelHealth",
+        None,
+        "model-health changes: status and issues",
+    ),
+    Command(
+        ("watch", "drift"),
+        "DriftService/WatchDrift",
+        None,
+        "drift changes of one model: status and drifted features",
+    ),
+)
+#: The help of the words that group commands without being one.
+_GROUPS = {
+    "metrics": "rolling metrics",
+    "predictions": "predictions against outcomes",
+    "drift": "input data drift",
+    "performance": "trends, comparison and A/B",
+    "watch": "print changes as they happen (until Ctrl-C)",
 }
 
 
@@ -62,10 +176,13 @@ def _global_options(defaults: bool) -> argparse.ArgumentParser:
     def default(value: object) -> object:
         return value if defaults else argparse.SUPPRESS
 
+    end_time = parameter(
+        metrics_service_pb2.GetRollingMetricsRequest.DESCRIPTOR.fields_by_name["end_time"]
+    )
     parser.add_argument(
         "--target", default=default(DEFAULT_TARGET), help=f"host:port (default {DEFAULT_TARGET})"
     )
-    parser.add_argument("--end-time", default=default(""), help=PARAMETERS["end_time"].help)
+    parser.add_argument("--end-time", default=default(""), help=end_time.help if end_time else "")
     parser.add_argument("--timeout", type=float, default=default(10.0), help="deadline in seconds")
     parser.add_argument(
         "--token",
@@ -84,37 +201,37 @@ def _global_options(defaults: bool) -> argparse.ArgumentParser:
     return parser
 
 
-def _add(
-    commands: Any,
-    name: str,
-    method: Callable[..., Message] | None,
-    help_text: str,
-    *options: str,
-    rpc: str = "",
-    end_time: bool = True,
-) -> argparse.ArgumentParser:
-    """A subcommand calling the client's ``method`` with the named request-parameter options
-    (their defaults as the RPC ``rpc`` reads them), and ``--end-time`` if ``end_time``."""
+def _add(commands: Any, name: str, command: Command) -> argparse.ArgumentParser:
+    """The parser of ``command``: an option per request parameter of its RPC (``--end-time``,
+    global, for those that take one)."""
     parser: argparse.ArgumentParser = commands.add_parser(
-        name, help=help_text, description=help_text, parents=[_global_options(defaults=False)]
+        name,
+        help=command.help,
+        description=command.help,
+        parents=[_global_options(defaults=False)],
     )
-    if method is not None:
-        parser.set_defaults(handler=_forward(method, options, end_time))
-    for option in options:
-        parameter = PARAMETERS[_OPTIONS[option]].for_rpc(rpc)
+    declared = request_parameters(command.descriptor.input_type)
+    fields = [field for field in declared if field != "end_time"]
+    for field in fields:
+        declared_field = declared[field]
+        option = _OPTION_NAMES.get(field, field)
         flag = "--" + option.replace("_", "-")
-        if parameter.kind == "integer":
-            parser.add_argument(flag, type=int, help=parameter.help)
+        argument = parser.add_argument(flag, dest=field, metavar=option.upper())
+        argument.help = declared_field.help
+        if declared_field.kind == "integer":
+            argument.type = int
         else:
-            parser.add_argument(flag, required=parameter.required, default="", help=parameter.help)
+            argument.required, argument.default = declared_field.required, ""
+    if command.method is not None:
+        parser.set_defaults(handler=_forward(command.method, fields, "end_time" in declared))
     return parser
 
 
-def _forward(method: Callable[..., Message], options: tuple[str, ...], end_time: bool) -> Handler:
+def _forward(method: Callable[..., Message], fields: list[str], end_time: bool) -> Handler:
     """A handler calling ``method`` with each option as the request parameter it names."""
 
     def handler(client: AnalyticsClient, args: argparse.Namespace) -> Message:
-        parameters = {_OPTIONS[option]: getattr(args, option) for option in options}
+        parameters = {field: getattr(args, field) for field in fields}
         if end_time:
             parameters["end_time"] = args.end_time
         return method(client, **parameters)
@@ -125,143 +242,22 @@ def _forward(method: Callable[..., Message], options: tuple[str, ...], end_time:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlanalytics",
-        description=__doc__.splitlines()[0] if __doc__ else None,
+        description=__doc__.splitlines()[0].replace("``", "") if __doc__ else None,
         parents=[_global_options(defaults=True)],
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
-
-    health = _add(
-        commands, "health", AnalyticsClient.service_health, "service health", end_time=False
-    )
-    health_commands = health.add_subparsers(dest="subcommand", metavar="subcommand")
-    _add(
-        health_commands,
-        "models",
-        AnalyticsClient.models_health,
-        "health of every model seen in the last 7 days",
-    )
-    _add(health_commands, "model", AnalyticsClient.model_health, "health of one model", "model")
-    _add(
-        commands,
-        "info",
-        AnalyticsClient.service_info,
-        "service information and endpoints",
-        end_time=False,
-    )
-
-    metrics = commands.add_parser("metrics", help="rolling metrics").add_subparsers(
-        dest="subcommand", required=True, metavar="subcommand"
-    )
-    _add(metrics, "summary", AnalyticsClient.metrics_summary, "24 h metrics of every model")
-    _add(
-        metrics,
-        "rolling",
-        AnalyticsClient.rolling_metrics,
-        "one model's rolling metrics",
-        "model",
-        "window",
-    )
-    _add(
-        metrics,
-        "model",
-        AnalyticsClient.model_metrics,
-        "rolling metrics, drift and accuracy of one model",
-        "model",
-        "window",
-    )
-
-    predictions = commands.add_parser("predictions", help="predictions against outcomes")
-    prediction_commands = predictions.add_subparsers(
-        dest="subcommand", required=True, metavar="subcommand"
-    )
-    _add(
-        prediction_commands,
-        "accuracy",
-        AnalyticsClient.prediction_accuracy,
-        "accuracy, per-class metrics, confusion matrix",
-        "model",
-        "window",
-    )
-    _add(
-        prediction_commands,
-        "history",
-        AnalyticsClient.prediction_history,
-        "one page of predictions, newest first",
-        "model",
-        "page",
-        "page_size",
-        "start_time",
-    )
-    _add(
-        prediction_commands,
-        "comparison",
-        AnalyticsClient.prediction_comparison,
-        "the latest predictions against what happened",
-        "model",
-        "limit",
-    )
-
-    drift = commands.add_parser("drift", help="input data drift").add_subparsers(
-        dest="subcommand", required=True, metavar="subcommand"
-    )
-    drift_options = ("model", "window_hours", "baseline_days")
-    _add(drift, "status", AnalyticsClient.drift_status, "drift status of one model", *drift_options)
-    _add(
-        drift,
-        "features",
-        AnalyticsClient.drift_features,
-        "per-feature drift, worst first",
-        *drift_options,
-    )
-
-    performance = commands.add_parser(
-        "performance", help="trends, comparison and A/B"
-    ).add_subparsers(dest="subcommand", required=True, metavar="subcommand")
-    _add(
-        performance,
-        "trends",
-        AnalyticsClient.performance_trends,
-        "hourly performance of one model",
-        "model",
-        "days",
-    )
-    _add(
-        performance,
-        "comparison",
-        AnalyticsClient.performance_comparison,
-        "every model version side by side",
-        "window",
-    )
-    _add(
-        performance,
-        "ab",
-        AnalyticsClient.compare_models,
-        "is model A really better than model B? the verdict, then both models' metrics",
-        "a",
-        "b",
-        "window",
-        rpc="CompareModels",
-    )
-
-    watch = commands.add_parser("watch", help="print changes as they happen (until Ctrl-C)")
-    watch_commands = watch.add_subparsers(dest="subcommand", required=True, metavar="subcommand")
-    _add(watch_commands, "health", None, "model-health changes: status and issues")
-    _add(
-        watch_commands,
-        "drift",
-        None,
-        "drift changes of one model: status and drifted features",
-        *drift_options,
-    )
-
-    commands.add_parser("serve", help="start the whole local stack (what `make run` does)")
-    seed = commands.add_parser("seed", help="load or top up the demo data in a writable database")
-    seed.add_argument("--dsn", required=True, help="libpq connection string")
-    seed.add_argument(
-        "--calendar",
-        choices=("session", "always"),
-        help="rows only inside market sessions, or around the clock (default: MARKET_CALENDAR)",
-    )
+    groups: dict[tuple[str, ...], Any] = {
+        (): parser.add_subparsers(dest="command", required=True, metavar="command")
+    }
+    parsers: dict[tuple[str, ...], argparse.ArgumentParser] = {}
+    for command in COMMANDS:
+        *words, name = command.words
+        group = tuple(words)
+        if group not in groups:
+            parent = parsers.get(group) or groups[()].add_parser(group[0], help=_GROUPS[group[0]])
+            groups[group] = parent.add_subparsers(
+                dest="subcommand", required=group not in parsers, metavar="subcommand"
+            )
+        parsers[command.words] = _add(groups[group], name, command)
     return parser
 
 
@@ -274,7 +270,7 @@ def to_json(message: Message) -> str:
 
 def render(message: Message) -> str:
     """A readable view: scalar fields as ``name: value``, repeated messages as tables."""
-    if isinstance(message, health_service_pb2.ModelAbComparison):
+    if isinstance(message, performance_service_pb2.ModelAbComparison):
         return render_ab(message)
     as_dict = json_format.MessageToDict(
         message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
@@ -327,7 +323,7 @@ def _render(value: dict[str, Any], prefix: str, lines: list[str]) -> None:
         lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
 
 
-def render_ab(ab: health_service_pb2.ModelAbComparison) -> str:
+def render_ab(ab: performance_service_pb2.ModelAbComparison) -> str:
     """The verdict on its own first line, the test's numbers, then the two models side by side."""
     lines = [_verdict_line(ab), ""]
     interval = ab.difference_ci95
@@ -349,18 +345,22 @@ def render_ab(ab: health_service_pb2.ModelAbComparison) -> str:
 
     a, b = ab.model_a, ab.model_b
     rows = [("", "model_a", "model_b")]
-    for field in health_service_pb2.AbSide.DESCRIPTOR.fields:
+    for field in performance_service_pb2.AbSide.DESCRIPTOR.fields:
         if field.message_type is None:
             rows.append((field.name, _present(a, field.name), _present(b, field.name)))
+    shown = {row[0] for row in rows}  # probabilistic_sharpe is also a side's own field
     for field in common_pb2.PerformanceMetrics.DESCRIPTOR.fields:
-        rows.append((field.name, _present(a.metrics, field.name), _present(b.metrics, field.name)))
+        if field.name not in shown:
+            rows.append(
+                (field.name, _present(a.metrics, field.name), _present(b.metrics, field.name))
+            )
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines.append("")
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _verdict_line(ab: health_service_pb2.ModelAbComparison) -> str:
+def _verdict_line(ab: performance_service_pb2.ModelAbComparison) -> str:
     """``verdict: model_a (ppo_lstm_v3.2 earned more per bar: p_value 1e-07, 2016 common bars)``."""
     if ab.verdict == "insufficient_data":
         detail = f"{ab.common_bars} common bars; a verdict needs {ab.min_common_bars}"
@@ -398,14 +398,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "serve":
-        from devstack.run import run  # noqa: PLC0415 (the local stack needs the `local` extras)
-
-        return run()
-    if args.command == "seed":
-        from devstack.__main__ import seed_command  # noqa: PLC0415 (as above)
-
-        return seed_command(args.dsn, args.calendar)
     try:
         roots = args.ca.read_bytes() if args.ca else None
     except OSError as error:
@@ -434,7 +426,7 @@ def _watch(client: AnalyticsClient, args: argparse.Namespace) -> int:
         describe: Callable[[Any], dict[str, str]] = _health_lines
     else:
         events = client.watch_drift(
-            args.model, window_hours=args.window_hours, baseline_days=args.baseline_days
+            args.model_id, window_hours=args.window_hours, baseline_days=args.baseline_days
         )
         describe = _drift_lines
     shown: dict[str, str] = {}

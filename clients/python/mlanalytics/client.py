@@ -37,6 +37,8 @@ from mlanalytics.v1 import (
     health_service_pb2_grpc,
     metrics_service_pb2,
     metrics_service_pb2_grpc,
+    performance_service_pb2,
+    performance_service_pb2_grpc,
     prediction_service_pb2,
     prediction_service_pb2_grpc,
 )
@@ -51,6 +53,7 @@ _SERVICES = tuple(
         prediction_service_pb2,
         drift_service_pb2,
         health_service_pb2,
+        performance_service_pb2,
     )
     for service in module.DESCRIPTOR.services_by_name.values()
 )
@@ -172,6 +175,7 @@ class AnalyticsClient:
         self._predictions = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
         self._drift = drift_service_pb2_grpc.DriftServiceStub(self._channel)
         self._health = health_service_pb2_grpc.HealthServiceStub(self._channel)
+        self._performance = performance_service_pb2_grpc.PerformanceServiceStub(self._channel)
 
     def __enter__(self) -> Self:
         return self
@@ -362,21 +366,21 @@ class AnalyticsClient:
         days: int | None = None,
         end_time: Time = None,
         timeout: float | None = None,
-    ) -> health_service_pb2.PerformanceTrends:
+    ) -> performance_service_pb2.PerformanceTrends:
         """GET /api/performance/trends/{model_id}: hourly buckets and trend words."""
-        request = health_service_pb2.GetPerformanceTrendsRequest(
+        request = performance_service_pb2.GetPerformanceTrendsRequest(
             model_id=model_id, days=days, end_time=_time(end_time)
         )
-        return self._call(self._health.GetPerformanceTrends, request, timeout).data
+        return self._call(self._performance.GetPerformanceTrends, request, timeout).data
 
     def performance_comparison(
         self, *, window: str = "", end_time: Time = None, timeout: float | None = None
-    ) -> health_service_pb2.PerformanceComparison:
+    ) -> performance_service_pb2.PerformanceComparison:
         """GET /api/performance/comparison: every model version of the window side by side."""
-        request = health_service_pb2.GetPerformanceComparisonRequest(
+        request = performance_service_pb2.GetPerformanceComparisonRequest(
             window=window, end_time=_time(end_time)
         )
-        return self._call(self._health.GetPerformanceComparison, request, timeout).data
+        return self._call(self._performance.GetPerformanceComparison, request, timeout).data
 
     def compare_models(
         self,
@@ -386,13 +390,13 @@ class AnalyticsClient:
         window: str = "",
         end_time: Time = None,
         timeout: float | None = None,
-    ) -> health_service_pb2.ModelAbComparison:
+    ) -> performance_service_pb2.ModelAbComparison:
         """GET /api/performance/ab: both models' metrics over 1h, 24h, 7d (default) or 30d, and
         a paired t-test of their per-bar rewards with a verdict."""
-        request = health_service_pb2.CompareModelsRequest(
+        request = performance_service_pb2.CompareModelsRequest(
             model_a=model_a, model_b=model_b, window=window, end_time=_time(end_time)
         )
-        return self._call(self._health.CompareModels, request, timeout).data
+        return self._call(self._performance.CompareModels, request, timeout).data
 
     # --- Watch streams --------------------------------------------------------------------------
 

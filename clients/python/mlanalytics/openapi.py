@@ -5,8 +5,9 @@ so the document describes what Envoy's transcoder does with exactly those descri
 
 * one operation per RPC with a ``google.api.http`` rule, on its path, ``operationId`` the RPC's
   name, tagged with its service, summary and description from the RPC's proto comment;
-* its path and query parameters: the request fields, typed, bounded and defaulted by the one
-  parameter table (``mlanalytics.parameters``) where it lists them, else by their proto type;
+* its path and query parameters: the request fields, typed, bounded and defaulted by their
+  ``(mlanalytics.v1.parameter)`` option where they have one (``mlanalytics.parameters``), else
+  by their proto type;
 * its 200 response as Envoy prints it (``preserve_proto_field_names``,
   ``always_print_primitive_fields``): proto field names, int64 as strings, Timestamps as RFC 3339
   strings, fields without presence always present (``required``), ``optional`` and message fields
@@ -26,7 +27,7 @@ both too, to print error details).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,7 @@ from google.protobuf.descriptor import (
     ServiceDescriptor,
 )
 
-from mlanalytics.parameters import MODEL_ID_MAX_LENGTH, Parameter
+from mlanalytics.parameters import Parameter, request_parameters
 
 OPENAPI_VERSION = "3.1.0"
 HTTP_BODY = "google.api.HttpBody"
@@ -143,7 +144,6 @@ class Info:
 def document(
     descriptor_set: bytes,
     info: Info,
-    parameters: Mapping[str, Parameter],
     *,
     package: str,
     tag_order: Sequence[str] = (),
@@ -153,7 +153,7 @@ def document(
     ``tag_order`` lists service names to put first (the others follow in descriptor-set order).
     """
     return _Walker(descriptor_pb2.FileDescriptorSet.FromString(descriptor_set), package).document(
-        info, parameters, tag_order
+        info, tag_order
     )
 
 
@@ -178,9 +178,7 @@ class _Walker:
         ]
         self.schemas: dict[str, Schema] = {}
 
-    def document(
-        self, info: Info, parameters: Mapping[str, Parameter], tag_order: Sequence[str]
-    ) -> Schema:
+    def document(self, info: Info, tag_order: Sequence[str]) -> Schema:
         first = {name: i for i, name in enumerate(tag_order)}
         services = sorted(self.services, key=lambda s: first.get(s.name, len(first)))
         paths: dict[str, dict[str, Any]] = {}
@@ -195,9 +193,7 @@ class _Walker:
                     raise ValueError(f"two RPCs named {method.name}: operationId must be unique")
                 operation_ids.add(method.name)
                 path = _openapi_path(template)
-                paths.setdefault(path, {})[verb] = self._operation(
-                    service, method, template, body, parameters
-                )
+                paths.setdefault(path, {})[verb] = self._operation(service, method, template, body)
         responses = {
             name: {
                 "description": text,
@@ -255,10 +251,10 @@ class _Walker:
         method: MethodDescriptor,
         template: str,
         body: str,
-        table: Mapping[str, Parameter],
     ) -> Schema:
         comment = self.comments.get(method.full_name, "")
         request = method.input_type
+        table = request_parameters(request)
         in_path = set(re.findall(r"\{([\w.]+)", template))
         parameters = [
             self._parameter(field, field.name in in_path, table.get(field.name))
@@ -279,9 +275,7 @@ class _Walker:
                 "required": True,
                 "content": {"application/json": {"schema": target}},
             }
-        names_a_resource = bool(in_path) or any(
-            table[f.name].kind == "model_id" for f in request.fields if f.name in table
-        )
+        names_a_resource = bool(in_path) or any(p.kind == "model_id" for p in table.values())
         operation["responses"] = {"200": self._success(method)} | {
             status: {"$ref": f"#/components/responses/{name}"}
             for status, (name, _) in _ERRORS.items()
@@ -290,7 +284,7 @@ class _Walker:
         return operation
 
     def _parameter(self, field: FieldDescriptor, in_path: bool, table: Parameter | None) -> Schema:
-        """One path or query parameter: from the parameter table, else from the proto field."""
+        """One path or query parameter: from its parameter option, else from the proto field."""
         if table is None:
             schema = self._field(field)
             description = self.comments.get(field.full_name, "")
@@ -425,20 +419,19 @@ class _Walker:
 
 
 def _table_schema(parameter: Parameter) -> Schema:
-    """The JSON schema of a parameter of the table: kind, bounds, accepted values, default."""
+    """The JSON schema of a declared parameter: kind, bounds, accepted values, default."""
     if parameter.kind == "model_id":
-        return {"type": "string", "minLength": 1, "maxLength": MODEL_ID_MAX_LENGTH}
+        return {"type": "string", "minLength": 1, "maxLength": parameter.max_length}
     if parameter.kind == "time":
         return {"type": "string", "format": "date-time"}
     if parameter.kind == "window":
         return {"type": "string", "enum": list(parameter.choices), "default": parameter.default}
-    default, minimum, maximum = parameter.integer_spec()
     return {
         "type": "integer",
         "format": "int32",
-        "minimum": minimum,
-        "maximum": maximum,
-        "default": default,
+        "minimum": parameter.minimum,
+        "maximum": parameter.maximum,
+        "default": parameter.default,
     }
 
 

@@ -1,33 +1,28 @@
-"""The request parameters of the API: one table that every side reads.
+"""The request parameters of the API, read from the protos' ``(mlanalytics.v1.parameter)`` options.
 
-The server validates requests with it, the CLI prints its help from it, the OpenAPI document
-shows it, and a test checks the proto comments and the README against it, so a default or a
-bound is typed once. Definitions: docs/DEFINITIONS.md#request-parameters.
+The protos are the one place a parameter's default, bounds and choices are written; the CLI's
+help and the OpenAPI document read them here, from the descriptors. Definitions:
+docs/DEFINITIONS.md#request-parameters.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import timedelta
+from dataclasses import dataclass
 from typing import Literal
+
+from google.protobuf import descriptor_pb2
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+from mlanalytics.v1 import options_pb2
 
 Kind = Literal["model_id", "time", "window", "integer"]
 
-#: The named windows, in the order they are documented; each covers (end_time - W, end_time].
-WINDOWS: dict[str, timedelta] = {
-    "1h": timedelta(hours=1),
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-    "30d": timedelta(days=30),
-}
-
-MODEL_ID_MAX_LENGTH = 100
 INT32_MAX = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
 class Parameter:
-    """One request parameter: its name, kind, default and accepted values."""
+    """One request parameter as one request message declares it."""
 
     name: str
     kind: Kind
@@ -37,17 +32,8 @@ class Parameter:
     minimum: int | None = None
     maximum: int | None = None
     choices: tuple[str, ...] = ()
-    #: (RPC name, default) pairs: the RPCs where the default differs (same choices and bounds).
-    rpc_defaults: tuple[tuple[str, str | int], ...] = ()
-
-    def for_rpc(self, rpc: str) -> Parameter:
-        """This parameter as the RPC ``rpc`` (e.g. "CompareModels") reads it: its own default."""
-        default = dict(self.rpc_defaults).get(rpc, self.default)
-        return replace(self, default=default, rpc_defaults=())
-
-    @property
-    def required(self) -> bool:
-        return self.kind == "model_id"
+    max_length: int = 0
+    required: bool = False
 
     @property
     def bounds(self) -> str:
@@ -56,76 +42,65 @@ class Parameter:
             return ""
         return f"{self.minimum}..{self.maximum}"
 
-    def integer_spec(self) -> tuple[int, int, int]:
-        """``(default, minimum, maximum)`` of an integer parameter."""
-        if not (
-            isinstance(self.default, int) and self.minimum is not None and self.maximum is not None
-        ):
-            raise ValueError(f"{self.name} is not an integer parameter")
-        return self.default, self.minimum, self.maximum
+    @property
+    def accepts(self) -> str:
+        """What values it takes, in words: its choices, bounds or length."""
+        if self.choices:
+            return ", ".join(self.choices)
+        if self.max_length:
+            return f"at most {self.max_length} characters"
+        return self.bounds
 
     @property
     def help(self) -> str:
         """One line for a CLI or a document: what it is, what it accepts, its default."""
-        accepts = ", ".join(self.choices) if self.choices else self.bounds
         default = self.default_text or ("" if self.default is None else str(self.default))
         parts = [self.description]
-        if accepts:
-            parts.append(accepts)
+        if self.accepts:
+            parts.append(self.accepts)
         if default:
             parts.append(f"default {default}")
         return "; ".join(parts)
 
 
-_ALL = (
-    Parameter(
-        "model_id",
-        "model_id",
-        f"a model id such as 'ppo_lstm_v3.2', at most {MODEL_ID_MAX_LENGTH} characters",
-    ),
-    Parameter(
-        "model_a",
-        "model_id",
-        f"model A of an A/B comparison: a model id, at most {MODEL_ID_MAX_LENGTH} characters",
-    ),
-    Parameter(
-        "model_b",
-        "model_id",
-        f"model B, compared with model A: a model id, at most {MODEL_ID_MAX_LENGTH} characters",
-    ),
-    Parameter(
-        "window",
-        "window",
-        "the window",
-        default="24h",
-        choices=tuple(WINDOWS),
-        rpc_defaults=(("CompareModels", "7d"),),
-    ),
-    Parameter(
-        "end_time", "time", "RFC 3339 instant ending the window (inclusive)", default_text="now"
-    ),
-    Parameter(
-        "start_time",
-        "time",
-        "RFC 3339 instant starting the range (exclusive)",
-        default_text="end_time - 7 days",
-    ),
-    Parameter("page", "integer", "1-based page number", default=1, minimum=1, maximum=INT32_MAX),
-    Parameter("page_size", "integer", "rows per page", default=100, minimum=1, maximum=1000),
-    Parameter(
-        "limit",
-        "integer",
-        "how many of the latest predictions",
-        default=100,
-        minimum=1,
-        maximum=1000,
-    ),
-    Parameter(
-        "window_hours", "integer", "recent window in hours", default=24, minimum=1, maximum=168
-    ),
-    Parameter("baseline_days", "integer", "baseline in days", default=7, minimum=1, maximum=30),
-    Parameter("days", "integer", "days of hourly buckets", default=7, minimum=1, maximum=30),
-)
+def rules(field: FieldDescriptor) -> options_pb2.Parameter | None:
+    """The field's ``(mlanalytics.v1.parameter)`` option, if it has one (from any pool)."""
+    options = descriptor_pb2.FieldOptions.FromString(field.GetOptions().SerializeToString())
+    if not options.HasExtension(options_pb2.parameter):
+        return None
+    found: options_pb2.Parameter = options.Extensions[options_pb2.parameter]
+    return found
 
-#: Every parameter by name.
-PARAMETERS: dict[str, Parameter] = {p.name: p for p in _ALL}
+
+def parameter(field: FieldDescriptor) -> Parameter | None:
+    """The parameter ``field`` declares; None for a field without the option."""
+    declared = rules(field)
+    if declared is None:
+        return None
+    if field.cpp_type == FieldDescriptor.CPPTYPE_INT32:
+        return Parameter(
+            field.name,
+            "integer",
+            declared.summary,
+            default=int(declared.default) if declared.default else None,
+            minimum=declared.gte if declared.HasField("gte") else None,
+            maximum=declared.lte if declared.HasField("lte") else INT32_MAX,
+        )
+    choices = tuple(getattr(declared, "in"))  # `in` is a Python keyword
+    kind: Kind = "window" if choices else "time" if declared.format else "model_id"
+    return Parameter(
+        field.name,
+        kind,
+        declared.summary,
+        default=declared.default or None,
+        default_text=declared.default_text,
+        choices=choices,
+        max_length=declared.max_len,
+        required=declared.required,
+    )
+
+
+def request_parameters(request: Descriptor) -> dict[str, Parameter]:
+    """The parameters of a request message, in field order."""
+    found = {field.name: parameter(field) for field in request.fields}
+    return {name: p for name, p in found.items() if p is not None}

@@ -17,14 +17,8 @@ import type {
   WatchDriftRequest,
 } from "./gen/mlanalytics/v1/drift_service.js";
 import type {
-  CompareModelsRequest,
-  CompareModelsResponse,
   GetModelHealthRequest,
   GetModelHealthResponse,
-  GetPerformanceComparisonRequest,
-  GetPerformanceComparisonResponse,
-  GetPerformanceTrendsRequest,
-  GetPerformanceTrendsResponse,
   GetServiceHealthResponse,
   GetServiceInfoResponse,
   ListModelHealthRequest,
@@ -39,6 +33,15 @@ import type {
   GetRollingMetricsRequest,
   GetRollingMetricsResponse,
 } from "./gen/mlanalytics/v1/metrics_service.js";
+import type {
+  CompareModelsRequest,
+  CompareModelsResponse,
+  GetPerformanceComparisonRequest,
+  GetPerformanceComparisonResponse,
+  GetPerformanceTrendsRequest,
+  GetPerformanceTrendsResponse,
+} from "./gen/mlanalytics/v1/performance_service.js";
+import { PATHS } from "./gen/paths.js";
 import type {
   GetPredictionAccuracyRequest,
   GetPredictionAccuracyResponse,
@@ -122,84 +125,78 @@ export class AnalyticsClient {
 
   /** GET /api/metrics/summary: rolling 24 h metrics of every recent model, with aggregates. */
   getMetricsSummary(params: Params<GetMetricsSummaryRequest> = {}, call?: CallOptions) {
-    return this.#data<GetMetricsSummaryResponse>("/api/metrics/summary", params, call);
+    return this.#data<GetMetricsSummaryResponse>(PATHS.GetMetricsSummary, params, call);
   }
 
   /** GET /api/metrics/rolling: metrics of one model over one window (default 24h). */
   getRollingMetrics(params: ModelParams<GetRollingMetricsRequest>, call?: CallOptions) {
-    return this.#data<GetRollingMetricsResponse>("/api/metrics/rolling", params, call);
+    return this.#data<GetRollingMetricsResponse>(PATHS.GetRollingMetrics, params, call);
   }
 
   /** GET /api/metrics/model/{model_id}: rolling metrics, drift and accuracy of one model. */
-  getModelMetrics({ model_id, ...params }: ModelParams<GetModelMetricsRequest>, call?: CallOptions) {
-    const path = `/api/metrics/model/${encodeURIComponent(model_id)}`;
-    return this.#data<GetModelMetricsResponse>(path, params, call);
+  getModelMetrics(params: ModelParams<GetModelMetricsRequest>, call?: CallOptions) {
+    return this.#data<GetModelMetricsResponse>(PATHS.GetModelMetrics, params, call);
   }
 
   // PredictionService
 
   /** GET /api/predictions/accuracy: accuracy, macro P/R/F1, per action, confusion matrix. */
   getPredictionAccuracy(params: ModelParams<GetPredictionAccuracyRequest>, call?: CallOptions) {
-    return this.#data<GetPredictionAccuracyResponse>("/api/predictions/accuracy", params, call);
+    return this.#data<GetPredictionAccuracyResponse>(PATHS.GetPredictionAccuracy, params, call);
   }
 
   /** GET /api/predictions/history: one page of predictions with outcomes, newest first. */
   getPredictionHistory(params: ModelParams<GetPredictionHistoryRequest>, call?: CallOptions) {
-    return this.#data<GetPredictionHistoryResponse>("/api/predictions/history", params, call);
+    return this.#data<GetPredictionHistoryResponse>(PATHS.GetPredictionHistory, params, call);
   }
 
   /** GET /api/predictions/comparison: the last `limit` predictions against what happened. */
   getPredictionComparison(params: ModelParams<GetPredictionComparisonRequest>, call?: CallOptions) {
-    return this.#data<GetPredictionComparisonResponse>("/api/predictions/comparison", params, call);
+    return this.#data<GetPredictionComparisonResponse>(PATHS.GetPredictionComparison, params, call);
   }
 
   // DriftService
 
   /** GET /api/drift/status: data and concept drift of one model, with its status. */
   getDriftStatus(params: ModelParams<GetDriftStatusRequest>, call?: CallOptions) {
-    return this.#data<GetDriftStatusResponse>("/api/drift/status", params, call);
+    return this.#data<GetDriftStatusResponse>(PATHS.GetDriftStatus, params, call);
   }
 
   /** GET /api/drift/features: per-feature drift, most drifted first. */
   getDriftFeatures(params: ModelParams<GetDriftFeaturesRequest>, call?: CallOptions) {
-    return this.#data<GetDriftFeaturesResponse>("/api/drift/features", params, call);
+    return this.#data<GetDriftFeaturesResponse>(PATHS.GetDriftFeatures, params, call);
   }
 
   // HealthService
 
   /** GET /health: service liveness and database connection (not wrapped in an envelope). */
   getServiceHealth(call?: CallOptions): Promise<GetServiceHealthResponse> {
-    return this.#get("/health", {}, call);
+    return this.#get(PATHS.GetServiceHealth, {}, call);
   }
 
   /** GET /: service information and the endpoint directory (not wrapped in an envelope). */
   getServiceInfo(call?: CallOptions): Promise<GetServiceInfoResponse> {
-    return this.#get("/", {}, call);
+    return this.#get(PATHS.GetServiceInfo, {}, call);
   }
 
   /** GET /api/health/models: health of every model seen in the last 7 days. */
   listModelHealth(params: Params<ListModelHealthRequest> = {}, call?: CallOptions) {
-    return this.#data<ListModelHealthResponse>("/api/health/models", params, call);
+    return this.#data<ListModelHealthResponse>(PATHS.ListModelHealth, params, call);
   }
 
   /** GET /api/health/model/{model_id}: health of one model. */
-  getModelHealth({ model_id, ...params }: ModelParams<GetModelHealthRequest>, call?: CallOptions) {
-    const path = `/api/health/model/${encodeURIComponent(model_id)}`;
-    return this.#data<GetModelHealthResponse>(path, params, call);
+  getModelHealth(params: ModelParams<GetModelHealthRequest>, call?: CallOptions) {
+    return this.#data<GetModelHealthResponse>(PATHS.GetModelHealth, params, call);
   }
 
   /** GET /api/performance/trends/{model_id}: hourly performance over `days`, with trends. */
-  getPerformanceTrends(
-    { model_id, ...params }: ModelParams<GetPerformanceTrendsRequest>,
-    call?: CallOptions,
-  ) {
-    const path = `/api/performance/trends/${encodeURIComponent(model_id)}`;
-    return this.#data<GetPerformanceTrendsResponse>(path, params, call);
+  getPerformanceTrends(params: ModelParams<GetPerformanceTrendsRequest>, call?: CallOptions) {
+    return this.#data<GetPerformanceTrendsResponse>(PATHS.GetPerformanceTrends, params, call);
   }
 
   /** GET /api/performance/comparison: every model version of the window, best win rate first. */
   getPerformanceComparison(params: Params<GetPerformanceComparisonRequest> = {}, call?: CallOptions) {
-    return this.#data<GetPerformanceComparisonResponse>("/api/performance/comparison", params, call);
+    return this.#data<GetPerformanceComparisonResponse>(PATHS.GetPerformanceComparison, params, call);
   }
 
   /**
@@ -207,7 +204,7 @@ export class AnalyticsClient {
    * calls) and a paired t-test of their per-bar rewards, with a `Verdict`.
    */
   compareModels(params: PairParams, call?: CallOptions) {
-    return this.#data<CompareModelsResponse>("/api/performance/ab", params, call);
+    return this.#data<CompareModelsResponse>(PATHS.CompareModels, params, call);
   }
 
   // Watch streams (Server-Sent Events)
@@ -215,7 +212,7 @@ export class AnalyticsClient {
   /** GET /api/health/models/watch: the model-health list now and on every change of a model's
    * status or issues; heartbeats at least every 15 s. Reconnects by itself; see `watch.ts`. */
   watchModelHealth(handlers: WatchHandlers<ModelHealthList>, options?: WatchOptions): Subscription {
-    return this.#watch("/api/health/models/watch", {}, handlers, options);
+    return this.#watch(PATHS.WatchModelHealth, {}, handlers, options);
   }
 
   /** GET /api/drift/watch: one model's drift report now and on every change of its status or
@@ -225,7 +222,7 @@ export class AnalyticsClient {
     handlers: WatchHandlers<DriftReport>,
     options?: WatchOptions,
   ): Subscription {
-    return this.#watch("/api/drift/watch", params, handlers, options);
+    return this.#watch(PATHS.WatchDrift, params, handlers, options);
   }
 
   #watch<T>(path: string, params: object, handlers: WatchHandlers<T>, options?: WatchOptions): Subscription {
@@ -237,11 +234,12 @@ export class AnalyticsClient {
 
   /** GET an /api/... path and unwrap its envelope {success, data, timestamp}. */
   async #data<R extends { success: boolean; data?: unknown }>(
-    path: string,
+    template: string,
     params: object,
     call: CallOptions | undefined,
   ): Promise<Data<R>> {
-    const body = await this.#get<Partial<R>>(path, params, call);
+    const [path, rest] = fill(template, params);
+    const body = await this.#get<Partial<R>>(path, rest, call);
     if (body.success !== true || body.data === undefined || body.data === null) {
       throw new AnalyticsError("response is not a {success: true, data} envelope", {
         status: 200,
@@ -305,6 +303,17 @@ export class AnalyticsClient {
       signal?.removeEventListener("abort", cancel);
     }
   }
+}
+
+/** The path of a `{field}` template with those fields of `params` filled in, and the others. */
+function fill(template: string, params: object): [string, object] {
+  const rest: Record<string, unknown> = { ...params };
+  const path = template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = rest[name];
+    delete rest[name];
+    return encodeURIComponent(String(value));
+  });
+  return [path, rest];
 }
 
 /**

@@ -26,5 +26,7 @@ export type { FieldViolation, StatusBody } from "./errors.js";
 export type * from "./gen/mlanalytics/v1/common.js";
 export type * from "./gen/mlanalytics/v1/drift_service.js";
 export type * from "./gen/mlanalytics/v1/health_service.js";
+export type * from "./gen/mlanalytics/v1/performance_service.js";
+export { PATHS } from "./gen/paths.js";
 export type * from "./gen/mlanalytics/v1/metrics_service.js";
 export type * from "./gen/mlanalytics/v1/prediction_service.js";

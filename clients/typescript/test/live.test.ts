@@ -182,9 +182,12 @@ const PATHS: Record<string, () => Promise<void>> = {
     const week = await client.compareModels({ model_a: MODEL, model_b: COIN_FLIP });
     assertShape(week, shapes.modelAbComparison);
     assert.equal(week.window, "7d", "this call's default window");
-    assert.equal(week.verdict, "model_a", "the good model beats the coin flip");
+    // A week rarely separates a Sharpe of 2 from a coin flip: the verdict follows the interval.
     assert.ok(week.common_bars >= 30);
-    assert.ok(week.difference_ci95 && week.difference_ci95.lower > 0);
+    const ci = week.difference_ci95;
+    assert.ok(ci, "a week of common bars has an interval");
+    const expected = ci.lower > 0 ? "model_a" : ci.upper < 0 ? "model_b" : "no_significant_difference";
+    assert.equal(week.verdict, expected, JSON.stringify(ci));
     const hour = await client.compareModels({ model_a: MODEL, model_b: COIN_FLIP, window: "1h" });
     assert.equal(hour.verdict, "insufficient_data");
     assert.ok(hour.common_bars <= 12, `an hour holds 12 bars, got ${hour.common_bars}`);

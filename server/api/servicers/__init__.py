@@ -13,12 +13,14 @@ from mlanalytics.v1 import (
     drift_service_pb2_grpc,
     health_service_pb2_grpc,
     metrics_service_pb2_grpc,
+    performance_service_pb2_grpc,
     prediction_service_pb2_grpc,
 )
 from server.api.servicers.docs import DocsServicer
 from server.api.servicers.drift import DriftServicer
 from server.api.servicers.health import HealthServicer
 from server.api.servicers.metrics import MetricsServicer
+from server.api.servicers.performance import PerformanceServicer
 from server.api.servicers.predictions import PredictionServicer
 from server.config import Settings
 from server.evaluations import Evaluations
@@ -57,6 +59,9 @@ def add_servicers(
     )
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(
         MetricsServicer(pool, settings), server
+    )
+    performance_service_pb2_grpc.add_PerformanceServiceServicer_to_server(
+        PerformanceServicer(pool, settings), server
     )
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
         PredictionServicer(pool, settings), server

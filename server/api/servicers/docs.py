@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import grpc
 from google.api import httpbody_pb2
+from google.api.httpbody_pb2 import HttpBody
+from google.protobuf.message import Message
 
 from mlanalytics.v1 import docs_service_pb2 as pb
 from mlanalytics.v1 import docs_service_pb2_grpc
@@ -25,19 +27,13 @@ class DocsServicer(docs_service_pb2_grpc.DocsServiceServicer):
     def __init__(self, documentation: Documentation | None = None) -> None:
         self._docs = documentation or load()
 
-    def GetOpenApiDocument(
-        self, request: pb.GetOpenApiDocumentRequest, context: grpc.ServicerContext
-    ) -> httpbody_pb2.HttpBody:
+    def GetOpenApiDocument(self, request: Message, context: grpc.ServicerContext) -> HttpBody:
         return _send(self._docs.document, context)
 
-    def GetSwaggerUi(
-        self, request: pb.GetSwaggerUiRequest, context: grpc.ServicerContext
-    ) -> httpbody_pb2.HttpBody:
+    def GetSwaggerUi(self, request: Message, context: grpc.ServicerContext) -> HttpBody:
         return _send(self._docs.swagger_ui, context)
 
-    def GetRedoc(
-        self, request: pb.GetRedocRequest, context: grpc.ServicerContext
-    ) -> httpbody_pb2.HttpBody:
+    def GetRedoc(self, request: Message, context: grpc.ServicerContext) -> HttpBody:
         return _send(self._docs.redoc, context)
 
     def GetDocsAsset(

@@ -12,10 +12,8 @@ from mlanalytics.v1 import drift_service_pb2_grpc
 from server.api.convert import envelope
 from server.api.messages import common, drift
 from server.api.servicers.base import DataServicer
-from server.api.streaming import abort, envelope_fields, watch
-from server.api.validation import Params
+from server.api.streaming import envelope_fields, watch
 from server.config import Settings
-from server.errors import InvalidArgument
 from server.evaluations import DriftKey, Evaluations
 from server.reports.changes import drift_signature
 from server.reports.drift import DriftReport, drift_report
@@ -35,20 +33,16 @@ class DriftServicer(DataServicer, drift_service_pb2_grpc.DriftServiceServicer):
     def _report(
         self, request: pb.GetDriftStatusRequest | pb.GetDriftFeaturesRequest
     ) -> DriftReport:
-        params = Params()
-        model_id = params.model_id(request.model_id)
-        end = params.end_time(request.end_time)
-        window_hours = params.integer(request, "window_hours")
-        baseline_days = params.integer(request, "baseline_days")
-        params.check()
+        params = self._checked(request)
         return self._read(
             drift_report,
-            model_id,
-            end,
-            window_hours=window_hours,
-            baseline_days=baseline_days,
+            params.text("model_id"),
+            params.end,
+            window_hours=params.integer("window_hours"),
+            baseline_days=params.integer("baseline_days"),
             thresholds=self._settings.drift_thresholds,
             hold_band=self._settings.hold_band,
+            calendar=self._settings.market_calendar,
         )
 
     def GetDriftStatus(
@@ -64,16 +58,12 @@ class DriftServicer(DataServicer, drift_service_pb2_grpc.DriftServiceServicer):
     def WatchDrift(
         self, request: pb.WatchDriftRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.WatchDriftResponse]:
-        params = Params()
+        params = self._checked(request)
         key = DriftKey(
-            params.model_id(request.model_id),
-            params.integer(request, "window_hours"),
-            params.integer(request, "baseline_days"),
+            params.text("model_id"),
+            params.integer("window_hours"),
+            params.integer("baseline_days"),
         )
-        try:
-            params.check()
-        except InvalidArgument as error:
-            abort(context, error)
 
         def render(report: DriftReport, revision: str) -> pb.WatchDriftResponse:
             return pb.WatchDriftResponse(**envelope_fields(revision, common.drift_report(report)))

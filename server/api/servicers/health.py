@@ -1,4 +1,5 @@
-"""HealthService: service health, endpoint directory, model health, trends and comparison."""
+"""HealthService: service health, endpoint directory, model health, its watch stream and the
+Prometheus page."""
 
 from __future__ import annotations
 
@@ -8,20 +9,18 @@ import grpc
 from google.api import httpbody_pb2
 from psycopg_pool import ConnectionPool
 
-from mlanalytics.parameters import PARAMETERS
 from mlanalytics.v1 import health_service_pb2 as pb
 from mlanalytics.v1 import health_service_pb2_grpc
 from server import SERVICE_NAME, SERVICE_VERSION
 from server.api import directory
 from server.api.convert import envelope, now_timestamp
 from server.api.messages import common, health
+from server.api.rules import health_rules
 from server.api.servicers.base import DataServicer
 from server.api.streaming import envelope_fields, watch
-from server.api.validation import Params, model_pair
 from server.config import Settings
 from server.evaluations import Evaluations
 from server.reports import health as reports
-from server.reports.ab import compare_models
 from server.reports.changes import health_signature
 from server.reports.health import HealthList
 from server.streams import Hub
@@ -31,9 +30,6 @@ _DESCRIPTION = (
     "metrics, prediction accuracy, drift and health. REST on this port; native gRPC "
     "on the same port with server reflection."
 )
-
-_COMPARE_MODELS = health_service_pb2_grpc.HealthServiceServicer.CompareModels.__name__
-AB_DEFAULT_WINDOW = str(PARAMETERS["window"].for_rpc(_COMPARE_MODELS).default)
 
 
 class HealthServicer(DataServicer, health_service_pb2_grpc.HealthServiceServicer):
@@ -55,6 +51,7 @@ class HealthServicer(DataServicer, health_service_pb2_grpc.HealthServiceServicer
         self._evaluations = evaluations
         self._exposition = exposition
         self._endpoints = directory.endpoints()
+        self._rules = health_rules(settings)
 
     def GetServiceHealth(
         self, request: pb.GetServiceHealthRequest, context: grpc.ServicerContext
@@ -82,52 +79,16 @@ class HealthServicer(DataServicer, health_service_pb2_grpc.HealthServiceServicer
     def ListModelHealth(
         self, request: pb.ListModelHealthRequest, context: grpc.ServicerContext
     ) -> pb.ListModelHealthResponse:
-        params = Params()
-        end = params.end_time(request.end_time)
-        params.check()
-        models = self._read(reports.model_health_list, end, self._settings.health_rules)
+        end = self._checked(request).end
+        models = self._read(reports.model_health_list, end, self._rules)
         return envelope(pb.ListModelHealthResponse, health.model_health_list(models))
 
     def GetModelHealth(
         self, request: pb.GetModelHealthRequest, context: grpc.ServicerContext
     ) -> pb.GetModelHealthResponse:
-        params = Params()
-        model_id = params.model_id(request.model_id)
-        end = params.end_time(request.end_time)
-        params.check()
-        model = self._read(reports.model_health, model_id, end, self._settings.health_rules)
+        params = self._checked(request)
+        model = self._read(reports.model_health, params.text("model_id"), params.end, self._rules)
         return envelope(pb.GetModelHealthResponse, common.model_health(model))
-
-    def GetPerformanceTrends(
-        self, request: pb.GetPerformanceTrendsRequest, context: grpc.ServicerContext
-    ) -> pb.GetPerformanceTrendsResponse:
-        params = Params()
-        model_id = params.model_id(request.model_id)
-        end = params.end_time(request.end_time)
-        days = params.integer(request, "days")
-        params.check()
-        trends = self._read(reports.trends, model_id, end, days)
-        return envelope(pb.GetPerformanceTrendsResponse, health.performance_trends(trends))
-
-    def GetPerformanceComparison(
-        self, request: pb.GetPerformanceComparisonRequest, context: grpc.ServicerContext
-    ) -> pb.GetPerformanceComparisonResponse:
-        params = Params()
-        window = params.window(request.window, params.end_time(request.end_time))
-        params.check()
-        versions = self._read(reports.version_comparison, window)
-        return envelope(
-            pb.GetPerformanceComparisonResponse, health.performance_comparison(window, versions)
-        )
-
-    def CompareModels(
-        self, request: pb.CompareModelsRequest, context: grpc.ServicerContext
-    ) -> pb.CompareModelsResponse:
-        model_a, model_b, window = model_pair(
-            request.model_a, request.model_b, request.window, request.end_time, AB_DEFAULT_WINDOW
-        )
-        pair = self._read(compare_models, model_a, model_b, window, self._settings.hold_band)
-        return envelope(pb.CompareModelsResponse, health.model_ab_comparison(pair))
 
     def WatchModelHealth(
         self, request: pb.WatchModelHealthRequest, context: grpc.ServicerContext

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import grpc
 
 from mlanalytics.v1 import prediction_service_pb2 as pb
@@ -9,10 +11,11 @@ from mlanalytics.v1 import prediction_service_pb2_grpc
 from server.api.convert import envelope
 from server.api.messages import common, predictions
 from server.api.servicers.base import DataServicer
-from server.api.validation import HISTORY_DEFAULT_SPAN, Params, model_window
 from server.domain import TimeRange
-from server.reports import windows
 from server.reports.predictions import history_page, recent_comparison
+
+#: start_time's default: end_time - 7 days (its option's default_text says so).
+HISTORY_DEFAULT_SPAN = timedelta(days=7)
 
 
 class PredictionServicer(DataServicer, prediction_service_pb2_grpc.PredictionServiceServicer):
@@ -21,28 +24,26 @@ class PredictionServicer(DataServicer, prediction_service_pb2_grpc.PredictionSer
     def GetPredictionAccuracy(
         self, request: pb.GetPredictionAccuracyRequest, context: grpc.ServicerContext
     ) -> pb.GetPredictionAccuracyResponse:
-        model_id, window = model_window(request.model_id, request.window, request.end_time)
-        model = self._read(windows.model_window, model_id, window, self._settings.hold_band)
+        model = self._model_window(request)
         return envelope(pb.GetPredictionAccuracyResponse, common.accuracy_report(model))
 
     def GetPredictionHistory(
         self, request: pb.GetPredictionHistoryRequest, context: grpc.ServicerContext
     ) -> pb.GetPredictionHistoryResponse:
-        params = Params()
-        model_id = params.model_id(request.model_id)
-        end = params.end_time(request.end_time)
-        start = params.time("start_time", request.start_time, end - HISTORY_DEFAULT_SPAN)
-        page = params.integer(request, "page")
-        page_size = params.integer(request, "page_size")
+        params = self._params(request)
+        end = params.end
+        start = params.instant("start_time") or params.calendar.trading_window_start(
+            end, HISTORY_DEFAULT_SPAN
+        )
         if start > end:
             params.reject("start_time", "must not be after end_time")
         params.check()
         history = self._read(
             history_page,
-            model_id,
+            params.text("model_id"),
             TimeRange(start, end),
-            page=page,
-            page_size=page_size,
+            page=params.integer("page"),
+            page_size=params.integer("page_size"),
             hold_band=self._settings.hold_band,
         )
         return envelope(pb.GetPredictionHistoryResponse, predictions.prediction_history(history))
@@ -50,13 +51,13 @@ class PredictionServicer(DataServicer, prediction_service_pb2_grpc.PredictionSer
     def GetPredictionComparison(
         self, request: pb.GetPredictionComparisonRequest, context: grpc.ServicerContext
     ) -> pb.GetPredictionComparisonResponse:
-        params = Params()
-        model_id = params.model_id(request.model_id)
-        end = params.end_time(request.end_time)
-        limit = params.integer(request, "limit")
-        params.check()
+        params = self._checked(request)
         comparison = self._read(
-            recent_comparison, model_id, end, limit=limit, hold_band=self._settings.hold_band
+            recent_comparison,
+            params.text("model_id"),
+            params.end,
+            limit=params.integer("limit"),
+            hold_band=self._settings.hold_band,
         )
         return envelope(
             pb.GetPredictionComparisonResponse, predictions.prediction_comparison(comparison)

@@ -15,16 +15,13 @@ from numpy.testing import assert_allclose
 from numpy.typing import NDArray
 from scipy import stats
 
-from analytics import (
-    AB_MIN_COMMON_BARS,
-    AB_SIGNIFICANCE_LEVEL,
+from analytics import AB_MIN_COMMON_BARS, AB_SIGNIFICANCE_LEVEL, ABComparison, ab_comparison
+from analytics.ab import (
     VERDICT_INSUFFICIENT_DATA,
     VERDICT_MODEL_A,
     VERDICT_MODEL_B,
     VERDICT_NO_SIGNIFICANT_DIFFERENCE,
-    ABComparison,
     ConfidenceInterval,
-    ab_comparison,
     bar_rewards,
     paired_difference_test,
 )

@@ -11,16 +11,8 @@ import pytest
 from numpy.testing import assert_array_equal
 
 import analytics
-from analytics import (
-    ACTION_CODES,
-    ACTION_LABELS,
-    HOLD,
-    LONG,
-    SHORT,
-    action_index,
-    decode_actions,
-    encode_actions,
-)
+from analytics import ACTION_CODES, ACTION_LABELS, decode_actions
+from analytics.actions import HOLD, LONG, SHORT, action_index, encode_actions
 
 
 class TestConstants:

@@ -21,15 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 
-from analytics import (
-    ALWAYS,
-    MONDAY_TO_FRIDAY,
-    MarketCalendar,
-    TradingSession,
-    format_weekdays,
-    parse_weekdays,
-)
+from analytics import MarketCalendar, TradingSession, parse_weekdays
 from analytics import calendar as calendar_module
+from analytics.calendar import ALWAYS, MONDAY_TO_FRIDAY, format_weekdays
 
 USDCOP = MarketCalendar()
 NEW_YORK = MarketCalendar(

@@ -12,7 +12,8 @@ from numpy.testing import assert_allclose
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss
 
-from analytics import CALIBRATION_BINS, Calibration, ReliabilityBin, confidence_calibration
+from analytics import Calibration, confidence_calibration
+from analytics.calibration import CALIBRATION_BINS, ReliabilityBin
 
 NAN = float("nan")
 

@@ -19,16 +19,9 @@ from sklearn.metrics import (
 )
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
-from analytics import (
-    ACTION_CODES,
-    ACTION_LABELS,
-    HOLD,
-    LONG,
-    SHORT,
-    action_stats,
-    classification_report,
-    confusion_matrix,
-)
+from analytics import ACTION_CODES, ACTION_LABELS, action_stats, classification_report
+from analytics.actions import HOLD, LONG, SHORT
+from analytics.classification import confusion_matrix
 from strategies import with_gaps
 
 CODES = np.array(ACTION_CODES, dtype=np.int8)

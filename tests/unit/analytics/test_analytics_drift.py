@@ -19,12 +19,8 @@ from analytics import (
     concept_drift,
     data_drift,
     drift_status,
-    feature_drift,
-    ks_test,
-    psi,
-    wasserstein,
 )
-from analytics.drift import _kstwo_sf, _quantiles_sorted
+from analytics.drift import _kstwo_sf, _quantiles_sorted, feature_drift, ks_test, psi, wasserstein
 from conftest import NAN
 from strategies import float_arrays
 

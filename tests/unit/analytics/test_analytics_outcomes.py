@@ -9,7 +9,8 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from numpy.typing import NDArray
 
-from analytics import DEFAULT_HOLD_BAND, HOLD, LONG, SHORT, resolve_outcomes
+from analytics import DEFAULT_HOLD_BAND, resolve_outcomes
+from analytics.actions import HOLD, LONG, SHORT
 
 T0 = np.datetime64("2024-03-01T13:00", "us")
 MINUTE = np.timedelta64(60_000_000, "us")

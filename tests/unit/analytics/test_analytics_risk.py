@@ -14,7 +14,9 @@ from numpy.testing import assert_allclose
 from numpy.typing import NDArray
 from scipy import stats
 
-from analytics import PERIODS_PER_YEAR, RiskMetrics, probabilistic_sharpe_ratio, risk_metrics
+from analytics import RiskMetrics, risk_metrics
+from analytics.risk import probabilistic_sharpe_ratio
+from analytics.trading import PERIODS_PER_YEAR
 from strategies import POWER_OF_TWO_SCALES, scalable_rewards
 
 NAN = float("nan")

@@ -13,13 +13,8 @@ from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose
 from numpy.typing import NDArray
 
-from analytics import (
-    PERIODS_PER_YEAR,
-    latency_stats,
-    sharpe_ratio,
-    sortino_ratio,
-    trading_metrics,
-)
+from analytics import latency_stats, sharpe_ratio, trading_metrics
+from analytics.trading import PERIODS_PER_YEAR, sortino_ratio
 from conftest import NAN
 from strategies import POWER_OF_TWO_SCALES, float_arrays, scalable_rewards
 

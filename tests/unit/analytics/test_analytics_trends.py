@@ -12,14 +12,8 @@ from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose, assert_array_equal
 from numpy.typing import NDArray
 
-from analytics import (
-    HourExtreme,
-    hourly_buckets,
-    moving_average,
-    summarize_trend,
-    trend_direction,
-    trend_slope,
-)
+from analytics import HourExtreme, summarize_trend
+from analytics.trends import hourly_buckets, moving_average, trend_direction, trend_slope
 from conftest import NAN
 from strategies import with_gaps
 
