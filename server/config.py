@@ -109,6 +109,14 @@ class Settings:
     custom_metrics_file: str = ""
     #: The definitions of CUSTOM_METRICS_FILE in force (reloaded in place on SIGHUP).
     custom_metrics: CustomMetrics = field(default_factory=CustomMetrics, compare=False)
+    # Who may ask, checked by Envoy (devstack/edge_security.py, docs/SECURITY.md); all unset: off.
+    auth_jwks_file: str = ""  # [AUTH_JWKS_FILE] JSON Web Key Set that verifies the bearer tokens
+    auth_issuer: str = ""  # [AUTH_ISSUER] the tokens' `iss`
+    auth_audience: tuple[str, ...] = ()  # [AUTH_AUDIENCE] accepted `aud` values (comma-separated)
+    # [AUTH_PUBLIC_PATHS] served without a token: exact paths, or prefixes ending in "/"
+    auth_public_paths: tuple[str, ...] = ("/health", "/grpc.health.v1.Health/")
+    tls_cert_file: str = ""  # [TLS_CERT_FILE] PEM certificate chain of the public port
+    tls_key_file: str = ""  # [TLS_KEY_FILE] PEM private key of that certificate
 
     @property
     def postgres_addresses(self) -> tuple[tuple[str, int], ...]:
@@ -197,6 +205,14 @@ class Settings:
             ),
             custom_metrics_file=env.text("CUSTOM_METRICS_FILE", d.custom_metrics_file),
             custom_metrics=_custom_metrics(env),
+            auth_jwks_file=env.text("AUTH_JWKS_FILE", d.auth_jwks_file),
+            auth_issuer=env.text("AUTH_ISSUER", d.auth_issuer),
+            auth_audience=env.words("AUTH_AUDIENCE", d.auth_audience),
+            auth_public_paths=env.parsed(
+                "AUTH_PUBLIC_PATHS", d.auth_public_paths, _paths, "paths starting with /"
+            ),
+            tls_cert_file=env.text("TLS_CERT_FILE", d.tls_cert_file),
+            tls_key_file=env.text("TLS_KEY_FILE", d.tls_key_file),
         )
         if settings.db_pool_min_size > settings.db_pool_max_size:
             raise ConfigError(
@@ -284,6 +300,14 @@ def _host_ports(hosts: tuple[str, ...], ports: tuple[int, ...]) -> tuple[int, ..
             "host, or one per host in the same order"
         )
     return ports
+
+
+def _paths(raw: str) -> tuple[str, ...]:
+    """Comma- or space-separated URL paths, each starting with / (none: every path needs one)."""
+    paths = tuple(raw.replace(",", " ").split())
+    if not all(path.startswith("/") for path in paths):
+        raise ValueError(raw)
+    return paths
 
 
 def _calendar_kind(raw: str) -> str:

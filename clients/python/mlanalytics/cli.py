@@ -22,6 +22,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from google.protobuf import descriptor_pool, json_format
@@ -216,6 +217,17 @@ def _global_options(defaults: bool) -> argparse.ArgumentParser:
     )
     parser.add_argument("--end-time", default=default(""), help=end_time.help if end_time else "")
     parser.add_argument("--timeout", type=float, default=default(10.0), help="deadline in seconds")
+    parser.add_argument(
+        "--token",
+        default=default(os.environ.get("MLANALYTICS_TOKEN")),
+        help="bearer token (JWT) for a service that asks for one (default $MLANALYTICS_TOKEN)",
+    )
+    parser.add_argument(
+        "--ca",
+        type=Path,
+        default=default(None),
+        help="PEM file of the root certificates to trust: connect with TLS (a self-signed one)",
+    )
     parser.add_argument(
         "--json", action="store_true", default=default(False), help="print the data as JSON"
     )
@@ -420,7 +432,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
-        with AnalyticsClient(args.target, timeout=args.timeout) as client:
+        roots = args.ca.read_bytes() if args.ca else None
+    except OSError as error:
+        print(f"error: --ca {args.ca}: {error.strerror}", file=sys.stderr)
+        return 2
+    try:
+        client = AnalyticsClient(
+            args.target, timeout=args.timeout, token=args.token, root_certificates=roots
+        )
+        with client:
             if args.command == "watch":
                 return _watch(client, args)
             result = args.handler(client, args)

@@ -16,6 +16,7 @@ streams): a snapshot already delivered is not delivered again after a reconnecti
 
 from __future__ import annotations
 
+import collections
 import json
 import random
 import threading
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import grpc
 
@@ -99,6 +100,46 @@ def _time(value: Time) -> str:
     return value
 
 
+class _CallDetails(
+    collections.namedtuple(
+        "_CallDetails", ("method", "timeout", "metadata", "credentials", "wait_for_ready")
+    ),
+    grpc.ClientCallDetails,
+):
+    pass
+
+
+if TYPE_CHECKING:  # generic in grpc-stubs only
+    _UnaryUnary = grpc.UnaryUnaryClientInterceptor[Any, Any]
+    _UnaryStream = grpc.UnaryStreamClientInterceptor[Any, Any]
+else:
+    _UnaryUnary = grpc.UnaryUnaryClientInterceptor
+    _UnaryStream = grpc.UnaryStreamClientInterceptor
+
+
+class _BearerToken(_UnaryUnary, _UnaryStream):
+    """Adds ``authorization: Bearer <token>`` to every call (also over a plaintext channel, for
+    a local stack with tokens but no TLS, where gRPC's call credentials would refuse)."""
+
+    def __init__(self, token: str) -> None:
+        self._header = ("authorization", f"Bearer {token}")
+
+    def _details(self, details: Any) -> _CallDetails:
+        return _CallDetails(
+            details.method,
+            details.timeout,
+            [*(details.metadata or ()), self._header],
+            details.credentials,
+            details.wait_for_ready,
+        )
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._details(details), request)
+
+
 class AnalyticsClient:
     """A connection to the service (Envoy's port 8004, or the server's own gRPC port)."""
 
@@ -108,7 +149,15 @@ class AnalyticsClient:
         *,
         timeout: float = DEFAULT_TIMEOUT_S,
         credentials: grpc.ChannelCredentials | None = None,
+        token: str | None = None,
+        root_certificates: bytes | None = None,
+        tls: bool = False,
     ) -> None:
+        """``token``: a bearer token (JWT) sent with every call, for a deployment that asks for
+        one (docs/SECURITY.md). ``root_certificates`` (PEM): TLS, trusting these roots (a
+        self-signed deployment's certificate); ``tls``: TLS with the system's roots."""
+        if credentials is None and (tls or root_certificates is not None):
+            credentials = grpc.ssl_channel_credentials(root_certificates)
         options = [
             ("grpc.enable_retries", 1),
             ("grpc.service_config", _SERVICE_CONFIG),
@@ -121,6 +170,8 @@ class AnalyticsClient:
             if credentials
             else grpc.insecure_channel(target, options)
         )
+        if token:
+            self._channel = grpc.intercept_channel(self._channel, _BearerToken(token))
         self.timeout = timeout
         self._metrics = metrics_service_pb2_grpc.MetricsServiceStub(self._channel)
         self._predictions = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)

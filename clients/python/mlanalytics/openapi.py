@@ -117,6 +117,21 @@ _ERRORS = {
 }
 
 
+#: Bearer tokens, checked by Envoy when the deployment sets AUTH_JWKS_FILE (docs/SECURITY.md).
+#: Declared always, as optional (the document is generated once, whatever the deployment): Swagger
+#: UI's Authorize sends the token; without one a protected deployment answers 401.
+BEARER_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "A JWT (RS256 or ES256) from the deployment's issuer, for its audience. Only"
+    " where the deployment asks for tokens (AUTH_JWKS_FILE): then every operation but the public"
+    " ones answers 401 (UNAUTHENTICATED, code 16) without a valid one.",
+}
+#: Public whatever the deployment (AUTH_PUBLIC_PATHS' default): no token needed.
+PUBLIC_PATHS = ("/health",)
+
+
 @dataclass(frozen=True, slots=True)
 class Info:
     """The document's ``info`` object."""
@@ -195,8 +210,17 @@ class _Walker:
                 for s in services
             ],
             "paths": paths,
-            "components": {"schemas": dict(sorted(self.schemas.items())), "responses": responses},
+            "components": {
+                "schemas": dict(sorted(self.schemas.items())),
+                "responses": responses,
+                "securitySchemes": {"bearerAuth": BEARER_SCHEME},
+            },
+            # Optional: the document is the same whether or not the deployment asks for tokens.
+            "security": [{}, {"bearerAuth": []}],
         }
+        for path in PUBLIC_PATHS:
+            for operation in paths.get(path, {}).values():
+                operation["security"] = [{}]
         if info.description:
             doc["info"]["description"] = info.description
         return doc

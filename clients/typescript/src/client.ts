@@ -101,6 +101,10 @@ export interface ClientOptions {
   /** The EventSource of the watch methods; default the global one (browsers, Node 22+), else
    * pass npm `eventsource`'s. */
   eventSource?: EventSourceFactory;
+  /** A bearer token (JWT), sent as `authorization: Bearer <token>` on every request, for a
+   * deployment that asks for one (docs/SECURITY.md); the watch streams send it through the
+   * EventSource's `fetch` option (npm `eventsource`). */
+  token?: string;
 }
 
 export interface CallOptions {
@@ -116,12 +120,19 @@ export class AnalyticsClient {
   readonly #fetch: typeof globalThis.fetch;
   readonly #eventSource: EventSourceFactory | undefined;
 
-  constructor({ baseUrl = "http://localhost:8004", timeoutMs = 10_000, fetch, eventSource }: ClientOptions = {}) {
+  constructor({ baseUrl = "http://localhost:8004", timeoutMs = 10_000, fetch, eventSource, token }: ClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     this.timeoutMs = timeoutMs;
-    this.#fetch = fetch ?? ((input, init) => globalThis.fetch(input, init));
+    const base: typeof globalThis.fetch = fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#fetch = token === undefined ? base : withToken(base, token);
+    const factory = eventSource ?? (globalThis as { EventSource?: EventSourceFactory }).EventSource;
+    const fetcher = this.#fetch;
     this.#eventSource =
-      eventSource ?? (globalThis as { EventSource?: EventSourceFactory }).EventSource;
+      token === undefined || factory === undefined
+        ? factory
+        : (function (url: string) {
+            return new factory(url, { fetch: fetcher });
+          } as unknown as EventSourceFactory);
   }
 
   // MetricsService
@@ -367,4 +378,13 @@ function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
   return error.message + cause;
+}
+
+/** `fetcher` with `authorization: Bearer <token>` added to every request's headers. */
+function withToken(fetcher: typeof globalThis.fetch, token: string): typeof globalThis.fetch {
+  return (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set("authorization", `Bearer ${token}`);
+    return fetcher(input, { ...init, headers });
+  };
 }

@@ -68,7 +68,9 @@ export interface SourceEvent {
   message?: string | undefined;
 }
 
-export type EventSourceFactory = new (url: string) => EventSourceLike;
+/** An EventSource constructor; `init.fetch` (npm `eventsource` honours it) carries the client's
+ * token, which a browser's EventSource cannot send. */
+export type EventSourceFactory = new (url: string, init?: { fetch?: typeof globalThis.fetch }) => EventSourceLike;
 
 const CLOSED = 2;
 /** HTTP statuses after which reconnecting is pointless until the request changes. */

@@ -186,3 +186,46 @@ describe("deadlines and connections", () => {
     assert.match(error.message, /ECONNREFUSED|fetch failed/);
   });
 });
+
+describe("token", () => {
+  it("sends authorization: Bearer on every request, and nothing without a token", async () => {
+    const seen: (string | null)[] = [];
+    const recorder = (token?: string) =>
+      new AnalyticsClient({
+        baseUrl: "http://analytics.test:8004",
+        token,
+        fetch: async (_input, init) => {
+          const headers = new Headers(init?.headers);
+          seen.push(headers.get("authorization"));
+          assert.equal(headers.get("accept"), "application/json");
+          return envelope({});
+        },
+      });
+    await recorder("t0k.e.n").getMetricsSummary();
+    await recorder().getMetricsSummary();
+    assert.deepEqual(seen, ["Bearer t0k.e.n", null]);
+  });
+
+  it("gives a watch's EventSource a fetch that sends it", () => {
+    const given: { url: string; init?: { fetch?: typeof globalThis.fetch } }[] = [];
+    class Recorder {
+      readyState = 0;
+      constructor(url: string, init?: { fetch?: typeof globalThis.fetch }) {
+        given.push({ url, init });
+      }
+      close() {}
+      addEventListener() {}
+    }
+    const client = new AnalyticsClient({
+      baseUrl: "http://analytics.test:8004",
+      token: "abc",
+      eventSource: Recorder as never,
+      fetch: async () => envelope({}),
+    });
+    const subscription = client.watchModelHealth({ onSnapshot: () => {} });
+    subscription.close();
+    assert.equal(given.length, 1);
+    assert.equal(given[0]?.url, "http://analytics.test:8004/api/health/models/watch");
+    assert.equal(typeof given[0]?.init?.fetch, "function");
+  });
+});
