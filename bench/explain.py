@@ -420,8 +420,9 @@ def main(argv: list[str] | None = None) -> int:
         help="desk: the same calls on 6 models x 40 days, to see that a window's cost does not"
         " depend on the table's size; smoke: 3 models x 9 days, for the tests",
     )
+    parser.add_argument("--database", help="the data set's database (default: its own name)")
     args = parser.parse_args(argv)
-    data = ensure(args.dsn, args.dataset)
+    data = ensure(args.dsn, args.dataset, args.database)
     with connect(data.dsn) as conn:
         results = run_cases(conn, cases(data), args.repeat)
         lines = [describe(conn, data, args.repeat), ""]

@@ -26,6 +26,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from bench.datasets import Dataset, ensure
 from bench.explain import (
@@ -149,7 +150,8 @@ def ensure_monthly(admin_dsn: str, data: Dataset) -> Dataset:
 
 
 def monthly_database(data: Dataset) -> str:
-    return f"mlanalytics_bench_{data.name}_monthly"
+    """The partitioned copy's database: the data set's own name with ``_monthly``."""
+    return f"{conninfo_to_dict(data.dsn)['dbname']}_monthly"
 
 
 def _build_monthly(conn: Connection, data: Dataset) -> None:

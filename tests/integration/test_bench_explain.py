@@ -15,17 +15,20 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from bench import explain, paths
 from bench.datasets import Dataset, ensure
+from bench.paths import monthly_database
 from databases import ScratchDatabase
-
-SMOKE_DATABASES = ("mlanalytics_bench_smoke", "mlanalytics_bench_smoke_monthly")
 
 
 @pytest.fixture
 def smoke(database: ScratchDatabase) -> Iterator[tuple[str, Dataset]]:
-    admin = database.dsn  # the bench's databases go next to the tests' one, and are dropped
+    """The smoke data set in a database of this run's own (next to the tests' one), and its
+    partitioned copy, both dropped at the end: another run on the same PostgreSQL never drops
+    them under this one."""
+    admin = database.dsn
     try:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute("LOAD 'auto_explain'")
@@ -33,11 +36,13 @@ def smoke(database: ScratchDatabase) -> Iterator[tuple[str, Dataset]]:
         if os.environ.get("CI"):
             raise
         pytest.skip(f"auto_explain is not available: {error}")
-    yield admin, ensure(admin, "smoke")
+    name = f"{conninfo_to_dict(admin)['dbname']}_smoke"
+    data = ensure(admin, "smoke", name)
+    yield admin, data
     with psycopg.connect(admin, autocommit=True) as conn:
-        for name in SMOKE_DATABASES:
+        for dbname in (name, monthly_database(data)):
             conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
             )
 
 
@@ -55,7 +60,9 @@ def test_plans_read_the_window_and_the_partitioned_log_reads_the_same(
     smoke: tuple[str, Dataset], capsys: pytest.CaptureFixture[str]
 ) -> None:
     admin, data = smoke
-    assert explain.main(["--dsn", admin, "--dataset", "smoke", "--repeat", "1"]) == 0
+    dbname = conninfo_to_dict(data.dsn)["dbname"]
+    argv = ["--dsn", admin, "--dataset", "smoke", "--database", str(dbname), "--repeat", "1"]
+    assert explain.main(argv) == 0
     plain = _calls(capsys.readouterr().out)
     assert len(plain) == len(explain.cases(data))
     # 288 predictions a day per model (5-minute bars), and one probe for its latest version.
