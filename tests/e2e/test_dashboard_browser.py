@@ -23,6 +23,7 @@ from urllib.parse import urlencode, urlsplit
 import numpy as np
 import psycopg
 import pytest
+from playwright.sync_api import expect
 
 from databases import ScratchDatabase
 from devstack import envoy, processes
@@ -120,7 +121,9 @@ def test_one_tile_per_model_with_the_apis_status_and_the_market_clock(
     tab.page.goto("/dashboard")
     expected = api_statuses(rest)
     assert len(expected) == 5
-    tab.page.wait_for_function(f"document.querySelectorAll('{TILES}').length === {len(expected)}")
+    # A locator's wait, not wait_for_function: that evaluates its string in the page, which
+    # the page's CSP (no 'unsafe-eval') refuses whenever the predicate is not true at once.
+    expect(tab.page.locator(TILES)).to_have_count(len(expected), timeout=TIMEOUT_MS)
     assert tab.tiles() == expected
     assert list(tab.tiles()) == list(expected)  # the API's order: critical first
     for model_id, status in expected.items():  # said in words, not colour alone
@@ -170,7 +173,7 @@ def test_the_model_view_shows_the_apis_features_and_equity(
     drift = rest.get(f"/api/drift/features?model_id={DRIFTING}").json()["data"]
     names = [f["feature"] for f in drift["features"]]
     assert len(names) >= 10
-    page.wait_for_function(f"document.querySelectorAll('[data-feature]').length === {len(names)}")
+    expect(page.locator("[data-feature]")).to_have_count(len(names), timeout=TIMEOUT_MS)
     shown = page.eval_on_selector_all(
         "[data-feature]", "items => items.map(i => i.dataset.feature)"
     )
