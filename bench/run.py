@@ -69,6 +69,7 @@ def endpoints(data: Dataset) -> list[str]:
         f"/api/performance/trends/{model}?end_time={when}",
         f"/api/performance/comparison?end_time={when}",
         f"/api/performance/ab?model_a={model}&model_b={drifting}&end_time={when}",
+        f"/api/anomalies/{drifting}?end_time={when}",
         # The largest answers: 30-day windows, a 1000-row page, 30 days of hourly buckets.
         f"/api/metrics/rolling?model_id={model}&window=30d&end_time={when}",
         f"/api/metrics/model/{model}?window=30d&end_time={when}",

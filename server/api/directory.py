@@ -10,6 +10,7 @@ from google.api import annotations_pb2, http_pb2
 from google.protobuf.descriptor import ServiceDescriptor
 
 from mlanalytics.v1 import (
+    anomaly_service_pb2,
     docs_service_pb2,
     drift_service_pb2,
     health_service_pb2,
@@ -25,6 +26,7 @@ SERVICES: tuple[ServiceDescriptor, ...] = (
     drift_service_pb2.DESCRIPTOR.services_by_name["DriftService"],
     health_service_pb2.DESCRIPTOR.services_by_name["HealthService"],
     performance_service_pb2.DESCRIPTOR.services_by_name["PerformanceService"],
+    anomaly_service_pb2.DESCRIPTOR.services_by_name["AnomalyService"],
     docs_service_pb2.DESCRIPTOR.services_by_name["DocsService"],
 )
 

@@ -142,6 +142,12 @@ COMMANDS: tuple[Command, ...] = (
         "is model A really better than model B? the verdict, then both models' metrics",
     ),
     Command(
+        ("anomalies",),
+        "AnomalyService/GetAnomalies",
+        C.anomalies,
+        "change points and anomalies of one model's signals",
+    ),
+    Command(
         ("watch", "health"),
         "HealthService/WatchModelHealth",
         None,

@@ -33,6 +33,7 @@ import type {
   GetRollingMetricsRequest,
   GetRollingMetricsResponse,
 } from "./gen/mlanalytics/v1/metrics_service.js";
+import type { GetAnomaliesRequest, GetAnomaliesResponse } from "./gen/mlanalytics/v1/anomaly_service.js";
 import type {
   CompareModelsRequest,
   CompareModelsResponse,
@@ -194,6 +195,13 @@ export class AnalyticsClient {
    */
   compareModels(params: PairParams, call?: CallOptions) {
     return this.#data<CompareModelsResponse>(PATHS.CompareModels, params, call);
+  }
+
+  // AnomalyService
+
+  /** GET /api/anomalies/{model_id}: change points and single-row anomalies (default window 7d). */
+  getAnomalies(params: ModelParams<GetAnomaliesRequest>, call?: CallOptions) {
+    return this.#data<GetAnomaliesResponse>(PATHS.GetAnomalies, params, call);
   }
 
   // Watch streams (Server-Sent Events)

@@ -41,6 +41,7 @@ describe("requests", () => {
     await client.getDriftFeatures({ model_id: "m+1", window_hours: 6, end_time });
     await client.getMetricsSummary();
     await client.compareModels({ model_a: "ppo v3", model_b: "a2c", window: "30d" });
+    await client.getAnomalies({ model_id: "sac v2", window: "24h" });
     assert.deepEqual(urls, [
       "http://analytics.test:8004/api/metrics/model/ppo%2Fv3%202?window=7d",
       "http://analytics.test:8004/api/predictions/history?model_id=m&page=2&page_size=50",
@@ -48,6 +49,7 @@ describe("requests", () => {
         "?model_id=m%2B1&window_hours=6&end_time=2026-03-02T12%3A00%3A00.000Z",
       "http://analytics.test:8004/api/metrics/summary",
       "http://analytics.test:8004/api/performance/ab?model_a=ppo%20v3&model_b=a2c&window=30d",
+      "http://analytics.test:8004/api/anomalies/sac%20v2?window=24h",
     ]);
   });
 

@@ -9,6 +9,7 @@ import grpc
 from psycopg_pool import ConnectionPool
 
 from mlanalytics.v1 import (
+    anomaly_service_pb2_grpc,
     docs_service_pb2_grpc,
     drift_service_pb2_grpc,
     health_service_pb2_grpc,
@@ -16,6 +17,7 @@ from mlanalytics.v1 import (
     performance_service_pb2_grpc,
     prediction_service_pb2_grpc,
 )
+from server.api.servicers.anomalies import AnomalyServicer
 from server.api.servicers.docs import DocsServicer
 from server.api.servicers.drift import DriftServicer
 from server.api.servicers.health import HealthServicer
@@ -65,6 +67,9 @@ def add_servicers(
     )
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
         PredictionServicer(pool, settings), server
+    )
+    anomaly_service_pb2_grpc.add_AnomalyServiceServicer_to_server(
+        AnomalyServicer(pool, settings), server
     )
     drift_service_pb2_grpc.add_DriftServiceServicer_to_server(
         DriftServicer(pool, settings, hub=streams.hub, evaluations=streams.evaluations), server
