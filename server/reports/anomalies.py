@@ -73,7 +73,4 @@ def recent_change_points(
     reference_start = calendar.trading_window_start(window.start, REFERENCE)
     columns = fetch_signals(conn, model_ids, reference_start, window.end)
     bounds = np.searchsorted(columns["model"], np.arange(len(model_ids) + 1))
-    return [
-        _detect(columns, slice(int(a), int(b)), window.start)
-        for a, b in pairwise(bounds)
-    ]
+    return [_detect(columns, slice(int(a), int(b)), window.start) for a, b in pairwise(bounds)]

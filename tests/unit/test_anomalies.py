@@ -65,7 +65,9 @@ def test_spikes_are_anomalies_and_never_change_points() -> None:
     spike_rows = [s * SESSION + r for s in range(5) for r in (17, 41)]
     assert not [c for c in found.change_points if min(abs(c.index - r) for r in spike_rows) <= 3]
     zero = next(a for a in found.anomalies if a.signal == "confidence")
-    assert zero.value == 0.0 and zero.expected > 0.5 and zero.score < -2.0
+    assert zero.value == 0.0
+    assert zero.expected > 0.5
+    assert zero.score < -2.0
 
 
 def test_a_lone_huge_value_alone_never_fires_the_cusum() -> None:
