@@ -47,7 +47,7 @@ ALL_MODEL_PATHS = ("/api/metrics/summary", "/api/health/models", "/api/performan
 
 
 def endpoints(data: Dataset) -> list[str]:
-    """The 15 documented paths with their default parameters, then the heaviest variants.
+    """The 16 documented paths with their default parameters, then the heaviest variants.
 
     end_time is the data set's end, so that repeated runs ask the same questions.
     """
