@@ -182,15 +182,26 @@ def intraday_profile(
 ) -> NDArray[np.float64]:
     """Each row's intraday level: the median of the values at its 5-minute time of day (and
     the two slots on each side) minus the overall median; 0 everywhere unless every time of day
-    seen has at least PROFILE_MIN_DAYS rows."""
+    seen has at least PROFILE_MIN_DAYS rows. One grouped median, without a loop over the slots:
+    the rows sorted by slot, each slot's neighbourhood is a contiguous run of them."""
     slot = ((time - time.astype("datetime64[D]")) // _SLOT).astype(np.int64)
     seen, inverse, counts = np.unique(slot, return_inverse=True, return_counts=True)
     if values.size == 0 or counts.min() < PROFILE_MIN_DAYS:
         return np.zeros(values.size)
-    overall = float(np.median(values))
-    level = np.empty(seen.size)
-    for i, s in enumerate(seen):
-        level[i] = np.median(values[np.abs(slot - s) <= 2]) - overall
+    order = np.argsort(slot, kind="stable")
+    by_slot, ranked = slot[order], values[order]
+    lo = np.searchsorted(by_slot, seen - 2, side="left")
+    hi = np.searchsorted(by_slot, seen + 2, side="right")
+    size = hi - lo
+    offsets = np.arange(int(size.max()))
+    take = lo[:, None] + offsets[None, :]
+    runs = np.where(
+        offsets[None, :] < size[:, None], ranked[np.minimum(take, values.size - 1)], np.inf
+    )
+    runs.sort(axis=1)  # each slot's values first, the padding (inf) last
+    rows = np.arange(seen.size)
+    median = (runs[rows, (size - 1) // 2] + runs[rows, size // 2]) / 2.0
+    level = median - float(np.median(values))
     profile: NDArray[np.float64] = level[inverse]
     return profile
 

@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from anomalies import SESSION, _times, generate  # type: ignore[import-not-found]
 
-from analytics.anomalies import Cusum, detect
+from analytics.anomalies import PROFILE_MIN_DAYS, Cusum, detect, intraday_profile
 
 ONSET = 6 * SESSION + 30
 
@@ -81,3 +81,15 @@ def test_the_cusum_onset_and_alarm_of_a_clean_step() -> None:
     [(onset, alarm)] = Cusum("cusum", k=1.5, h=3.5).alarms(values)
     assert onset == 100
     assert alarm == 102  # z clipped at 3: 1.5 per bar, over 3.5 on the third
+
+
+def test_the_intraday_profile_is_each_rows_neighbourhood_median() -> None:
+    rng = np.random.default_rng(2)
+    minutes = np.flatnonzero(rng.random(12 * 288) < 0.8) * 5  # 12 days, a fifth of rows missing
+    times = np.datetime64("2026-01-05T00:00", "us") + minutes.astype("timedelta64[m]")
+    values = np.round(rng.normal(size=times.size), 1)  # ties too
+    slot = (minutes % 1440) // 5
+    assert np.bincount(slot).min() >= PROFILE_MIN_DAYS  # every time of day: a profile
+    expected = [np.median(values[np.abs(slot - s) <= 2]) - np.median(values) for s in slot]
+    np.testing.assert_allclose(intraday_profile(times, values), expected)
+    assert not intraday_profile(times[:50], values[:50]).any()  # too few days: no profile
