@@ -118,9 +118,9 @@ class RobustOutlier:
         (0 inside it; NaN with too few neighbours) and the neighbours' median."""
         n, h = values.size, self.half_window
         padded = np.concatenate([np.full(h, np.nan), values, np.full(h, np.nan)])
-        windows = sliding_window_view(padded, 2 * h + 1).copy()
-        windows[:, h] = np.nan
-        ordered = np.sort(windows, axis=1)  # NaN last
+        around = sliding_window_view(padded, 2 * h + 1)  # a view: no copy yet
+        ordered = np.concatenate([around[:, :h], around[:, h + 1 :]], axis=1)  # itself left out
+        ordered.sort(axis=1)  # in place, NaN last
         counts = np.sum(~np.isnan(ordered), axis=1)
         usable = counts >= self.min_neighbours
         last = np.maximum(counts - 1, 0)
