@@ -20,13 +20,15 @@ outlier never becomes a change point.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from analytics._checks import as_datetime_array, as_float_array, as_int_array, check_same_length
+from analytics.health import HealthAssessment
 
 #: The signals checked, in this order.
 SIGNALS: tuple[str, ...] = ("confidence", "latency_ms", "reward", "action_raw", "hold_rate")
@@ -75,7 +77,9 @@ class Cusum:
             scale = float(np.std(reference))
         if scale == 0.0:
             scale = max(abs(center), 1.0) * 1e-9
-        w = np.clip(x, center - 4.0 * scale, center + 4.0 * scale)
+        # Centred before the running sums: a constant signal then gives z = 0 exactly, not the
+        # rounding error of a long cumsum divided by a vanishing sd.
+        w = np.clip(x - center, -4.0 * scale, 4.0 * scale)
         # Expanding mean and sd (ddof 1) of w[:t], for t = m .. len - 1.
         count = np.arange(m, x.size, dtype=np.float64)
         total = np.cumsum(w)[m - 1 : -1]
@@ -145,6 +149,13 @@ class RobustOutlier:
             )
         score = np.where(usable, score, np.nan)
         return score, np.where(usable, median, np.nan)
+
+    def expected(self, values: NDArray[np.float64], row: int) -> float:
+        """The median of ``row``'s neighbours (the ``expected`` of :meth:`scores`), for the few
+        rows that are anomalies only."""
+        h = self.half_window
+        around = np.concatenate([values[max(row - h, 0) : row], values[row + 1 : row + h + 1]])
+        return float(np.median(around))
 
     def lone(self, score: NDArray[np.float64]) -> NDArray[np.bool_]:
         """Rows beyond the threshold whose neighbours are not beyond half of it on the same side."""
@@ -301,14 +312,13 @@ def detect(
             score, expected = OUTLIERS.scores(work)
             lone = OUTLIERS.lone(score)
             clean = np.where(lone, expected, work)
-            _, expected_raw = OUTLIERS.scores(values)
             anomalies.extend(
                 Anomaly(
                     signal,
                     int(present[i]),
                     at[i],
                     float(values[i]),
-                    float(expected_raw[i]),
+                    OUTLIERS.expected(values, int(i)),
                     float(np.clip(score[i], -1e9, 1e9)),
                     OUTLIERS.name,
                 )
@@ -341,3 +351,31 @@ def detect(
     changes.sort(key=lambda c: (c.at, SIGNALS.index(c.signal)))
     anomalies.sort(key=lambda a: (a.timestamp, SIGNALS.index(a.signal)))
     return Detection(tuple(changes), tuple(anomalies))
+
+
+def change_point_issue(change: ChangePoint) -> str:
+    """The health issue of a change point: its signal, where the new regime starts, its size.
+
+    >>> c = ChangePoint("confidence", 7, np.datetime64("2026-03-02T15:35", "us"),
+    ...                 np.datetime64("2026-03-02T15:45", "us"), 0.71, 0.42, -4.83, "cusum")
+    >>> change_point_issue(c)
+    'change point: confidence shifted -4.8 sd (0.71 -> 0.42) from 2026-03-02T15:35Z'
+    """
+    size = "" if change.shift is None else f" {change.shift:+.1f} sd"
+    moment = np.datetime_as_string(change.at, unit="m")
+    return (
+        f"change point: {change.signal} shifted{size}"
+        f" ({change.before_mean:.4g} -> {change.after_mean:.4g}) from {moment}Z"
+    )
+
+
+def with_change_points(
+    assessment: HealthAssessment, changes: Sequence[ChangePoint]
+) -> HealthAssessment:
+    """``assessment`` with a warning issue per change point (in time order) and a status of at
+    least ``warning``; unchanged without one. The score is unchanged."""
+    if not changes:
+        return assessment
+    status = "warning" if assessment.status == "healthy" else assessment.status
+    issues = (*assessment.issues, *(change_point_issue(c) for c in changes))
+    return replace(assessment, status=status, issues=issues)

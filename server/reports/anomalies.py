@@ -20,6 +20,10 @@ from server.repositories.signals import fetch_signals
 
 #: Rows before the window the detectors read as reference: one trading day.
 REFERENCE = timedelta(hours=24)
+#: The reference before the health window: 7 trading days, enough rows at every time of day for
+#: the intraday profile to be taken out (analytics.anomalies.PROFILE_MIN_DAYS), so that the
+#: session's own shape never reads as a change point in health.
+HEALTH_REFERENCE = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +70,11 @@ def model_anomalies(
 def recent_change_points(
     conn: Connection, model_ids: list[str], window: TimeRange, calendar: MarketCalendar
 ) -> list[Detection]:
-    """Each model's change points starting in ``window`` (the health window), with a trading day
-    of reference before it: one query for all the models."""
+    """Each model's change points and anomalies in ``window`` (the health window), with 7
+    trading days of reference before it: one query for all the models."""
     if not model_ids:
         return []
-    reference_start = calendar.trading_window_start(window.start, REFERENCE)
+    reference_start = calendar.trading_window_start(window.start, HEALTH_REFERENCE)
     columns = fetch_signals(conn, model_ids, reference_start, window.end)
     bounds = np.searchsorted(columns["model"], np.arange(len(model_ids) + 1))
     return [_detect(columns, slice(int(a), int(b)), window.start) for a, b in pairwise(bounds)]

@@ -20,6 +20,7 @@ from analytics import (
     summarize_trend,
     with_critical_drift,
 )
+from analytics.anomalies import ChangePoint, with_change_points
 from server.db import Connection
 from server.domain import (
     HealthRules,
@@ -28,6 +29,7 @@ from server.domain import (
     TimeRange,
     VersionAggregates,
 )
+from server.reports.anomalies import recent_change_points
 from server.reports.drift import drift_reports
 from server.repositories import health as health_repo
 from server.repositories import performance as performance_repo
@@ -61,6 +63,7 @@ class ModelHealth:
     market_minutes_since_last: float | None
     window: TimeRange
     market: MarketState
+    change_points: tuple[ChangePoint, ...] = ()  # starting in the window, in time order
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +159,7 @@ def model_health_list(conn: Connection, end: datetime, rules: HealthRules) -> He
         for a in health_repo.recent_models(conn, window, seen_since(end, rules.calendar))
     ]
     models = with_drift(conn, models, end, rules)
+    models = with_change(conn, models, window, rules)
     models.sort(key=lambda m: (_STATUS_ORDER[m.assessment.status], m.model_id))
     return HealthList(window, market, models)
 
@@ -167,7 +171,24 @@ def model_health(conn: Connection, model_id: str, end: datetime, rules: HealthRu
         require_model(conn, model_id)
     model = assess(model_id, activity, window, rules, market_state(rules.calendar, end))
     [model] = with_drift(conn, [model], end, rules)
+    [model] = with_change(conn, [model], window, rules)
     return model
+
+
+def with_change(
+    conn: Connection, models: list[ModelHealth], window: TimeRange, rules: HealthRules
+) -> list[ModelHealth]:
+    """``models`` with their change points starting in the health ``window`` and a warning
+    issue for each (docs/DEFINITIONS.md#anomalies; all models from one fetch)."""
+    found = recent_change_points(conn, [m.model_id for m in models], window, rules.calendar)
+    return [
+        replace(
+            m,
+            assessment=with_change_points(m.assessment, d.change_points),
+            change_points=d.change_points,
+        )
+        for m, d in zip(models, found, strict=True)
+    ]
 
 
 def with_drift(

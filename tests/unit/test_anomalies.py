@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from anomalies import SESSION, _times, generate  # type: ignore[import-not-found]
 
-from analytics.anomalies import PROFILE_MIN_DAYS, Cusum, detect, intraday_profile
+from analytics.anomalies import OUTLIERS, PROFILE_MIN_DAYS, Cusum, detect, intraday_profile
 
 ONSET = 6 * SESSION + 30
 
@@ -93,3 +93,18 @@ def test_the_intraday_profile_is_each_rows_neighbourhood_median() -> None:
     expected = [np.median(values[np.abs(slot - s) <= 2]) - np.median(values) for s in slot]
     np.testing.assert_allclose(intraday_profile(times, values), expected)
     assert not intraday_profile(times[:50], values[:50]).any()  # too few days: no profile
+
+
+def test_a_constant_signal_has_no_change_point() -> None:
+    values = np.full(3000, 0.9951807804585173)  # a model whose action_raw never moves
+    assert Cusum("cusum", k=1.5, h=3.5).alarms(values) == []
+    times = _times(values.size)
+    signals = {"action_raw": values, "confidence": values * 0.7, "latency_ms": np.full(3000, 40.0)}
+    assert detect(times, signals).change_points == ()
+
+
+def test_the_expected_value_of_a_row_is_its_neighbours_median() -> None:
+    values = np.random.default_rng(4).normal(size=300)
+    _, medians = OUTLIERS.scores(values)
+    for row in (0, 10, 29, 150, 280, 299):
+        assert OUTLIERS.expected(values, row) == pytest.approx(medians[row])
