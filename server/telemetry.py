@@ -9,6 +9,7 @@ evaluations as the watch streams (``server.evaluations``): no second code path f
 
 from __future__ import annotations
 
+import collections
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,6 +26,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
 
+from analytics.anomalies import SIGNALS
 from server.cache import ResponseCache
 from server.errors import ServiceError
 from server.evaluations import DriftKey, Evaluations
@@ -206,6 +208,7 @@ class ServiceCollector(Collector):
         )
         yield from _market(health)
         yield from _health_gauges(health)
+        yield from _change_point_gauges(health)
         yield from _summary_gauges(summary)
         drift = {}
         for model in health.models:
@@ -271,6 +274,20 @@ def _health_gauges(health: HealthList) -> Iterator[Metric]:
         win_rate.add_metric(labels, activity.win_rate if activity else 0.0)
         predictions.add_metric(labels, activity.predictions if activity else 0)
     yield from (score, status, minutes, win_rate, predictions)
+
+
+def _change_point_gauges(health: HealthList) -> Iterator[Metric]:
+    """Change points starting in the health window, per model and signal (0 when none)."""
+    counts = GaugeMetricFamily(
+        "mlanalytics_model_change_points",
+        "Change points of the model's signal starting in the health window (24 h).",
+        labels=["model_id", "signal"],
+    )
+    for model in health.models:
+        found = collections.Counter(c.signal for c in model.change_points)
+        for signal in SIGNALS:
+            counts.add_metric([model.model_id, signal], found[signal])
+    yield counts
 
 
 def _summary_gauges(summary: Summary) -> Iterator[Metric]:
