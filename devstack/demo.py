@@ -18,6 +18,10 @@ when the market is closed then):
 ``dqn_legacy_v0.9``       went silent 3 hours of market time ago, during a session (critical)
 ``td3_ensemble_v1.0``     decent calls, but ~240 ms per inference (critical)
 ========================  ================================================================
+
+And mid-session today (2.5 hours of market time before the end of the data) the confidence of
+``sac_transformer_v2.1`` collapses to ~0.25: a change point, in its health and in
+GET /api/anomalies.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ ANCHOR_SLOT = 1_735_689_600 // 300  # 2025-01-01 00:00 UTC: prices are a walk fr
 BAR_VOLATILITY = 0.0006  # std of the 5-minute log return
 ACTIONS = np.array(["LONG", "SHORT", "HOLD"])
 #: Bump when the generator changes: `make run` then replaces the demo data instead of topping it up.
-DEMO_VERSION = 6
+DEMO_VERSION = 8
 #: The market the demo follows unless told otherwise: the USD/COP session.
 DEFAULT_CALENDAR = MarketCalendar()
 
@@ -73,6 +77,8 @@ class DemoModel:
     new_version: tuple[Story, str] | None = None  # (since, version)
     silent_for: timedelta | None = None  # of market time, before the seeding moment
     drift: Story | None = None  # features shift and the calls become a coin flip from then on
+    # Of market time before the end of the data: the confidence falls to ~0.25 from then on.
+    confidence_collapse: timedelta | None = None
     fold_id: int = 3
 
 
@@ -102,6 +108,7 @@ DEMO_MODELS: tuple[DemoModel, ...] = (
         latency_ms=42,
         version="2.1.3",
         drift=Story(timedelta(hours=22)),
+        confidence_collapse=timedelta(hours=2, minutes=30),
     ),
     DemoModel(
         "dqn_legacy_v0.9",
@@ -365,6 +372,12 @@ def inferences(
         0.58 * (strength - 0.5),
     )
     confidence = np.clip(0.35 + 0.6 * np.abs(action_raw) + 0.05 * uniform(s, slots, 4), 0, 1)
+    if model.confidence_collapse is not None:
+        minutes = model.confidence_collapse / timedelta(minutes=1)
+        began = calendar.market_window_start(end, minutes)  # market time, as silent_for
+        start = np.datetime64(began.astimezone(UTC).replace(tzinfo=None), "us")
+        collapsed = times >= (min(start, times[1]) if topping_up else start)
+        confidence = np.where(collapsed, 0.2 + 0.1 * uniform(s, slots, 6), confidence)
     position = np.select([choice == 0, choice == 1], [1.0, -1.0], 0.0)
     resolved = following <= last_bar_slot
     reward = np.where(resolved, position * next_return, np.nan)
