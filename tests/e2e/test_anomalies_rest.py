@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from restclient import Rest
 from rows import Rows
@@ -67,3 +69,60 @@ def test_unknown_model_is_404_and_bad_window_400(collapsing: Rows, rest: Rest) -
     reply = rest.get("/api/anomalies/collapsing?window=2h")
     assert reply.status == 400
     assert reply.json()["message"].startswith("invalid request: window: ")
+
+
+def test_a_change_point_in_the_health_window_is_a_health_warning(
+    collapsing: Rows, rest: Rest
+) -> None:
+    reply = rest.get(f"/api/health/model/collapsing?{WHEN}")
+    assert reply.status == 200, reply.body
+    health: Any = reply.json()["data"]
+    assert health["status"] in {"warning", "critical"}, health  # at least a warning
+    [issue] = [i for i in health["issues"] if i.startswith("change point: ")]
+    onset = END - N * FIVE + (COLLAPSE + 1) * FIVE
+    assert issue.startswith("change point: confidence shifted -")
+    shift = float(issue.split("shifted ")[1].split(" sd")[0])
+    assert shift < -8
+    at = datetime.fromisoformat(issue.rsplit(" from ", 1)[1].replace("Z", "+00:00"))
+    assert abs(at - onset) <= 2 * FIVE
+    # Three days later the change is out of the health window: no warning any more.
+    later = (END + timedelta(days=3)).isoformat().replace("+00:00", "Z")
+    quiet = rest.get(f"/api/health/model/collapsing?end_time={later}").json()["data"]
+    assert not [i for i in quiet["issues"] if i.startswith("change point: ")]
+
+
+def test_metrics_count_the_change_points_per_model_and_signal(rows: Rows, rest: Rest) -> None:
+    """Rows ending now (the gauges judge now): one model's confidence collapses, one stays put."""
+    rng = np.random.default_rng(8)
+    last = datetime.now(UTC).replace(microsecond=0)
+    times = np.array(
+        [(last - (N - 1 - i) * FIVE).replace(tzinfo=None) for i in range(N)], "datetime64[us]"
+    )
+    for model_id, drop in (("collapsed_now", 0.4), ("steady_now", 0.0)):
+        confidence = rng.normal(0.7, 0.03, N) - np.where(np.arange(N) >= COLLAPSE, drop, 0.0)
+        rows.series(
+            model_id,
+            times,
+            "LONG",
+            {"confidence": confidence, "latency_ms": np.full(N, 40), "reward": 0.0},
+        )
+    deadline = time.monotonic() + 30
+    while True:  # the gauges share the streams' evaluations, which may be a tick old
+        body = rest.get("/metrics").body.decode()
+        families = {f.name: f for f in text_string_to_metric_families(body)}
+        samples = families["mlanalytics_model_change_points"].samples
+        counts = {(s.labels["model_id"], s.labels["signal"]): s.value for s in samples}
+        if ("collapsed_now", "confidence") in counts:
+            break
+        assert time.monotonic() < deadline, counts
+        time.sleep(0.2)
+    assert counts[("collapsed_now", "confidence")] == 1
+    assert sum(v for (m, _), v in counts.items() if m == "collapsed_now") == 1
+    assert {s for (m, s) in counts if m == "steady_now"} == {
+        "confidence",
+        "latency_ms",
+        "reward",
+        "action_raw",
+        "hold_rate",
+    }
+    assert sum(v for (m, _), v in counts.items() if m == "steady_now") == 0
