@@ -48,6 +48,7 @@ DOCUMENTED_ENDPOINTS = [
     ("/api/performance/trends/{model_id}", "PerformanceService", ["days", "end_time"]),
     ("/api/performance/comparison", "PerformanceService", ["window", "end_time"]),
     ("/api/performance/ab", "PerformanceService", ["model_a", "model_b", "window", "end_time"]),
+    ("/api/anomalies/{model_id}", "AnomalyService", ["window", "end_time"]),
     ("/api/health/models/watch", "HealthService", []),
     ("/metrics", "HealthService", []),
     ("/api/drift/watch", "DriftService", ["model_id", "window_hours", "baseline_days"]),
@@ -74,6 +75,7 @@ def test_service_names_come_from_the_package() -> None:
         "mlanalytics.v1.DriftService",
         "mlanalytics.v1.HealthService",
         "mlanalytics.v1.PerformanceService",
+        "mlanalytics.v1.AnomalyService",
         "mlanalytics.v1.DocsService",
     )
 
