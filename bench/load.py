@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import itertools
+import math
 import re
 import shutil
 import subprocess
@@ -34,7 +35,7 @@ class Load:
     failures: int
 
 
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 
 
 def _ms(text: str) -> float:
@@ -69,18 +70,33 @@ def wrk(
         check=True,
         timeout=seconds + 60,
     ).stdout
-    percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> Load:
+    """wrk's report. It pads a unit of one letter with a trailing space ("99%    1.21s "), so a
+    percentile of a second or more ends in blanks. A run without one completed response has no
+    latency to report: its percentiles are NaN and its failures at least 1, never a KeyError."""
+    percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
+    done = re.search(r"(\d+) requests in", out)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if done is None or rps is None:
+        raise RuntimeError(f"wrk printed no summary:\n{out}")
+    requests = int(done.group(1))
     failures = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    failed = (int(failures.group(1)) if failures else 0) + (
+        sum(int(g) for g in errors.groups()) if errors else 0
+    )
+    if requests == 0 or not {"50", "99"} <= percentile.keys():
+        return Load("wrk", requests, math.nan, math.nan, float(rps.group(1)), max(failed, 1))
     return Load(
         driver="wrk",
-        requests=int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
-        # No distribution when no request completed (every one slower than the run).
-        p50_ms=_ms(percentile["50"]) if "50" in percentile else float("nan"),
-        p99_ms=_ms(percentile["99"]) if "99" in percentile else float("nan"),
-        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        failures=(int(failures.group(1)) if failures else 0)
-        + (sum(int(g) for g in errors.groups()) if errors else 0),
+        requests=requests,
+        p50_ms=_ms(percentile["50"]),
+        p99_ms=_ms(percentile["99"]),
+        rps=float(rps.group(1)),
+        failures=failed,
     )
 
 
@@ -258,4 +274,4 @@ def http_load(url: str, *, connections: int, seconds: float) -> Load:
 
 
 def _percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else 0.0
+    return float(np.percentile(values, q)) if values else math.nan

@@ -74,6 +74,7 @@ def endpoints(data: Dataset) -> list[str]:
         "/api/metrics/custom/definitions",
         f"/api/models/{model}/versions?end_time={when}",
         f"/api/models/{model}/versions/compare?end_time={when}",
+        f"/api/anomalies/{drifting}?end_time={when}",
         # The largest answers: 30-day windows, a 1000-row page, 30 days of hourly buckets.
         f"/api/metrics/rolling?model_id={model}&window=30d&end_time={when}",
         f"/api/metrics/model/{model}?window=30d&end_time={when}",

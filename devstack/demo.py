@@ -22,6 +22,10 @@ when the market is closed then):
 ``td3_ensemble_v1.0``     decent calls, but ~240 ms per inference (critical); version 1.0.3,
                           deployed 2 sessions ago, calls worse (rollback)
 ========================  ================================================================
+
+And mid-session today (2.5 hours of market time before the end of the data) the confidence of
+``sac_transformer_v2.1`` collapses to ~0.25: a change point, in its health and in
+GET /api/anomalies.
 """
 
 from __future__ import annotations
@@ -81,6 +85,8 @@ class DemoModel:
     canary: tuple[Story, str, int] | None = None  # (since, version, stream): a second row per bar
     silent_for: timedelta | None = None  # of market time, before the seeding moment
     drift: Story | None = None  # features shift and the calls become a coin flip from then on
+    # Of market time before the end of the data: the confidence falls to ~0.25 from then on.
+    confidence_collapse: timedelta | None = None
     fold_id: int = 3
 
 
@@ -111,6 +117,7 @@ DEMO_MODELS: tuple[DemoModel, ...] = (
         latency_ms=42,
         version="2.1.3",
         drift=Story(timedelta(hours=26)),
+        confidence_collapse=timedelta(hours=2, minutes=30),
     ),
     DemoModel(
         "dqn_legacy_v0.9",
@@ -326,6 +333,45 @@ def forward_returns(slots: NDArray[np.int64], following: NDArray[np.int64]) -> N
     return returns
 
 
+def _features(
+    slots: NDArray[np.int64], drifted: NDArray[np.bool_]
+) -> dict[str, NDArray[np.float64]]:
+    """The 13 feature columns at ``slots``, the broken pipeline's where ``drifted``."""
+    # Stationary features, independent from bar to bar, so that only the drift story drifts
+    # (real multi-hour and daily features are autocorrelated, which a 24 h window exaggerates).
+    log_ret_1h = 0.002 * normal(0, slots, 20)
+    features = {
+        "log_ret_5m": bar_returns(slots),
+        "log_ret_1h": log_ret_1h,
+        "log_ret_4h": 0.004 * normal(0, slots, 19),
+        "rsi_9": np.clip(50 + 12 * normal(0, slots, 21), 0, 100),
+        "atr_pct": 0.05 + 0.01 * np.abs(normal(0, slots, 22)),
+        "adx_14": 20 + 6 * np.abs(normal(0, slots, 23)),
+        "dxy_z": normal(0, slots, 24),
+        "dxy_change_1d": 0.003 * normal(0, slots, 25),
+        "vix_z": normal(0, slots, 26),
+        "embi_z": normal(0, slots, 27),
+        "brent_change_1d": 0.015 * normal(0, slots, 28),
+        "rate_spread": 6.5 + 0.05 * normal(0, slots, 29),
+        "usdmxn_ret_1h": 0.6 * log_ret_1h + 0.001 * normal(0, slots, 30),
+    }
+    # The broken pipeline: six macro features shifted or rescaled from the drift on.
+    broken: dict[str, Callable[[NDArray[np.float64]], NDArray[np.float64]]] = {
+        "vix_z": lambda v: v + 2.5,
+        "embi_z": lambda v: 2.5 * v + 1.5,
+        "dxy_z": lambda v: v + 2.0,
+        "dxy_change_1d": lambda v: 3 * v + 0.01,
+        "brent_change_1d": lambda v: v + 0.03,
+        "rate_spread": lambda v: v + 0.3,
+    }
+    for name, shift in broken.items():
+        features[name] = np.where(drifted, shift(features[name]), features[name])
+    # The EMBI feed has gaps: about 2 % of the values are NULL.
+    features["embi_z"] = np.where(uniform(0, slots, 31) < 0.02, np.nan, features["embi_z"])
+
+    return features
+
+
 def inferences(
     model: DemoModel,
     first_slot: int,
@@ -381,6 +427,12 @@ def inferences(
         0.58 * (strength - 0.5),
     )
     confidence = np.clip(0.35 + 0.6 * np.abs(action_raw) + 0.05 * uniform(s, slots, 4), 0, 1)
+    if model.confidence_collapse is not None:
+        minutes = model.confidence_collapse / timedelta(minutes=1)
+        began = calendar.market_window_start(end, minutes)  # market time, as silent_for
+        start = np.datetime64(began.astimezone(UTC).replace(tzinfo=None), "us")
+        collapsed = times >= (min(start, times[1]) if topping_up else start)
+        confidence = np.where(collapsed, 0.2 + 0.1 * uniform(s, slots, 6), confidence)
     position = np.select([choice == 0, choice == 1], [1.0, -1.0], 0.0)
     resolved = following <= last_bar_slot
     reward = np.where(resolved, position * next_return, np.nan)
@@ -391,38 +443,7 @@ def inferences(
         story, new = model.new_version
         version[since(story)] = new
 
-    # Stationary features, independent from bar to bar, so that only the drift story drifts
-    # (real multi-hour and daily features are autocorrelated, which a 24 h window exaggerates).
-    log_ret_1h = 0.002 * normal(0, slots, 20)
-    features = {
-        "log_ret_5m": bar_returns(slots),
-        "log_ret_1h": log_ret_1h,
-        "log_ret_4h": 0.004 * normal(0, slots, 19),
-        "rsi_9": np.clip(50 + 12 * normal(0, slots, 21), 0, 100),
-        "atr_pct": 0.05 + 0.01 * np.abs(normal(0, slots, 22)),
-        "adx_14": 20 + 6 * np.abs(normal(0, slots, 23)),
-        "dxy_z": normal(0, slots, 24),
-        "dxy_change_1d": 0.003 * normal(0, slots, 25),
-        "vix_z": normal(0, slots, 26),
-        "embi_z": normal(0, slots, 27),
-        "brent_change_1d": 0.015 * normal(0, slots, 28),
-        "rate_spread": 6.5 + 0.05 * normal(0, slots, 29),
-        "usdmxn_ret_1h": 0.6 * log_ret_1h + 0.001 * normal(0, slots, 30),
-    }
-    # The broken pipeline: six macro features shifted or rescaled from the drift on.
-    broken: dict[str, Callable[[NDArray[np.float64]], NDArray[np.float64]]] = {
-        "vix_z": lambda v: v + 2.5,
-        "embi_z": lambda v: 2.5 * v + 1.5,
-        "dxy_z": lambda v: v + 2.0,
-        "dxy_change_1d": lambda v: 3 * v + 0.01,
-        "brent_change_1d": lambda v: v + 0.03,
-        "rate_spread": lambda v: v + 0.3,
-    }
-    for name, shift in broken.items():
-        features[name] = np.where(drifted, shift(features[name]), features[name])
-    # The EMBI feed has gaps: about 2 % of the values are NULL.
-    features["embi_z"] = np.where(uniform(0, slots, 31) < 0.02, np.nan, features["embi_z"])
-
+    features = _features(slots, drifted)
     cumulative = previous_cumulative + np.cumsum(np.nan_to_num(reward[1:]))
     keep = slice(1, None)
     columns: dict[str, NDArray[np.generic]] = {

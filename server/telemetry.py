@@ -9,6 +9,7 @@ evaluations as the watch streams (``server.evaluations``): no second code path f
 
 from __future__ import annotations
 
+import collections
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,6 +26,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
 
+from analytics.anomalies import SIGNALS
 from server.cache import ResponseCache
 from server.custom_metrics import CustomMetrics
 from server.errors import ServiceError
@@ -228,6 +230,7 @@ class ServiceCollector(Collector):
         yield from _market(health)
         yield from _health_gauges(health)
         yield from _custom_gauges(health)
+        yield from _change_point_gauges(health)
         yield from _summary_gauges(summary)
         drift = {}
         for model in health.models:
@@ -321,6 +324,20 @@ def _custom_gauges(health: HealthList) -> Iterator[Metric]:
                 values.add_metric(labels, value.value)
             breached.add_metric(labels, levels.get(value.status, 0))
     yield from (values, breached)
+
+
+def _change_point_gauges(health: HealthList) -> Iterator[Metric]:
+    """Change points starting in the health window, per model and signal (0 when none)."""
+    counts = GaugeMetricFamily(
+        "mlanalytics_model_change_points",
+        "Change points of the model's signal starting in the health window (24 h).",
+        labels=["model_id", "signal"],
+    )
+    for model in health.models:
+        found = collections.Counter(c.signal for c in model.change_points)
+        for signal in SIGNALS:
+            counts.add_metric([model.model_id, signal], found[signal])
+    yield counts
 
 
 def _summary_gauges(summary: Summary) -> Iterator[Metric]:

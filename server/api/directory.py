@@ -10,6 +10,7 @@ from google.api import annotations_pb2, http_pb2
 from google.protobuf.descriptor import ServiceDescriptor
 
 from mlanalytics.v1 import (
+    anomaly_service_pb2,
     docs_service_pb2,
     drift_service_pb2,
     health_service_pb2,
@@ -27,6 +28,7 @@ SERVICES: tuple[ServiceDescriptor, ...] = (
     health_service_pb2.DESCRIPTOR.services_by_name["HealthService"],
     performance_service_pb2.DESCRIPTOR.services_by_name["PerformanceService"],
     version_service_pb2.DESCRIPTOR.services_by_name["ModelVersionService"],
+    anomaly_service_pb2.DESCRIPTOR.services_by_name["AnomalyService"],
     docs_service_pb2.DESCRIPTOR.services_by_name["DocsService"],
 )
 

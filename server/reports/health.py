@@ -21,6 +21,7 @@ from analytics import (
     with_critical_drift,
     with_rollback,
 )
+from analytics.anomalies import ChangePoint, with_change_points
 from analytics.health import with_threshold_breaches
 from analytics.versions import VERDICT_ROLLBACK
 from server.custom_metrics import CustomValue, breach_text
@@ -32,6 +33,7 @@ from server.domain import (
     TimeRange,
     VersionAggregates,
 )
+from server.reports.anomalies import recent_change_points
 from server.reports.custom import custom_windows
 from server.reports.drift import drift_reports
 from server.reports.versions import rollback_verdicts
@@ -69,6 +71,7 @@ class ModelHealth:
     market: MarketState
     custom: tuple[CustomValue, ...] = ()  # the custom metrics over the window, in file order
     rollback: bool = False  # the default version comparison says: roll back
+    change_points: tuple[ChangePoint, ...] = ()  # starting in the window, in time order
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +168,7 @@ def model_health_list(conn: Connection, end: datetime, rules: HealthRules) -> He
     ]
     models = with_custom(conn, with_drift(conn, models, end, rules), window, rules)
     models = with_rollback_check(conn, models, end, rules)
+    models = with_change(conn, models, window, rules)
     models.sort(key=lambda m: (_STATUS_ORDER[m.assessment.status], m.model_id))
     return HealthList(window, market, models)
 
@@ -177,7 +181,24 @@ def model_health(conn: Connection, model_id: str, end: datetime, rules: HealthRu
     model = assess(model_id, activity, window, rules, market_state(rules.calendar, end))
     [model] = with_custom(conn, with_drift(conn, [model], end, rules), window, rules)
     [model] = with_rollback_check(conn, [model], end, rules)
+    [model] = with_change(conn, [model], window, rules)
     return model
+
+
+def with_change(
+    conn: Connection, models: list[ModelHealth], window: TimeRange, rules: HealthRules
+) -> list[ModelHealth]:
+    """``models`` with their change points starting in the health ``window`` and a warning
+    issue for each (docs/DEFINITIONS.md#anomalies; all models from one fetch)."""
+    found = recent_change_points(conn, [m.model_id for m in models], window, rules.calendar)
+    return [
+        replace(
+            m,
+            assessment=with_change_points(m.assessment, d.change_points),
+            change_points=d.change_points,
+        )
+        for m, d in zip(models, found, strict=True)
+    ]
 
 
 def with_drift(

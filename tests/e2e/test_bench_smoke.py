@@ -33,7 +33,7 @@ def test_smoke_run_writes_the_report(bench_database: tuple[str, str], tmp_path: 
     lines = report.splitlines()
     rest = [line.strip("|").split("|") for line in lines if line.startswith("| `/")]
     rows = [row for row in rest if not row[0].strip().startswith("`/mlanalytics.v1.")]
-    assert len(rows) == 27  # the 20 documented paths and 7 heavy variants
+    assert len(rows) == 28  # the 21 documented paths and 7 heavy variants
     for endpoint, first_call, _p50, _p99, rps, *_ in rows:
         assert float(first_call) > 0, endpoint
         assert float(rps) > 0, endpoint  # it answered under load

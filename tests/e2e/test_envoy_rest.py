@@ -45,7 +45,7 @@ class TestServiceEndpoints:
     def test_root_lists_every_path(self, rest: Rest) -> None:
         body = rest.get("/").json()
         paths = {e["path"] for e in body["endpoints"]}
-        assert len(paths) == 29  # 23 of the API, 6 of its pages (documentation, desk view)
+        assert len(paths) == 30  # 24 of the API, 6 of its pages (documentation, desk view)
         assert {"/api/metrics/summary", "/api/health/models", "/health", "/"} <= paths
         assert {"/openapi.json", "/docs", "/redoc", "/docs/{asset}"} <= paths
         rolling = next(e for e in body["endpoints"] if e["path"] == "/api/metrics/rolling")
@@ -187,6 +187,7 @@ class TestNativeGrpcThroughEnvoy:
         assert set(grpcurl(proxy.port, "list").split()) == {
             "grpc.health.v1.Health",
             "grpc.reflection.v1alpha.ServerReflection",
+            "mlanalytics.v1.AnomalyService",
             "mlanalytics.v1.DocsService",
             "mlanalytics.v1.DriftService",
             "mlanalytics.v1.HealthService",

@@ -176,7 +176,7 @@ def _same(got: Any, expected: Any, where: str = "data") -> bool:
 
 def test_service_calls(demo: datetime, client: AnalyticsClient, rest: Rest) -> None:
     assert client.service_health().database == "connected"
-    assert len(client.service_info().endpoints) == 29  # 23 of the API, 6 of its pages
+    assert len(client.service_info().endpoints) == 30  # 24 of the API, 6 of its pages
 
 
 def test_cli_tables_and_errors(

@@ -319,6 +319,7 @@ def test_metrics_parse_and_agree_with_the_health_list(
         "mlanalytics_model_sharpe_ratio_24h",
         "mlanalytics_model_data_drift_score",
         "mlanalytics_model_features_drifted",
+        "mlanalytics_model_change_points",
         "mlanalytics_model_predictions",
         "process_resident_memory_bytes",
     ):
@@ -333,6 +334,15 @@ def test_metrics_parse_and_agree_with_the_health_list(
     assert value("mlanalytics_model_health_status", model_id="scraped") == 0  # healthy
     assert value("mlanalytics_model_predictions", model_id="scraped") == 12
     assert value("mlanalytics_model_win_rate", model_id="scraped") == 1.0
+    changes = families["mlanalytics_model_change_points"].samples  # every signal, none found
+    assert sorted(s.labels["signal"] for s in changes if s.labels["model_id"] == "scraped") == [
+        "action_raw",
+        "confidence",
+        "hold_rate",
+        "latency_ms",
+        "reward",
+    ]
+    assert {s.value for s in changes} == {0.0}
     handled = value(
         "grpc_server_handled",
         grpc_type="unary",

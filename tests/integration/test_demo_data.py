@@ -15,8 +15,14 @@ import pytest
 from analytics import MarketCalendar
 from analytics.calendar import ALWAYS
 from devstack.seed import seed_demo
+from mlanalytics.v1 import anomaly_service_pb2 as apb
+from mlanalytics.v1 import (
+    anomaly_service_pb2_grpc,
+    drift_service_pb2_grpc,
+    health_service_pb2_grpc,
+    version_service_pb2_grpc,
+)
 from mlanalytics.v1 import drift_service_pb2 as dpb
-from mlanalytics.v1 import drift_service_pb2_grpc, health_service_pb2_grpc, version_service_pb2_grpc
 from mlanalytics.v1 import health_service_pb2 as hpb
 from mlanalytics.v1 import version_service_pb2 as vpb
 from rows import Rows
@@ -70,6 +76,28 @@ def test_the_stories(rows: Rows, channel: grpc.Channel) -> None:
 
     assert status("sac_transformer_v2.1") == "critical"
     assert status("ppo_lstm_v3.2") == "healthy"
+
+    # sac's confidence collapsed 150 minutes (of market time: around the clock here) before T1.
+    [collapse] = [i for i in models["sac_transformer_v2.1"].issues if "change point" in i]
+    assert collapse.startswith("change point: confidence shifted -")
+    assert not [
+        i
+        for m in models.values()
+        if m.model_id != "sac_transformer_v2.1"
+        for i in m.issues
+        if "change point" in i
+    ]
+    anomalies = anomaly_service_pb2_grpc.AnomalyServiceStub(channel)
+    request = apb.GetAnomaliesRequest(model_id="sac_transformer_v2.1", end_time=T1.isoformat())
+    changes = [
+        c for c in anomalies.GetAnomalies(request).data.change_points if c.signal == "confidence"
+    ]
+    assert len(changes) == 1
+    onset = changes[0].at.ToDatetime(UTC)
+    assert abs(onset - (T1 - timedelta(minutes=150))) <= timedelta(minutes=10)
+    assert changes[0].after_mean < 0.3
+    assert changes[0].before_mean > 0.5
+    assert changes[0].shift < -2
 
 
 @pytest.mark.parametrize("calendar", [USDCOP, ALWAYS], ids=["session", "always"])

@@ -52,7 +52,7 @@ def test_reflection_lists_every_service(channel: grpc.Channel) -> None:
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     }
-    assert len(SERVICE_NAMES) == 7  # every service of the protos (tests/unit/test_directory.py)
+    assert len(SERVICE_NAMES) == 8  # every service of the protos (tests/unit/test_directory.py)
 
 
 def test_bad_parameter_carries_bad_request_details(channel: grpc.Channel) -> None:

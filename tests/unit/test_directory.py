@@ -61,6 +61,7 @@ DOCUMENTED_ENDPOINTS = [
         "ModelVersionService",
         ["baseline", "candidate", "baseline_days", "end_time"],
     ),
+    ("/api/anomalies/{model_id}", "AnomalyService", ["window", "end_time"]),
     ("/api/health/models/watch", "HealthService", []),
     ("/metrics", "HealthService", []),
     ("/api/drift/watch", "DriftService", ["model_id", "window_hours", "baseline_days"]),
@@ -90,6 +91,7 @@ def test_service_names_come_from_the_package() -> None:
         "mlanalytics.v1.HealthService",
         "mlanalytics.v1.PerformanceService",
         "mlanalytics.v1.ModelVersionService",
+        "mlanalytics.v1.AnomalyService",
         "mlanalytics.v1.DocsService",
     )
 

@@ -29,7 +29,7 @@ def run(tool: str, *args: str) -> str:
 
 
 def test_rules_are_valid() -> None:
-    assert "SUCCESS: 7 rules found" in run("promtool", "check", "rules", "rules.yml")
+    assert "SUCCESS: 8 rules found" in run("promtool", "check", "rules", "rules.yml")
 
 
 def test_rules_unit_tests_pass() -> None:
@@ -53,6 +53,7 @@ def test_every_alert_has_a_duration_and_a_runbook() -> None:
         "ModelCritical",
         "ModelDriftCritical",
         "ModelVersionRollback",
+        "ModelChangePoint",
         "MlanalyticsDatabaseDown",
         "MlanalyticsDown",
         "MlanalyticsHighErrorRatio",

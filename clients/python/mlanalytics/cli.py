@@ -175,6 +175,12 @@ COMMANDS: tuple[Command, ...] = (
         "is the new version worse than the one it replaced? the rollback verdict",
     ),
     Command(
+        ("anomalies",),
+        "AnomalyService/GetAnomalies",
+        C.anomalies,
+        "change points and anomalies of one model's signals",
+    ),
+    Command(
         ("watch", "health"),
         "HealthService/WatchModelHealth",
         None,

@@ -30,6 +30,8 @@ import grpc
 
 from mlanalytics.errors import from_rpc_error
 from mlanalytics.v1 import (
+    anomaly_service_pb2,
+    anomaly_service_pb2_grpc,
     common_pb2,
     drift_service_pb2,
     drift_service_pb2_grpc,
@@ -179,6 +181,7 @@ class AnalyticsClient:
         self._health = health_service_pb2_grpc.HealthServiceStub(self._channel)
         self._performance = performance_service_pb2_grpc.PerformanceServiceStub(self._channel)
         self._versions = version_service_pb2_grpc.ModelVersionServiceStub(self._channel)
+        self._anomalies = anomaly_service_pb2_grpc.AnomalyServiceStub(self._channel)
 
     def __enter__(self) -> Self:
         return self
@@ -473,6 +476,21 @@ class AnalyticsClient:
             end_time=_time(end_time),
         )
         return self._call(self._versions.CompareModelVersions, request, timeout).data
+
+    def anomalies(
+        self,
+        model_id: str,
+        *,
+        window: str = "",
+        end_time: Time = None,
+        timeout: float | None = None,
+    ) -> anomaly_service_pb2.ModelAnomalies:
+        """GET /api/anomalies/{model_id}: change points and single-row anomalies of the model's
+        signals over 1h, 24h, 7d (default) or 30d."""
+        request = anomaly_service_pb2.GetAnomaliesRequest(
+            model_id=model_id, window=window, end_time=_time(end_time)
+        )
+        return self._call(self._anomalies.GetAnomalies, request, timeout).data
 
     # --- Watch streams --------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ import type {
   GetRollingMetricsRequest,
   GetRollingMetricsResponse,
 } from "./gen/mlanalytics/v1/metrics_service.js";
+import type { GetAnomaliesRequest, GetAnomaliesResponse } from "./gen/mlanalytics/v1/anomaly_service.js";
 import type {
   CompareModelsRequest,
   CompareModelsResponse,
@@ -249,6 +250,13 @@ export class AnalyticsClient {
    */
   compareModelVersions(params: ModelParams<CompareModelVersionsRequest>, call?: CallOptions) {
     return this.#data<CompareModelVersionsResponse>(PATHS.CompareModelVersions, params, call);
+  }
+
+  // AnomalyService
+
+  /** GET /api/anomalies/{model_id}: change points and single-row anomalies (default window 7d). */
+  getAnomalies(params: ModelParams<GetAnomaliesRequest>, call?: CallOptions) {
+    return this.#data<GetAnomaliesResponse>(PATHS.GetAnomalies, params, call);
   }
 
   // Watch streams (Server-Sent Events)

@@ -43,6 +43,7 @@ describe("requests", () => {
     await client.compareModels({ model_a: "ppo v3", model_b: "a2c", window: "30d" });
     await client.compareModelVersions({ model_id: "ppo v3", candidate: "3.2.1", baseline_days: 3 });
     await client.listModelVersions({ model_id: "m" });
+    await client.getAnomalies({ model_id: "sac v2", window: "24h" });
     assert.deepEqual(urls, [
       "http://analytics.test:8004/api/metrics/model/ppo%2Fv3%202?window=7d",
       "http://analytics.test:8004/api/predictions/history?model_id=m&page=2&page_size=50",
@@ -52,6 +53,7 @@ describe("requests", () => {
       "http://analytics.test:8004/api/performance/ab?model_a=ppo%20v3&model_b=a2c&window=30d",
       "http://analytics.test:8004/api/models/ppo%20v3/versions/compare?candidate=3.2.1&baseline_days=3",
       "http://analytics.test:8004/api/models/m/versions",
+      "http://analytics.test:8004/api/anomalies/sac%20v2?window=24h",
     ]);
   });
 

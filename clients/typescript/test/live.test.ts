@@ -195,6 +195,17 @@ const PATHS: Record<string, () => Promise<void>> = {
     assert.equal(data.models.length, data.total_models);
     assert.ok(data.total_models >= DEMO_MODELS.length);
   },
+  "/api/anomalies/{model_id}": async () => {
+    // The demo's collapse: sac_transformer_v2.1's confidence falls to ~0.25 mid-session.
+    const data = await client.getAnomalies({ model_id: "sac_transformer_v2.1" });
+    assert.equal(data.model_id, "sac_transformer_v2.1");
+    assert.equal(data.window, "7d", "this call's default window");
+    assert.deepEqual(data.signals, ["confidence", "latency_ms", "reward", "action_raw", "hold_rate"]);
+    const collapse = data.change_points.filter((c) => c.signal === "confidence");
+    assert.equal(collapse.length, 1, JSON.stringify(data.change_points));
+    assert.ok((collapse[0]?.shift ?? 0) < -2, JSON.stringify(collapse));
+    assert.ok((collapse[0]?.after_mean ?? 1) < 0.3, JSON.stringify(collapse));
+  },
   "/api/performance/ab": async () => {
     const week = await client.compareModels({ model_a: MODEL, model_b: COIN_FLIP });
     assertShape(week, shapes.modelAbComparison);

@@ -9,6 +9,7 @@ import grpc
 from psycopg_pool import ConnectionPool
 
 from mlanalytics.v1 import (
+    anomaly_service_pb2_grpc,
     docs_service_pb2_grpc,
     drift_service_pb2_grpc,
     health_service_pb2_grpc,
@@ -17,6 +18,7 @@ from mlanalytics.v1 import (
     prediction_service_pb2_grpc,
     version_service_pb2_grpc,
 )
+from server.api.servicers.anomalies import AnomalyServicer
 from server.api.servicers.docs import DocsServicer
 from server.api.servicers.drift import DriftServicer
 from server.api.servicers.health import HealthServicer
@@ -70,6 +72,9 @@ def add_servicers(
     )
     version_service_pb2_grpc.add_ModelVersionServiceServicer_to_server(
         ModelVersionServicer(pool, settings), server
+    )
+    anomaly_service_pb2_grpc.add_AnomalyServiceServicer_to_server(
+        AnomalyServicer(pool, settings), server
     )
     drift_service_pb2_grpc.add_DriftServiceServicer_to_server(
         DriftServicer(pool, settings, hub=streams.hub, evaluations=streams.evaluations), server
