@@ -360,6 +360,26 @@ def proxy(service: Service) -> Iterator[processes.EnvoyProcess]:
     running.stop()
 
 
+#: Debian's chromium, driven by Playwright for Python (its own browser download cannot work here).
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium for a module's browser tests: skipped without it locally, failed under CI."""
+    if not CHROMIUM.exists():
+        reason = f"no chromium at {CHROMIUM}: apt-get install -y chromium (see the README)"
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
 @pytest.fixture(scope="session")
 def rest(proxy: processes.EnvoyProcess) -> Rest:
     """HTTP against Envoy's public port."""

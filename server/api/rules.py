@@ -1,5 +1,6 @@
-"""The health rules the service judges with: the settings' rules and the drift check, on the drift
-windows' declared defaults (the options of GetDriftStatusRequest's fields in the protos)."""
+"""The health rules the service judges with: the settings' rules, the custom metrics in force, the
+drift check on the drift windows' declared defaults and the rollback check on the version
+comparison's (the options of those requests' fields in the protos)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ ROLLBACK_BASELINE_DAYS = integer_default(
 
 
 def health_rules(settings: Settings) -> HealthRules:
-    """``settings``' health rules with the drift check of the default drift windows and the
-    rollback check of the default version comparison."""
+    """``settings``' health rules with the custom metrics in force (reloaded in place on SIGHUP),
+    the drift check of the default drift windows and the rollback check of the default version
+    comparison."""
     check = DriftCheck(
         settings.drift_thresholds, settings.hold_band, DRIFT_WINDOW_HOURS, DRIFT_BASELINE_DAYS
     )

@@ -10,7 +10,6 @@ it the test fails under CI (``CI=true``) and is skipped elsewhere, saying why.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -35,26 +34,10 @@ from server.app import Service
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 TIMEOUT_MS = 60_000
 DRIFTING = "sac_transformer_v2.1"
 TILES = "button[data-model-id][data-status]"
 MIN = timedelta(minutes=1)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        reason = f"no chromium at {CHROMIUM}: apt-get install -y chromium (see the README)"
-        if os.environ.get("CI", "").lower() in ("true", "1"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @dataclass
