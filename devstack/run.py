@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import select
 import signal
 import socket
@@ -33,6 +34,8 @@ log = logging.getLogger("devstack")
 
 TOP_UP_INTERVAL_S = 60.0
 DATA_DIR = Path(".data") / "postgres"  # git-ignored; kept between runs
+#: The custom metrics of the demo, unless CUSTOM_METRICS_FILE names others.
+DEMO_CUSTOM_METRICS = Path(__file__).resolve().parents[1] / "deploy" / "custom-metrics.example.yaml"
 
 
 class DemoTopUp(threading.Thread):
@@ -193,6 +196,10 @@ def _serve(settings: Settings, ports: list[int], stop: StopRequest, watchdog: Wa
     # Envoy's health checks ask for this run's name: a server of another run (or any other gRPC
     # server) that comes to listen on one of the ports is never healthy, so never sent a call.
     health_name = f"mlanalytics.run.{uuid.uuid4().hex[:12]}"
+    environment = {"HEALTH_SERVICE_NAME": health_name}
+    if dsn is not None and "CUSTOM_METRICS_FILE" not in os.environ:
+        # The demo shows the desk's own metrics from the commented example file.
+        environment["CUSTOM_METRICS_FILE"] = str(DEMO_CUSTOM_METRICS)
     running: dict[int, subprocess.Popen[bytes]] = {}
 
     def spawn(port: int) -> subprocess.Popen[bytes]:
@@ -202,7 +209,7 @@ def _serve(settings: Settings, ports: list[int], stop: StopRequest, watchdog: Wa
             dsn=dsn,
             host=settings.service_host,
             port=port,
-            environment={"HEALTH_SERVICE_NAME": health_name},
+            environment=environment,
         ).process
         watchdog.group(process)
         running[port] = process

@@ -9,6 +9,7 @@ the database, so REST calls in flight at SIGTERM complete with 200.
 from __future__ import annotations
 
 import http.client
+import json
 import signal
 import socket
 import subprocess
@@ -20,10 +21,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 from psycopg import errors
 
 from conftest import InferenceLogLock, child_pids, make_run_process
 from devstack.processes import free_port
+from devstack.run import DEMO_CUSTOM_METRICS
 from server.config import Settings
 from server.db import conninfo
 
@@ -110,6 +113,17 @@ def test_the_service_connects_as_a_reader_that_cannot_write(make_run: MakeRun) -
             "SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = 'mlanalytics'"
         ).fetchall()
     assert users == [("mlanalytics_reader",)]
+
+
+def test_the_demo_shows_the_example_custom_metrics(make_run: MakeRun) -> None:
+    example = yaml.safe_load(DEMO_CUSTOM_METRICS.read_text())
+    connection = http.client.HTTPConnection("127.0.0.1", make_run.port, timeout=30)
+    try:
+        connection.request("GET", "/api/metrics/custom/definitions")
+        body = json.loads(connection.getresponse().read())
+    finally:
+        connection.close()
+    assert [m["name"] for m in body["data"]["metrics"]] == [m["name"] for m in example["metrics"]]
 
 
 def test_sigterm_lets_rest_calls_in_flight_finish(make_run: MakeRun) -> None:
