@@ -1,7 +1,8 @@
-"""What a metric series and custom metrics cost, on the desk data set, over gRPC to an in-process
+"""What a metric series and custom metrics cost, on the desk (or scale) data set, over gRPC to an in-process
 server without the response cache (docs/SCALING.md#metric-history).
 
     .venv/bin/python -m bench.custom_series --admin-dsn postgresql://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python -m bench.custom_series --admin-dsn ... --dataset scale
 
 Prints the median of repeated calls: a 721-point series (30 days of 24 h Sharpe at 1 h steps),
 the rolling call it replaces 721 times, and the custom metrics call and the health list with 10
@@ -66,9 +67,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--admin-dsn", required=True)
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--database", default="mlanalytics_bench_desk_series")
+    parser.add_argument("--dataset", choices=("desk", "scale"), default="desk")
+    parser.add_argument("--database", help="default: the bench database of the data set")
     args = parser.parse_args()
-    data = datasets.ensure(args.admin_dsn, "desk", args.database)
+    data = datasets.ensure(args.admin_dsn, args.dataset, args.database)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ten.yaml"
         path.write_text(TEN)
@@ -86,7 +88,7 @@ def main() -> None:
             finally:
                 service.stop(grace=1)
     none, ten = results["none"], results["ten"]
-    print(f"desk data set: {data.rows} rows, {data.models} models x {data.days} days")
+    print(f"{data.name} data set: {data.rows} rows, {data.models} models x {data.days} days")
     for name in ("series_721", "series_169", "rolling_24h", "custom_24h", "health_list"):
         print(f"{name:>12}: {none[name]:8.1f} ms (no custom metrics)  {ten[name]:8.1f} ms (10)")
     print(

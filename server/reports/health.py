@@ -44,6 +44,9 @@ from server.repositories.models import require_model, seen_since
 HEALTH_WINDOW = timedelta(hours=24)  # one trading day
 _STATUS_ORDER = {"critical": 0, "warning": 1, "healthy": 2}
 _HOUR = np.timedelta64(1, "h")
+#: Models whose checks share one fetch each: the rows of a few days of 25 models (~90k at 5-minute
+#: bars) bound the memory of a list at scale, and smaller fetches cost no more per model.
+CHECKED_TOGETHER = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,13 +165,15 @@ def assess(
 def model_health_list(conn: Connection, end: datetime, rules: HealthRules) -> HealthList:
     window = health_window(end, rules.calendar)
     market = market_state(rules.calendar, end)
-    models = [
+    assessed = [
         assess(a.model_id, a, window, rules, market)
         for a in health_repo.recent_models(conn, window, seen_since(end, rules.calendar))
     ]
-    models = with_custom(conn, with_drift(conn, models, end, rules), window, rules)
-    models = with_rollback_check(conn, models, end, rules)
-    models = with_change(conn, models, window, rules)
+    models = [
+        model
+        for first in range(0, len(assessed), CHECKED_TOGETHER)
+        for model in with_checks(conn, assessed[first : first + CHECKED_TOGETHER], end, rules)
+    ]
     models.sort(key=lambda m: (_STATUS_ORDER[m.assessment.status], m.model_id))
     return HealthList(window, market, models)
 
@@ -179,10 +184,19 @@ def model_health(conn: Connection, model_id: str, end: datetime, rules: HealthRu
     if activity is None:
         require_model(conn, model_id)
     model = assess(model_id, activity, window, rules, market_state(rules.calendar, end))
-    [model] = with_custom(conn, with_drift(conn, [model], end, rules), window, rules)
-    [model] = with_rollback_check(conn, [model], end, rules)
-    [model] = with_change(conn, [model], window, rules)
+    [model] = with_checks(conn, [model], end, rules)
     return model
+
+
+def with_checks(
+    conn: Connection, models: list[ModelHealth], end: datetime, rules: HealthRules
+) -> list[ModelHealth]:
+    """``models`` with the issues of the checks beyond their activity: critical drift, custom
+    metric thresholds, the rollback verdict and change points (each check one fetch for all)."""
+    window = models[0].window if models else health_window(end, rules.calendar)
+    models = with_custom(conn, with_drift(conn, models, end, rules), window, rules)
+    models = with_rollback_check(conn, models, end, rules)
+    return with_change(conn, models, window, rules)
 
 
 def with_change(
