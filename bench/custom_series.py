@@ -1,5 +1,5 @@
-"""What a metric series and custom metrics cost, on the desk (or scale) data set, over gRPC to an in-process
-server without the response cache (docs/SCALING.md#metric-history).
+"""What a metric series and custom metrics cost, on the desk (or scale) data set, over gRPC to an
+in-process server without the response cache (docs/SCALING.md#metric-history).
 
     .venv/bin/python -m bench.custom_series --admin-dsn postgresql://postgres@127.0.0.1:5432/postgres
     .venv/bin/python -m bench.custom_series --admin-dsn ... --dataset scale

@@ -30,11 +30,15 @@ from pathlib import Path
 from statistics import median
 
 import psycopg
+from google.api import annotations_pb2
+from google.protobuf.descriptor import MethodDescriptor
 
 from bench import load
 from bench.datasets import Dataset, ensure
 from devstack import envoy, processes
+from mlanalytics.parameters import request_parameters
 from mlanalytics.v1 import health_service_pb2, metrics_service_pb2, prediction_service_pb2
+from mlanalytics.v1.services import SERVICES
 
 log = logging.getLogger("bench")
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,35 +50,51 @@ SCALE_MODEL_COLD_MS, SCALE_ALL_COLD_MS, RSS_MB = 250.0, 1000.0, 300.0
 ALL_MODEL_PATHS = ("/api/metrics/summary", "/api/health/models", "/api/performance/comparison")
 
 
+HTTP_BODY = "google.api.HttpBody"
+
+
+def _sample(data: Dataset, rpc: MethodDescriptor, field: str) -> str:
+    """The value a bench call gives ``field``, a parameter that must be named (the others keep
+    their defaults); a new required parameter stops the bench naming its RPC."""
+    model, drifting = data.model_id(3), data.model_id(1)
+    about_drift = rpc.containing_service.name in ("DriftService", "AnomalyService")
+    values = {
+        "model_id": drifting if about_drift else model,
+        "model_a": model,
+        "model_b": drifting,
+        "metric": "sharpe_ratio",
+    }
+    if field not in values:
+        raise KeyError(f"{rpc.full_name}: no bench value for the required parameter {field}")
+    return values[field]
+
+
 def endpoints(data: Dataset) -> list[str]:
-    """The documented paths with their default parameters, then the heaviest variants.
+    """Every REST path of the descriptors with its default parameters (required ones from
+    `_sample`), then the heaviest variants.
 
     end_time is the data set's end, so that repeated runs ask the same questions.
     """
     when = data.end.isoformat().replace("+00:00", "Z")
     model, drifting = data.model_id(3), data.model_id(1)
+    paths = []
+    for service in SERVICES:
+        for rpc in service.methods:
+            path = rpc.GetOptions().Extensions[annotations_pb2.http].get
+            if not path or rpc.server_streaming or rpc.output_type.full_name == HTTP_BODY:
+                continue
+            declared = request_parameters(rpc.input_type)
+            query = []
+            for name, parameter in declared.items():
+                if "{" + name + "}" in path:
+                    path = path.replace("{" + name + "}", _sample(data, rpc, name))
+                elif parameter.required:
+                    query.append(f"{name}={_sample(data, rpc, name)}")
+            if "end_time" in declared:
+                query.append(f"end_time={when}")
+            paths.append(path + ("?" + "&".join(query) if query else ""))
     return [
-        "/health",
-        "/",
-        f"/api/metrics/summary?end_time={when}",
-        f"/api/metrics/rolling?model_id={model}&end_time={when}",
-        f"/api/metrics/model/{model}?end_time={when}",
-        f"/api/predictions/accuracy?model_id={model}&end_time={when}",
-        f"/api/predictions/history?model_id={model}&end_time={when}",
-        f"/api/predictions/comparison?model_id={model}&end_time={when}",
-        f"/api/drift/status?model_id={drifting}&end_time={when}",
-        f"/api/drift/features?model_id={drifting}&end_time={when}",
-        f"/api/health/models?end_time={when}",
-        f"/api/health/model/{model}?end_time={when}",
-        f"/api/performance/trends/{model}?end_time={when}",
-        f"/api/performance/comparison?end_time={when}",
-        f"/api/performance/ab?model_a={model}&model_b={drifting}&end_time={when}",
-        f"/api/metrics/series?model_id={model}&metric=sharpe_ratio&end_time={when}",
-        f"/api/metrics/custom?model_id={model}&end_time={when}",
-        "/api/metrics/custom/definitions",
-        f"/api/models/{model}/versions?end_time={when}",
-        f"/api/models/{model}/versions/compare?end_time={when}",
-        f"/api/anomalies/{drifting}?end_time={when}",
+        *paths,
         # The largest answers: 30-day windows, a 1000-row page, 30 days of hourly buckets.
         f"/api/metrics/rolling?model_id={model}&window=30d&end_time={when}",
         f"/api/metrics/model/{model}?window=30d&end_time={when}",

@@ -25,21 +25,28 @@ Outputs (all git-ignored):
 * ``clients/python/mlanalytics/v1/dashboard/``: the desk view (``/dashboard``): its page, style
   sheet and script, compiled from ``docs/ui/dashboard/dashboard.ts`` by the TypeScript compiler of
   ``clients/typescript``, and the chart library uplot from ``docs/ui``.
-* ``clients/typescript/src/gen/``: TypeScript interfaces of the REST JSON (ts-proto), and
-  ``paths.ts``, the REST path of every RPC from its ``google.api.http`` rule, written only
-  when ``npm ci`` has been run in ``clients/typescript`` (``make gen`` does); skipped otherwise.
+* ``clients/typescript/src/gen/``: TypeScript interfaces of the REST JSON (ts-proto) and
+  ``types.ts`` re-exporting them; ``paths.ts``, the REST path of every RPC from its
+  ``google.api.http`` rule; ``methods.ts``, the client's typed methods (clients/faces.py); written
+  only when ``npm ci`` has been run in ``clients/typescript`` (``make gen`` does).
+* ``clients/python/mlanalytics/v1/services.py`` and ``methods.py``: the services in listing
+  order and the Python client's typed methods (clients/faces.py);
+* the transcoder's ``services:`` list in ``envoy.yaml`` (its generated block).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import re
 import shutil
 import subprocess
 import sys
 import tomllib
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
@@ -83,7 +90,11 @@ TAG_ORDER = (
     "DriftService",
     "HealthService",
     "PerformanceService",
+    "ModelVersionService",
+    "AnomalyService",
 )
+#: Listed after every other service: the documentation pages.
+LAST = "DocsService"
 API_DESCRIPTION = """\
 Production monitoring of the USD/COP reinforcement-learning trading models: rolling metrics,
 prediction accuracy, input drift and model health, read from the inference log.
@@ -172,11 +183,65 @@ def generate() -> None:
         "google/rpc/status.proto",
         "google/rpc/error_details.proto",
     )
+    _python_faces()
     _openapi()
+    _envoy_services()
     _endpoint_tables()
     _docs_assets()
     _dashboard()
     _typescript(sources)
+
+
+def services() -> list[Any]:
+    """The services of ``mlanalytics.v1`` from the generated stubs: TAG_ORDER first, then any
+    other in the order of their proto files, LAST last."""
+    sys.path.insert(0, str(PYTHON_OUT))
+    found = [
+        service
+        for proto in sorted((PROTO_ROOT / "mlanalytics" / "v1").glob("*_service.proto"))
+        for service in importlib.import_module(
+            f"mlanalytics.v1.{proto.stem}_pb2"
+        ).DESCRIPTOR.services_by_name.values()
+    ]
+    order = {name: i for i, name in enumerate(TAG_ORDER)} | {LAST: len(TAG_ORDER) + 1}
+    return sorted(found, key=lambda s: order.get(s.name, len(TAG_ORDER)))
+
+
+def _faces() -> Any:
+    """clients/faces.py, next to this script (imported once the stubs exist)."""
+    sys.path.insert(0, str(ROOT / "clients"))
+    return importlib.import_module("faces")
+
+
+def _python_faces() -> None:
+    """The generated modules of the Python package: the service list and the typed methods."""
+    faces = _faces()
+    listed = services()
+    out = PYTHON_OUT / "mlanalytics" / "v1"
+    (out / "services.py").write_text(faces.python_services(listed))
+    rpcs = faces.typed_rpcs(listed, faces.summaries(DESCRIPTOR_SET.read_bytes()))
+    (out / "methods.py").write_text(faces.python_methods(rpcs))
+
+
+#: The generated block of envoy.yaml: the services its transcoder serves.
+_ENVOY_BEGIN = "# services: generated from the protos by `make gen`; edit the protos, not this"
+_ENVOY_END = "# end of services"
+
+
+def envoy_services() -> str:
+    """The transcoder's ``services:`` list, indented as envoy.yaml has it."""
+    return "\n".join(f"                        - {s.full_name}" for s in services())
+
+
+def _envoy_services() -> None:
+    path = ROOT / "envoy.yaml"
+    text = path.read_text()
+    pattern = re.compile(
+        rf"(^ *{re.escape(_ENVOY_BEGIN)}\n).*?(^ *{re.escape(_ENVOY_END)}$)", re.M | re.S
+    )
+    if not pattern.search(text):
+        sys.exit(f"envoy.yaml has no block {_ENVOY_BEGIN!r} ... {_ENVOY_END!r}")
+    path.write_text(pattern.sub(lambda m: f"{m[1]}{envoy_services()}\n{m[2]}", text))
 
 
 def _openapi() -> None:
@@ -204,26 +269,14 @@ _END = "<!-- end of {name} -->"
 def endpoint_tables() -> dict[str, str]:
     """The endpoint table of each document in DOCUMENTS, one row per RPC with a REST path, read
     from the generated descriptors (paths, parameters and their declared defaults)."""
-    sys.path.insert(0, str(PYTHON_OUT))
-    import importlib  # noqa: PLC0415
-
+    listed = services()
     from google.protobuf.descriptor import MethodDescriptor  # noqa: PLC0415
 
     from mlanalytics.parameters import Parameter, request_parameters  # noqa: PLC0415
 
-    services = [
-        service
-        for proto in sorted((PROTO_ROOT / "mlanalytics" / "v1").glob("*_service.proto"))
-        for service in importlib.import_module(
-            f"mlanalytics.v1.{proto.stem}_pb2"
-        ).DESCRIPTOR.services_by_name.values()
-    ]
-    order = {name: i for i, name in enumerate(TAG_ORDER)}
-    services.sort(key=lambda s: order.get(s.name, len(order)))
-
     def rows() -> list[tuple[str, MethodDescriptor, list[Parameter]]]:
         found = []
-        for service in services:
+        for service in listed:
             for method in service.methods:
                 rule = method.GetOptions().Extensions[annotations_pb2.http]
                 if rule.get:
@@ -328,6 +381,17 @@ def _typescript(sources: list[str]) -> None:
         *sources,
     )
     (TS_OUT / "paths.ts").write_text(_typescript_paths())
+    faces = _faces()
+    rpcs = faces.typed_rpcs(services(), faces.summaries(DESCRIPTOR_SET.read_bytes()))
+    (TS_OUT / "methods.ts").write_text(faces.typescript_methods(rpcs))
+    (TS_OUT / "types.ts").write_text(
+        "/** Every message type of the protos (generated by clients/generate.py). */\n"
+        + "".join(
+            f'export type * from "./{source.removesuffix(".proto")}.js";\n'
+            for source in sources
+            if not source.endswith("options.proto")
+        )
+    )
 
 
 def _typescript_paths() -> str:

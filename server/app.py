@@ -24,7 +24,7 @@ from server.api.interceptors import (
 )
 from server.api.rpc_metrics import RpcMetricsInterceptor
 from server.api.rules import health_rules
-from server.api.servicers import StreamDeps, add_servicers
+from server.api.servicers import Dependencies, add_servicers
 from server.cache import ResponseCache
 from server.config import ConfigError, Settings
 from server.db import DatabaseMonitor, conninfo, create_pool, warn_if_index_missing
@@ -150,10 +150,9 @@ def create_server(settings: Settings, pool: ConnectionPool | None = None) -> Ser
     )
     add_servicers(
         server,
-        pool,
-        settings,
-        lambda: monitor.connected,
-        StreamDeps(hub, evaluations, telemetry.exposition),
+        Dependencies(
+            pool, settings, lambda: monitor.connected, hub, evaluations, telemetry.exposition
+        ),
     )
     health_pb2_grpc.add_HealthServicer_to_server(grpc_health, server)
     reflection.enable_server_reflection(

@@ -25,7 +25,11 @@ class InvalidArgument(ServiceError):
         super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
 
 
-class ModelNotFound(ServiceError):
+class NotFound(ServiceError):
+    """Base class of what the request names and the service does not have (NOT_FOUND, HTTP 404)."""
+
+
+class ModelNotFound(NotFound):
     """The model has no rows at all in the inference log (NOT_FOUND, HTTP 404)."""
 
     def __init__(self, model_id: str) -> None:
@@ -33,7 +37,7 @@ class ModelNotFound(ServiceError):
         super().__init__(f"model {model_id!r} not found: it has no rows in the inference log")
 
 
-class VersionNotFound(ServiceError):
+class VersionNotFound(NotFound):
     """The model has no row of this version at or before end_time (NOT_FOUND, HTTP 404)."""
 
     def __init__(self, model_id: str, version: str, field: str) -> None:
@@ -44,7 +48,7 @@ class VersionNotFound(ServiceError):
         )
 
 
-class DocsAssetNotFound(ServiceError):
+class DocsAssetNotFound(NotFound):
     """No asset of the documentation pages has this name (NOT_FOUND, HTTP 404)."""
 
     def __init__(self, name: str, known: list[str]) -> None:

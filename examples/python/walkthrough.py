@@ -37,7 +37,7 @@ def main(target: str) -> None:
         print(f"service {health.service} {health.version}: {health.status}, db {health.database}")
         print(f"{len(client.service_info().endpoints)} REST endpoints")
 
-        models = client.models_health()
+        models = client.list_model_health()
         print(f"\n{models.total_models} models: {models.critical_models} critical")
         for model in models.models:
             print(

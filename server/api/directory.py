@@ -7,30 +7,9 @@ without a hand-written list.
 from __future__ import annotations
 
 from google.api import annotations_pb2, http_pb2
-from google.protobuf.descriptor import ServiceDescriptor
 
-from mlanalytics.v1 import (
-    anomaly_service_pb2,
-    docs_service_pb2,
-    drift_service_pb2,
-    health_service_pb2,
-    metrics_service_pb2,
-    performance_service_pb2,
-    prediction_service_pb2,
-    version_service_pb2,
-)
-
-#: The services, in the order of the README's endpoint table; the documentation pages last.
-SERVICES: tuple[ServiceDescriptor, ...] = (
-    metrics_service_pb2.DESCRIPTOR.services_by_name["MetricsService"],
-    prediction_service_pb2.DESCRIPTOR.services_by_name["PredictionService"],
-    drift_service_pb2.DESCRIPTOR.services_by_name["DriftService"],
-    health_service_pb2.DESCRIPTOR.services_by_name["HealthService"],
-    performance_service_pb2.DESCRIPTOR.services_by_name["PerformanceService"],
-    version_service_pb2.DESCRIPTOR.services_by_name["ModelVersionService"],
-    anomaly_service_pb2.DESCRIPTOR.services_by_name["AnomalyService"],
-    docs_service_pb2.DESCRIPTOR.services_by_name["DocsService"],
-)
+from mlanalytics.v1 import health_service_pb2
+from mlanalytics.v1.services import SERVICES
 
 SERVICE_NAMES: tuple[str, ...] = tuple(s.full_name for s in SERVICES)
 

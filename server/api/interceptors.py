@@ -22,17 +22,14 @@ from server.admission import Admission
 from server.api.decoding import MalformedRequest, RateLimitedWarning, lenient
 from server.cache import MISSING, ResponseCache
 from server.errors import (
-    DashboardAssetNotFound,
     DatabaseDown,
     DatabaseUnavailable,
     DeadlineExceeded,
-    DocsAssetNotFound,
     InvalidArgument,
-    ModelNotFound,
+    NotFound,
     QueryTimeout,
     ServerBusy,
     ServiceError,
-    VersionNotFound,
 )
 
 log = logging.getLogger(__name__)
@@ -41,23 +38,25 @@ _malformed_warning = RateLimitedWarning(log)
 Behaviour = Callable[[Any, grpc.ServicerContext], Any]
 _NO_DEADLINE = 86_400.0  # a "deadline" further away than a day is no deadline
 
+#: The status code of each kind of domain error (a subclass has its base's; any other: INTERNAL).
 _CODES: dict[type[ServiceError], int] = {
     InvalidArgument: code_pb2.INVALID_ARGUMENT,
-    ModelNotFound: code_pb2.NOT_FOUND,
-    VersionNotFound: code_pb2.NOT_FOUND,
-    DocsAssetNotFound: code_pb2.NOT_FOUND,
-    DashboardAssetNotFound: code_pb2.NOT_FOUND,
+    NotFound: code_pb2.NOT_FOUND,
     DatabaseUnavailable: code_pb2.UNAVAILABLE,
-    DatabaseDown: code_pb2.UNAVAILABLE,
     ServerBusy: code_pb2.UNAVAILABLE,
     QueryTimeout: code_pb2.DEADLINE_EXCEEDED,
     DeadlineExceeded: code_pb2.DEADLINE_EXCEEDED,
 }
 
 
+def _code(error: ServiceError) -> int:
+    kind = next((k for k in type(error).__mro__ if k in _CODES), None)
+    return code_pb2.INTERNAL if kind is None else _CODES[kind]
+
+
 def to_status(error: ServiceError) -> status_pb2.Status:
     """The google.rpc.Status for a domain error."""
-    status = status_pb2.Status(code=_CODES.get(type(error), code_pb2.INTERNAL), message=str(error))
+    status = status_pb2.Status(code=_code(error), message=str(error))
     if isinstance(error, InvalidArgument):
         bad_request = error_details_pb2.BadRequest(
             field_violations=[

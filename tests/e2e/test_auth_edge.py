@@ -555,13 +555,13 @@ def test_python_client_sends_its_token_over_tls(edge: Edge) -> None:
     roots = edge.cert.read_bytes()
     target = f"localhost:{edge.proxy.port}"
     with AnalyticsClient(target, token=token(edge.rsa, "rsa-1"), root_certificates=roots) as client:
-        assert client.models_health().total_models >= 0
+        assert client.list_model_health().total_models >= 0
         watch = client.watch_model_health()
         first = next(iter(watch))
         assert first.HasField("data")
     anonymous = AnalyticsClient(target, root_certificates=roots)
     with anonymous, pytest.raises(AnalyticsError) as raised:
-        anonymous.models_health()
+        anonymous.list_model_health()
     assert raised.value.code == grpc.StatusCode.UNAUTHENTICATED
     assert MESSAGE in str(raised.value)
 

@@ -30,7 +30,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from devstack import processes
-from server.api.directory import SERVICES, endpoints
+from mlanalytics.v1.services import SERVICES
+from server.api.directory import endpoints
 from server.app import Service
 
 

@@ -98,7 +98,7 @@ CALLS: list[tuple[str, dict[str, Any], str, list[str]]] = [
         f"/api/drift/features?model_id={MODEL}&baseline_days=3&",
         ["drift", "features", "--model", MODEL, "--baseline-days", "3"],
     ),
-    ("models_health", {}, "/api/health/models?", ["health", "models"]),
+    ("list_model_health", {}, "/api/health/models?", ["health", "models"]),
     (
         "model_health",
         {"model_id": "dqn_legacy_v0.9"},
@@ -124,7 +124,7 @@ CALLS: list[tuple[str, dict[str, Any], str, list[str]]] = [
         ["performance", "ab", "--a", GOOD, "--b", COIN_FLIP, "--window", "24h"],
     ),
     (
-        "model_versions",
+        "list_model_versions",
         {"model_id": GOOD},
         f"/api/models/{GOOD}/versions?",
         ["versions", "list", "--model", GOOD],

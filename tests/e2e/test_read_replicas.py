@@ -277,7 +277,7 @@ def _calls() -> list[Callable[[AnalyticsClient], str | None]]:
         return None if len(answer.predictions) == 50 else f"history: {len(answer.predictions)}"
 
     def health(client: AnalyticsClient) -> str | None:
-        answer = client.models_health(end_time=END)
+        answer = client.list_model_health(end_time=END)
         return None if answer.total_models == len(MODELS) else f"health: {answer.total_models}"
 
     def comparison(client: AnalyticsClient) -> str | None:

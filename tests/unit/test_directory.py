@@ -4,11 +4,15 @@ docs/DEFINITIONS.md#endpoints are the blocks `make gen` writes from them."""
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
-from server.api.directory import CACHED_METHODS, SERVICE_NAMES, SERVICES, endpoints
+from mlanalytics.v1.services import SERVICES
+from server.api import servicers
+from server.api.directory import CACHED_METHODS, SERVICE_NAMES, endpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 _SPEC = importlib.util.spec_from_file_location("generate", ROOT / "clients" / "generate.py")
@@ -83,17 +87,33 @@ def test_documented_paths_with_their_parameters() -> None:
     assert {e.method for e in endpoints()} == {"GET"}
 
 
-def test_service_names_come_from_the_package() -> None:
-    assert SERVICE_NAMES == (
-        "mlanalytics.v1.MetricsService",
-        "mlanalytics.v1.PredictionService",
-        "mlanalytics.v1.DriftService",
-        "mlanalytics.v1.HealthService",
-        "mlanalytics.v1.PerformanceService",
-        "mlanalytics.v1.ModelVersionService",
-        "mlanalytics.v1.AnomalyService",
-        "mlanalytics.v1.DocsService",
-    )
+def _transcoded(node: object) -> list[str] | None:
+    """The ``services`` of the gRPC-JSON transcoder's config in envoy.yaml."""
+    if isinstance(node, dict):
+        if "proto_descriptor" in node:
+            return list(node["services"])
+        node = list(node.values())
+    if isinstance(node, list):
+        for item in node:
+            found = _transcoded(item)
+            if found is not None:
+                return found
+    return None
+
+
+def test_every_service_of_the_protos_is_served_listed_and_transcoded() -> None:
+    declared = {
+        f"mlanalytics.v1.{name}"
+        for proto in (ROOT / "protos" / "mlanalytics" / "v1").glob("*.proto")
+        for name in re.findall(r"^service (\w+)", proto.read_text(), re.M)
+    }
+    assert sorted(SERVICE_NAMES) == sorted(declared)
+    assert SERVICE_NAMES[-1] == "mlanalytics.v1.DocsService"  # the pages last
+    assert _transcoded(yaml.safe_load((ROOT / "envoy.yaml").read_text())) == list(SERVICE_NAMES)
+    classes = servicers._servicer_classes()
+    for service in SERVICES:
+        implemented = servicers.servicer_class(service, classes)
+        assert implemented.__module__.startswith("server.api.servicers."), service.full_name
 
 
 def test_no_service_has_more_than_six_rpcs() -> None:

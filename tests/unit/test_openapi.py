@@ -16,8 +16,9 @@ from openapi_spec_validator import validate
 
 from mlanalytics.openapi import Info, document
 from mlanalytics.parameters import Parameter, request_parameters
+from mlanalytics.v1.services import SERVICES
 from openapischema import errors, operations, schema_validator, validator
-from server.api.directory import SERVICES, endpoints
+from server.api.directory import endpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 DESCRIPTOR_SET = ROOT / "build" / "mlanalytics.pb"

@@ -11,7 +11,7 @@ from mlanalytics.v1 import (
     performance_service_pb2,
     prediction_service_pb2,
 )
-from server.api.directory import SERVICES
+from mlanalytics.v1.services import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 HISTORY = prediction_service_pb2.GetPredictionHistoryRequest.DESCRIPTOR

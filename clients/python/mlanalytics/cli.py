@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -25,14 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from google.protobuf import descriptor_pool, json_format
+from google.protobuf import descriptor_pb2, json_format
 from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
 
 from mlanalytics.client import DEFAULT_TARGET, AnalyticsClient
 from mlanalytics.errors import AnalyticsError
 from mlanalytics.parameters import parameter, request_parameters
-from mlanalytics.v1 import common_pb2, metrics_service_pb2, performance_service_pb2
+from mlanalytics.v1 import common_pb2, metrics_service_pb2, options_pb2, performance_service_pb2
+from mlanalytics.v1.services import SERVICES
 
 Handler = Callable[[AnalyticsClient, argparse.Namespace], Message]
 
@@ -42,166 +44,47 @@ _OPTION_NAMES = {"model_id": "model", "model_a": "a", "model_b": "b"}
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """One command: its words, the RPC it calls and the client method that calls it (None for a
-    watch, which prints each event). Its options are the RPC's request parameters."""
+    """One command: its words, its RPC and the client method that calls it (None for a watch,
+    which prints each event). Its options are the RPC's request parameters."""
 
     words: tuple[str, ...]
-    rpc: str  # "Service/Method" of mlanalytics.v1
+    descriptor: MethodDescriptor
     method: Callable[..., Message] | None
     help: str
 
     @property
-    def descriptor(self) -> MethodDescriptor:
-        service, method = self.rpc.split("/")
-        found: MethodDescriptor = descriptor_pool.Default().FindMethodByName(
-            f"mlanalytics.v1.{service}.{method}"
-        )
-        return found
+    def rpc(self) -> str:
+        """``Service/Method`` of mlanalytics.v1."""
+        return f"{self.descriptor.containing_service.name}/{self.descriptor.name}"
 
 
-C = AnalyticsClient
+def _command_words(method: MethodDescriptor) -> str:
+    """The RPC's ``(mlanalytics.v1.command)`` option: its words in the CLI ("" for none)."""
+    options = descriptor_pb2.MethodOptions.FromString(method.GetOptions().SerializeToString())
+    words: str = options.Extensions[options_pb2.command]
+    return words
+
+
+def _commands() -> tuple[Command, ...]:
+    """A command per RPC that declares one, in the order of the services and their RPCs; its
+    help is the summary of the client method that calls it (the RPC's comment in the proto)."""
+    found = []
+    for service in SERVICES:
+        for rpc in service.methods:
+            words = _command_words(rpc)
+            if not words:
+                continue
+            name = re.sub(r"(?<!^)(?=[A-Z])", "_", rpc.name.removeprefix("Get")).lower()
+            method = getattr(AnalyticsClient, name)
+            summary = (method.__doc__ or "").split("\n\n")[0].split(": ", 1)[-1]
+            summary = " ".join(summary.split()).rstrip(".")
+            watch = None if rpc.server_streaming else method
+            found.append(Command(tuple(words.split()), rpc, watch, summary))
+    return tuple(found)
+
+
 #: Every command, in the order of the help.
-COMMANDS: tuple[Command, ...] = (
-    Command(("health",), "HealthService/GetServiceHealth", C.service_health, "service health"),
-    Command(
-        ("health", "models"),
-        "HealthService/ListModelHealth",
-        C.models_health,
-        "health of every model seen in the last 7 days",
-    ),
-    Command(
-        ("health", "model"), "HealthService/GetModelHealth", C.model_health, "health of one model"
-    ),
-    Command(
-        ("info",),
-        "HealthService/GetServiceInfo",
-        C.service_info,
-        "service information and endpoints",
-    ),
-    Command(
-        ("metrics", "summary"),
-        "MetricsService/GetMetricsSummary",
-        C.metrics_summary,
-        "24 h metrics of every model",
-    ),
-    Command(
-        ("metrics", "rolling"),
-        "MetricsService/GetRollingMetrics",
-        C.rolling_metrics,
-        "one model's rolling metrics",
-    ),
-    Command(
-        ("metrics", "model"),
-        "MetricsService/GetModelMetrics",
-        C.model_metrics,
-        "rolling metrics, drift and accuracy of one model",
-    ),
-    Command(
-        ("metrics", "series"),
-        "MetricsService/GetMetricSeries",
-        C.metric_series,
-        "one metric of one model at every step of a range",
-    ),
-    Command(
-        ("metrics", "custom"),
-        "MetricsService/GetCustomMetrics",
-        C.custom_metrics,
-        "the desk's own metrics of one model",
-    ),
-    Command(
-        ("metrics", "definitions"),
-        "MetricsService/GetCustomMetricDefinitions",
-        C.custom_metric_definitions,
-        "the custom metric definitions in force",
-    ),
-    Command(
-        ("predictions", "accuracy"),
-        "PredictionService/GetPredictionAccuracy",
-        C.prediction_accuracy,
-        "accuracy, per-class metrics, confusion matrix",
-    ),
-    Command(
-        ("predictions", "history"),
-        "PredictionService/GetPredictionHistory",
-        C.prediction_history,
-        "one page of predictions, newest first",
-    ),
-    Command(
-        ("predictions", "comparison"),
-        "PredictionService/GetPredictionComparison",
-        C.prediction_comparison,
-        "the latest predictions against what happened",
-    ),
-    Command(
-        ("drift", "status"),
-        "DriftService/GetDriftStatus",
-        C.drift_status,
-        "drift status of one model",
-    ),
-    Command(
-        ("drift", "features"),
-        "DriftService/GetDriftFeatures",
-        C.drift_features,
-        "per-feature drift, worst first",
-    ),
-    Command(
-        ("performance", "trends"),
-        "PerformanceService/GetPerformanceTrends",
-        C.performance_trends,
-        "hourly performance of one model",
-    ),
-    Command(
-        ("performance", "comparison"),
-        "PerformanceService/GetPerformanceComparison",
-        C.performance_comparison,
-        "every model version side by side",
-    ),
-    Command(
-        ("performance", "ab"),
-        "PerformanceService/CompareModels",
-        C.compare_models,
-        "is model A really better than model B? the verdict, then both models' metrics",
-    ),
-    Command(
-        ("versions", "list"),
-        "ModelVersionService/ListModelVersions",
-        C.model_versions,
-        "every version of one model, first seen first",
-    ),
-    Command(
-        ("versions", "compare"),
-        "ModelVersionService/CompareModelVersions",
-        C.compare_model_versions,
-        "is the new version worse than the one it replaced? the rollback verdict",
-    ),
-    Command(
-        ("anomalies",),
-        "AnomalyService/GetAnomalies",
-        C.anomalies,
-        "change points and anomalies of one model's signals",
-    ),
-    Command(
-        ("watch", "health"),
-        "HealthService/WatchModelHealth",
-        None,
-        "model-health changes: status and issues",
-    ),
-    Command(
-        ("watch", "drift"),
-        "DriftService/WatchDrift",
-        None,
-        "drift changes of one model: status and drifted features",
-    ),
-)
-#: The help of the words that group commands without being one.
-_GROUPS = {
-    "metrics": "rolling, custom and series metrics",
-    "predictions": "predictions against outcomes",
-    "drift": "input data drift",
-    "performance": "trends, comparison and A/B",
-    "versions": "model versions and the rollback verdict",
-    "watch": "print changes as they happen (until Ctrl-C)",
-}
+COMMANDS: tuple[Command, ...] = _commands()
 
 
 def _global_options(defaults: bool) -> argparse.ArgumentParser:
@@ -292,7 +175,9 @@ def _parser() -> argparse.ArgumentParser:
         *words, name = command.words
         group = tuple(words)
         if group not in groups:
-            parent = parsers.get(group) or groups[()].add_parser(group[0], help=_GROUPS[group[0]])
+            parent = parsers.get(group) or groups[()].add_parser(
+                group[0], help=", ".join(c.words[1] for c in COMMANDS if c.words[:1] == group)
+            )
             groups[group] = parent.add_subparsers(
                 dest="subcommand", required=group not in parsers, metavar="subcommand"
             )

@@ -1,81 +1,56 @@
-"""One servicer per proto service: validate the request, run a report, map it to a message."""
+"""One servicer per proto service: validate the request, run a report, map it to a message.
+
+Each module here holds the servicer of one service of ``mlanalytics.v1``: a subclass of the
+service's generated base class, built from the `Dependencies`. `add_servicers` finds them by that
+base class, so a new service is served once its module is here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import importlib
+import pkgutil
+from types import ModuleType
 
 import grpc
-from psycopg_pool import ConnectionPool
+from google.protobuf.descriptor import ServiceDescriptor
 
-from mlanalytics.v1 import (
-    anomaly_service_pb2_grpc,
-    docs_service_pb2_grpc,
-    drift_service_pb2_grpc,
-    health_service_pb2_grpc,
-    metrics_service_pb2_grpc,
-    performance_service_pb2_grpc,
-    prediction_service_pb2_grpc,
-    version_service_pb2_grpc,
-)
-from server.api.servicers.anomalies import AnomalyServicer
-from server.api.servicers.docs import DocsServicer
-from server.api.servicers.drift import DriftServicer
-from server.api.servicers.health import HealthServicer
-from server.api.servicers.metrics import MetricsServicer
-from server.api.servicers.performance import PerformanceServicer
-from server.api.servicers.predictions import PredictionServicer
-from server.api.servicers.versions import ModelVersionServicer
-from server.config import Settings
-from server.evaluations import Evaluations
-from server.streams import Hub
+from mlanalytics.v1.services import SERVICES
+from server.api.servicers.base import Dependencies
+
+__all__ = ["Dependencies", "add_servicers"]
 
 
-@dataclass(frozen=True, slots=True)
-class StreamDeps:
-    """What the watch streams and GET /metrics share: the publishers' hub, the shared
-    evaluations and the Prometheus exposition."""
-
-    hub: Hub
-    evaluations: Evaluations
-    exposition: Callable[[], tuple[str, bytes]]
+def _generated(service: ServiceDescriptor) -> ModuleType:
+    """The ``*_pb2_grpc`` module of ``service``."""
+    stem = service.file.name.rsplit("/", 1)[-1].removesuffix(".proto")
+    return importlib.import_module(f"mlanalytics.v1.{stem}_pb2_grpc")
 
 
-def add_servicers(
-    server: grpc.Server,
-    pool: ConnectionPool,
-    settings: Settings,
-    database_connected: Callable[[], bool],
-    streams: StreamDeps,
-) -> None:
-    """Register the services of ``mlanalytics.v1`` on ``server``."""
-    docs_service_pb2_grpc.add_DocsServiceServicer_to_server(DocsServicer(), server)
-    health_service_pb2_grpc.add_HealthServiceServicer_to_server(
-        HealthServicer(
-            pool,
-            settings,
-            database_connected,
-            hub=streams.hub,
-            evaluations=streams.evaluations,
-            exposition=streams.exposition,
-        ),
-        server,
-    )
-    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(
-        MetricsServicer(pool, settings), server
-    )
-    performance_service_pb2_grpc.add_PerformanceServiceServicer_to_server(
-        PerformanceServicer(pool, settings), server
-    )
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        PredictionServicer(pool, settings), server
-    )
-    version_service_pb2_grpc.add_ModelVersionServiceServicer_to_server(
-        ModelVersionServicer(pool, settings), server
-    )
-    anomaly_service_pb2_grpc.add_AnomalyServiceServicer_to_server(
-        AnomalyServicer(pool, settings), server
-    )
-    drift_service_pb2_grpc.add_DriftServiceServicer_to_server(
-        DriftServicer(pool, settings, hub=streams.hub, evaluations=streams.evaluations), server
-    )
+def _servicer_classes() -> list[type]:
+    """Every class defined in this package's modules."""
+    found = []
+    for module_info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        found += [
+            value
+            for value in vars(module).values()
+            if isinstance(value, type) and value.__module__ == module.__name__
+        ]
+    return found
+
+
+def servicer_class(service: ServiceDescriptor, classes: list[type]) -> type:
+    """The one class of ``classes`` that implements ``service`` (its generated base class)."""
+    base = getattr(_generated(service), f"{service.name}Servicer")
+    found = [cls for cls in classes if issubclass(cls, base)]
+    if len(found) != 1:
+        raise LookupError(f"{len(found)} servicers of {service.full_name} in {__name__}")
+    return found[0]
+
+
+def add_servicers(server: grpc.Server, deps: Dependencies) -> None:
+    """Register a servicer for every service of ``mlanalytics.v1`` on ``server``."""
+    classes = _servicer_classes()
+    for service in SERVICES:
+        register = getattr(_generated(service), f"add_{service.name}Servicer_to_server")
+        register(servicer_class(service, classes)(deps), server)

@@ -1,8 +1,10 @@
-"""What every data servicer shares: its settings and one way to run a report on a connection."""
+"""What every servicer is given, and what every data servicer shares: its settings and one way to
+run a report on a connection."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Concatenate, ParamSpec, TypeVar
 
 from google.protobuf.message import Message
@@ -11,18 +13,34 @@ from psycopg_pool import ConnectionPool
 from server.api.validation import Params, checked
 from server.config import Settings
 from server.db import Connection, connection
+from server.evaluations import Evaluations
 from server.reports import windows
+from server.streams import Hub
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
+@dataclass(frozen=True, slots=True)
+class Dependencies:
+    """What the servicers are built from: the connection pool, the settings, whether the database
+    answers, the publishers' hub of the watch streams, the shared evaluations and the Prometheus
+    exposition (GET /metrics)."""
+
+    pool: ConnectionPool
+    settings: Settings
+    database_connected: Callable[[], bool]
+    hub: Hub
+    evaluations: Evaluations
+    exposition: Callable[[], tuple[str, bytes]]
+
+
 class DataServicer:
     """A servicer whose answers are reports read from the database."""
 
-    def __init__(self, pool: ConnectionPool, settings: Settings) -> None:
-        self._pool = pool
-        self._settings = settings
+    def __init__(self, deps: Dependencies) -> None:
+        self._pool = deps.pool
+        self._settings = deps.settings
 
     def _read(
         self, report: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs

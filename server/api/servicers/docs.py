@@ -16,7 +16,8 @@ from google.protobuf.message import Message
 
 from mlanalytics.v1 import docs_service_pb2 as pb
 from mlanalytics.v1 import docs_service_pb2_grpc
-from server.api.docs import Documentation, Resource, load
+from server.api.docs import Resource, load
+from server.api.servicers.base import Dependencies
 from server.errors import DashboardAssetNotFound, DocsAssetNotFound
 
 NOT_MODIFIED_HEADER = "x-not-modified"
@@ -25,8 +26,9 @@ NOT_MODIFIED_HEADER = "x-not-modified"
 class DocsServicer(docs_service_pb2_grpc.DocsServiceServicer):
     """Serves what :func:`server.api.docs.load` read; no database work."""
 
-    def __init__(self, documentation: Documentation | None = None) -> None:
-        self._docs = documentation or load()
+    def __init__(self, deps: Dependencies) -> None:
+        """Needs none of ``deps``: the pages are files of the package, read once."""
+        self._docs = load()
 
     def GetOpenApiDocument(self, request: Message, context: grpc.ServicerContext) -> HttpBody:
         return _send(self._docs.document, context)

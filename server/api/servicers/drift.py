@@ -5,30 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import grpc
-from psycopg_pool import ConnectionPool
 
 from mlanalytics.v1 import drift_service_pb2 as pb
 from mlanalytics.v1 import drift_service_pb2_grpc
 from server.api.convert import envelope
 from server.api.messages import common, drift
-from server.api.servicers.base import DataServicer
+from server.api.servicers.base import DataServicer, Dependencies
 from server.api.streaming import envelope_fields, watch
-from server.config import Settings
-from server.evaluations import DriftKey, Evaluations
+from server.evaluations import DriftKey
 from server.reports.changes import drift_signature
 from server.reports.drift import DriftReport, drift_report
-from server.streams import Hub
 
 
 class DriftServicer(DataServicer, drift_service_pb2_grpc.DriftServiceServicer):
     """Is a model's input data drifting away from what it saw before?"""
 
-    def __init__(
-        self, pool: ConnectionPool, settings: Settings, *, hub: Hub, evaluations: Evaluations
-    ) -> None:
-        super().__init__(pool, settings)
-        self._hub = hub
-        self._evaluations = evaluations
+    def __init__(self, deps: Dependencies) -> None:
+        super().__init__(deps)
+        self._hub = deps.hub
+        self._evaluations = deps.evaluations
 
     def _report(
         self, request: pb.GetDriftStatusRequest | pb.GetDriftFeaturesRequest

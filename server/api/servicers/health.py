@@ -3,11 +3,10 @@ Prometheus page."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import grpc
 from google.api import httpbody_pb2
-from psycopg_pool import ConnectionPool
 
 from mlanalytics.v1 import health_service_pb2 as pb
 from mlanalytics.v1 import health_service_pb2_grpc
@@ -16,14 +15,11 @@ from server.api import directory
 from server.api.convert import envelope, now_timestamp
 from server.api.messages import common, health
 from server.api.rules import health_rules
-from server.api.servicers.base import DataServicer
+from server.api.servicers.base import DataServicer, Dependencies
 from server.api.streaming import envelope_fields, watch
-from server.config import Settings
-from server.evaluations import Evaluations
 from server.reports import health as reports
 from server.reports.changes import health_signature
 from server.reports.health import HealthList
-from server.streams import Hub
 
 _DESCRIPTION = (
     "Production monitoring of the USD/COP reinforcement-learning trading models: "
@@ -35,23 +31,14 @@ _DESCRIPTION = (
 class HealthServicer(DataServicer, health_service_pb2_grpc.HealthServiceServicer):
     """Service and model health."""
 
-    def __init__(
-        self,
-        pool: ConnectionPool,
-        settings: Settings,
-        database_connected: Callable[[], bool],
-        *,
-        hub: Hub,
-        evaluations: Evaluations,
-        exposition: Callable[[], tuple[str, bytes]],
-    ) -> None:
-        super().__init__(pool, settings)
-        self._database_connected = database_connected
-        self._hub = hub
-        self._evaluations = evaluations
-        self._exposition = exposition
+    def __init__(self, deps: Dependencies) -> None:
+        super().__init__(deps)
+        self._database_connected = deps.database_connected
+        self._hub = deps.hub
+        self._evaluations = deps.evaluations
+        self._exposition = deps.exposition
         self._endpoints = directory.endpoints()
-        self._rules = health_rules(settings)
+        self._rules = health_rules(deps.settings)
 
     def GetServiceHealth(
         self, request: pb.GetServiceHealthRequest, context: grpc.ServicerContext
