@@ -87,4 +87,4 @@ class TestDeskView:
             "favicon-32x32.png",
         }, "run make gen (npm ci in docs/ui and clients/typescript) to generate the desk view"
         assert assets["dashboard.js"].content_type == "text/javascript; charset=utf-8"
-        assert b"EventSource" in assets["dashboard.js"].body  # compiled from dashboard.ts
+        assert b"function readEvents(" in assets["dashboard.js"].body  # compiled from dashboard.ts

@@ -1,7 +1,10 @@
 // The desk view (/dashboard): the market clock, a live tile per model from the health watch
 // stream, and the selected model's equity curve, metric series, rollback verdict and drift
 // features. Plain DOM and fetch, no framework; the charts are uplot's (loaded before this script
-// as the global `uPlot`). Everything comes from this service's REST API (same origin).
+// as the global `uPlot`). Everything comes from this service's REST API (same origin). When the
+// service asks for a bearer token (a 401), the page asks the user for one, keeps it in
+// sessionStorage and sends it in the Authorization header of every call, the watch stream's too
+// (read with fetch: a browser's EventSource cannot send headers).
 //
 // Test hooks, stable (docs/DEFINITIONS.md#desk-view): `[data-model-id][data-status]` per tile,
 // `[data-market-open]`, `[data-view="model"][data-model-id]` for the selected model,
@@ -234,9 +237,68 @@ class HttpError extends Error {
   }
 }
 
-/** GET a JSON body of this service; a non-2xx answer throws HttpError with its message. */
+// ---- The bearer token, when the service asks for one ----
+
+/** Where the token is kept: for this tab, until it closes (sessionStorage, not localStorage). */
+const TOKEN_KEY = "mlanalytics.desk.token";
+/** What RFC 6750 allows in a bearer token (a JWT: three base64url parts joined by dots). */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+function storedToken(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+function withToken(headers: Record<string, string>, token: string | null): Record<string, string> {
+  return token === null ? headers : { ...headers, authorization: `Bearer ${token}` };
+}
+
+/** A 401 to a request that carried `sent` (null: none): forget that token and ask for another,
+ * unless a newer one is stored already (the requests made with it follow). */
+function unauthorized(sent: string | null): void {
+  if (sent !== storedToken()) return;
+  sessionStorage.removeItem(TOKEN_KEY);
+  const form = byId<HTMLFormElement>("token-form");
+  form.dataset.auth = sent === null ? "needed" : "refused";
+  byId("token-status").textContent =
+    sent === null
+      ? "This service asks for a bearer token."
+      : "✕ The service refused the token (401: missing or invalid, perhaps expired). Enter another.";
+  setLink("connecting", "○ Waiting for a bearer token");
+  if (form.hidden) {
+    form.hidden = false;
+    byId("token").focus();
+  }
+}
+
+function useToken(event: SubmitEvent): void {
+  event.preventDefault(); // never submitted: the token stays out of URLs and request bodies
+  const input = byId<HTMLInputElement>("token");
+  const token = input.value.trim().replace(/^bearer\s+/i, "");
+  if (!BEARER_TOKEN.test(token)) {
+    byId("token-status").textContent =
+      "✕ Not a bearer token: letters, digits and - . _ ~ + / only (a JWT is three parts joined by dots).";
+    input.focus();
+    return;
+  }
+  sessionStorage.setItem(TOKEN_KEY, token);
+  input.value = "";
+  byId("token-form").hidden = true;
+  byId("tiles").focus();
+  window.clearTimeout(pending);
+  pending = undefined;
+  retryMs = 1000;
+  connect();
+  void loadList();
+  if (selected !== null) void loadView(selected);
+}
+
+/** GET a JSON body of this service (with the token, if one is stored); a non-2xx answer throws
+ * HttpError with its message, a 401 asks for a token. */
 async function getJson<T>(path: string): Promise<T> {
-  const reply = await fetch(path, { headers: { accept: "application/json" } });
+  const token = storedToken();
+  const headers = withToken({ accept: "application/json" }, token);
+  const reply = await fetch(path, { headers });
+  if (reply.status === 401) unauthorized(token);
   const body: unknown = await reply.json().catch(() => null);
   if (!reply.ok) {
     const message =
@@ -443,7 +505,55 @@ function applySnapshot(list: ModelHealthList): void {
 
 // ---- The health watch stream, reconnecting by itself ----
 
-let source: EventSource | null = null;
+const WATCH = "/api/health/models/watch";
+
+/** One event of a Server-Sent Events stream. */
+interface StreamEvent {
+  type: string;
+  data: string;
+}
+
+/** The events of a `text/event-stream` body as they complete (the WHATWG format: `data:`,
+ * `event:` and `id:` fields, `:` comments, an empty line ends an event; the last `id` is kept in
+ * `lastEventId`). Resolves when the body ends; rejects when it breaks or is aborted. */
+async function readEvents(
+  body: ReadableStream<Uint8Array>,
+  onEvent: (event: StreamEvent) => void,
+): Promise<void> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder(); // UTF-8; drops a leading byte order mark
+  let buffer = "";
+  let data: string[] = [];
+  let type = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return; // an event not ended by an empty line is dropped, as EventSource does
+    buffer += decoder.decode(value, { stream: true });
+    // A chunk may end between the \r and \n of one line break: keep a final \r for the next.
+    const complete = buffer.endsWith("\r") ? buffer.length - 1 : buffer.length;
+    const lines = buffer.slice(0, complete).split(/\r\n|\r|\n/);
+    buffer = (lines.pop() ?? "") + buffer.slice(complete);
+    for (const line of lines) {
+      if (line === "") {
+        if (data.length > 0) onEvent({ type: type || "message", data: data.join("\n") });
+        data = [];
+        type = "";
+        continue;
+      }
+      const colon = line.indexOf(":");
+      if (colon === 0) continue; // a comment
+      const name = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      if (name === "data") data.push(value);
+      else if (name === "event") type = value;
+      else if (name === "id" && !value.includes("\0")) lastEventId = value;
+    }
+  }
+}
+
+/** The open stream's controller (null between streams and while a token is awaited). */
+let stream: AbortController | null = null;
+let lastEventId = "";
 let retryMs = 1000;
 let lastMessage = 0;
 
@@ -453,39 +563,72 @@ function setLink(state: "live" | "connecting" | "reconnecting", text: string): v
   link.textContent = text;
 }
 
-function connect(): void {
-  source?.close();
-  const opened = new EventSource("/api/health/models/watch");
-  source = opened;
+function onMessage(text: string): void {
   lastMessage = Date.now();
-  opened.onmessage = (message: MessageEvent<string>) => {
-    lastMessage = Date.now();
-    retryMs = 1000;
-    let event: WatchEvent;
-    try {
-      event = JSON.parse(message.data) as WatchEvent;
-    } catch {
+  retryMs = 1000;
+  let event: WatchEvent;
+  try {
+    event = JSON.parse(text) as WatchEvent;
+  } catch {
+    return;
+  }
+  setLink("live", "● Live");
+  if (event.kind === "snapshot" && event.data) {
+    const reconnected = byId("link").dataset.wasDown === "true";
+    delete byId("link").dataset.wasDown;
+    applySnapshot(event.data);
+    if (reconnected && selected !== null) void loadView(selected);
+  }
+}
+
+/** Open a new stream (closing the current one), with the token if one is stored and the last
+ * event id as `Last-Event-ID`, as an EventSource would. */
+function connect(): void {
+  stream?.abort();
+  const controller = new AbortController();
+  stream = controller;
+  lastMessage = Date.now();
+  void watch(controller);
+}
+
+async function watch(controller: AbortController): Promise<void> {
+  const token = storedToken();
+  const headers = withToken({ accept: "text/event-stream" }, token);
+  if (lastEventId) headers["last-event-id"] = lastEventId;
+  try {
+    const reply = await fetch(WATCH, { headers, cache: "no-store", signal: controller.signal });
+    const type = reply.headers.get("content-type") ?? "";
+    if (reply.status === 401) {
+      await reply.body?.cancel();
+      if (stream === controller) stream = null; // no new stream until a token is given
+      unauthorized(token);
       return;
     }
-    setLink("live", "● Live");
-    if (event.kind === "snapshot" && event.data) {
-      const reconnected = byId("link").dataset.wasDown === "true";
-      delete byId("link").dataset.wasDown;
-      applySnapshot(event.data);
-      if (reconnected && selected !== null) void loadView(selected);
+    if (reply.ok && type.startsWith("text/event-stream") && reply.body !== null) {
+      await readEvents(reply.body, (event) => {
+        if (stream === controller && event.type === "message") onMessage(event.data);
+      });
+    } else {
+      await reply.body?.cancel(); // Envoy's 503 while the service restarts, ...
     }
-  };
-  opened.onerror = () => {
-    byId("link").dataset.wasDown = "true";
-    setLink("reconnecting", "○ Reconnecting to the service");
-    if (opened.readyState === EventSource.CLOSED) schedule();
-  };
+  } catch {
+    // Aborted (a newer stream, the watchdog) or broken (the service stopped): said below.
+  }
+  if (stream === controller) lost();
+}
+
+/** The stream ended or could not open: say so and open another after a pause. */
+function lost(): void {
+  stream?.abort();
+  stream = null;
+  byId("link").dataset.wasDown = "true";
+  setLink("reconnecting", "○ Reconnecting to the service");
+  schedule();
 }
 
 let pending: number | undefined;
 
-/** A new stream after a growing pause (1 s, 2 s, ... 15 s): the browser gives up by itself on
- * an answer that is not an event stream (Envoy's 503 while the service restarts). */
+/** A new stream after a growing pause (1 s, 2 s, ... 15 s; back to 1 s once a message came). */
 function schedule(): void {
   if (pending !== undefined) return;
   pending = window.setTimeout(() => {
@@ -495,13 +638,9 @@ function schedule(): void {
   retryMs = Math.min(retryMs * 2, 15_000);
 }
 
+/** A stream with no message (not even a heartbeat) for STALE_AFTER_MS is dead: replace it. */
 function watchdog(): void {
-  if (source !== null && Date.now() - lastMessage > STALE_AFTER_MS) {
-    byId("link").dataset.wasDown = "true";
-    setLink("reconnecting", "○ Reconnecting to the service");
-    source.close();
-    schedule();
-  }
+  if (stream !== null && Date.now() - lastMessage > STALE_AFTER_MS) lost();
 }
 
 // ---- The model view ----
@@ -794,7 +933,19 @@ function resizeCharts(): void {
 
 // ---- Start ----
 
+/** The health list at once (the stream's first snapshot carries it too; this answers sooner on a
+ * cold start), unless tiles are shown already. */
+async function loadList(): Promise<void> {
+  try {
+    const list = await getData<ModelHealthList>("/api/health/models");
+    if (firstTiles) applySnapshot(list);
+  } catch {
+    // The stream says whether the service is there.
+  }
+}
+
 async function start(): Promise<void> {
+  byId<HTMLFormElement>("token-form").addEventListener("submit", useToken);
   connect();
   window.setInterval(watchdog, 5_000);
   window.setInterval(renderMarket, 30_000);
@@ -808,13 +959,7 @@ async function start(): Promise<void> {
   });
   const wanted = /^#model=(.+)$/.exec(location.hash);
   if (wanted?.[1]) select(decodeURIComponent(wanted[1]));
-  try {
-    // The stream's first snapshot carries the market too; this answers sooner on a cold start.
-    const list = await getData<ModelHealthList>("/api/health/models");
-    if (firstTiles) applySnapshot(list);
-  } catch {
-    // The stream says whether the service is there.
-  }
+  await loadList();
 }
 
 void start();
