@@ -1,8 +1,10 @@
 """The desk view (/dashboard) in a real browser (Debian's chromium, driven by Playwright for
 Python) against the live service through Envoy: one tile per model with the API's status, a
-silent model's tile turning healthy without a reload, the model view's features and equity curve
-from the API's own numbers, no console error, nothing fetched from another origin, no horizontal
-scroll on a phone, and the page still live after the service restarts.
+silent model's tile turning healthy without a reload, the model view's features, equity curve,
+version and change-point marks, rollback verdict and rolling series from the API's own numbers,
+no console error, nothing fetched from another origin, no horizontal scroll on a phone, and the
+page still live after the service restarts. With bearer tokens on at the edge: the page asks for
+one, sends it with every call (the watch stream too) and asks again when it is refused.
 
 Playwright's own browser download cannot work here; the test launches /usr/bin/chromium. Without
 it the test fails under CI (``CI=true``) and is skipped elsewhere, saying why.
@@ -10,6 +12,7 @@ it the test fails under CI (``CI=true``) and is skipped elsewhere, saying why.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import numpy as np
 import psycopg
@@ -39,7 +42,8 @@ from server.config import Settings
 pytestmark = pytest.mark.e2e
 
 TIMEOUT_MS = 60_000
-DRIFTING = "sac_transformer_v2.1"
+DRIFTING = "sac_transformer_v2.1"  # and its confidence collapses: a change point
+WORSE = "td3_ensemble_v1.0"  # its new version is worse: a version mark, a rollback verdict
 TILES = "button[data-model-id][data-status]"
 MIN = timedelta(minutes=1)
 
@@ -193,15 +197,85 @@ def test_the_model_view_shows_the_apis_features_and_equity(
     assert plotted["times"] == pytest.approx(times, abs=1e-3)
     assert plotted["values"] == pytest.approx(values, rel=1e-9, abs=1e-9)
     assert chart.get_attribute("data-points") == str(len(values))
+    tab.assert_clean()
 
-    # The parts whose endpoints this service does not have say so quietly (no 404 asked for).
-    listed = {e["path"] for e in rest.get("/").json()["endpoints"]}
-    if "/api/metrics/series" not in listed:
-        assert "not available" in page.locator("#series-note").inner_text().lower()
-    if "/api/models/{model_id}/versions/compare" not in listed:
-        assert "not available" in page.locator("#verdict").inner_text().lower()
-    if "/api/anomalies/{model_id}" not in listed:
-        assert "change points: not available" in page.locator("#markers-note").inner_text()
+
+#: What the panels of the model view show, read in one go (a refresh may come between two reads):
+#: each with the end_time it was asked for.
+PANELS = """() => {
+    const series = document.querySelector('[data-chart="series"]');
+    const marks = document.querySelector('[data-marks]');
+    const verdict = document.querySelector('[data-verdict]');
+    return {
+        series: { end: series.dataset.endTime, plotted: series.plotted },
+        marks: {
+            end: marks.dataset.endTime,
+            items: [...marks.querySelectorAll('[data-mark]')].map(
+                (m) => [m.dataset.mark, m.dataset.name, m.dataset.at]),
+        },
+        verdict: { end: verdict.dataset.endTime, verdict: verdict.dataset.verdict,
+                   text: verdict.textContent },
+    };
+}"""
+
+
+@pytest.mark.parametrize("model_id", [WORSE, DRIFTING])
+def test_the_model_views_marks_verdict_and_series_are_the_apis(
+    demo: datetime,
+    rest: Rest,
+    proxy: processes.EnvoyProcess,
+    open_tab: Callable[..., Tab],
+    model_id: str,
+) -> None:
+    """The version changes and change points listed (and drawn) on the equity curve, the rollback
+    verdict, and the rolling Sharpe ratio and win rate chart: each what the API answers for the
+    same model with the parameters the page used."""
+    tab = open_tab(proxy.port)
+    page = tab.page
+    page.goto(f"/dashboard#model={model_id}")
+    page.wait_for_selector('[data-chart="series"][data-end-time] canvas')
+    page.wait_for_selector("[data-marks][data-end-time]")
+    page.wait_for_selector("[data-verdict][data-end-time]")
+    shown = page.evaluate(PANELS)
+    model = quote(model_id, safe="")
+
+    end = shown["marks"]["end"]
+    versions = rest.get(f"/api/models/{model}/versions?{urlencode({'end_time': end})}").data()
+    query = urlencode({"window": "7d", "end_time": end})
+    changes = rest.get(f"/api/anomalies/{model}?{query}").data()["change_points"]
+    assert shown["marks"]["items"] == [
+        ["version", v["version"], v["first_seen"]] for v in versions["versions"][1:]
+    ] + [["change-point", c["signal"], c["at"]] for c in changes]
+
+    end = shown["verdict"]["end"]
+    compare = rest.get(f"/api/models/{model}/versions/compare?{urlencode({'end_time': end})}")
+    verdict = compare.data()
+    assert shown["verdict"]["verdict"] == verdict["verdict"]
+    text = shown["verdict"]["text"]
+    assert verdict["candidate"]["version"] in text
+    if "baseline" in verdict:
+        assert f"against {verdict['baseline']['version']}, {verdict['method']}" in text
+        p_value = re.search(r"p = ([0-9.]+|n/a)", text)
+        assert p_value is not None, text
+        if "p_value" in verdict:
+            assert float(p_value[1]) == pytest.approx(verdict["p_value"], abs=5e-4)
+
+    plotted = shown["series"]["plotted"]
+    for metric in ("sharpe_ratio", "win_rate"):
+        params = {"model_id": model_id, "metric": metric, "window": "24h"}
+        query = urlencode(params | {"end_time": shown["series"]["end"]})
+        points = rest.get(f"/api/metrics/series?{query}").data()["points"]
+        times = [datetime.fromisoformat(p["end_time"]).timestamp() for p in points]
+        assert plotted["times"] == pytest.approx(times, abs=1e-3)
+        assert plotted[metric] == [p.get("value") for p in points], metric
+        assert [v for v in plotted[metric] if v is not None], f"no {metric} plotted"
+
+    # The demo's stories, so that the comparisons above are not of empty lists.
+    if model_id == WORSE:
+        assert len(versions["versions"]) >= 2
+        assert verdict["verdict"] == "rollback"
+    else:
+        assert changes
     tab.assert_clean()
 
 
