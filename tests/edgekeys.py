@@ -56,10 +56,10 @@ def token(key: PrivateKey, kid: str, **claims: Any) -> str:
     return jwt.encode(payload, key, algorithm=algorithm, headers={"kid": kid})
 
 
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for localhost and 127.0.0.1 and its key (ECDSA P-256), as PEM files."""
+def self_signed(folder: Path, host: str = "localhost") -> tuple[Path, Path]:
+    """A certificate for ``host`` and 127.0.0.1 and its key (ECDSA P-256), as PEM files."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
     now = datetime.now(UTC)
     certificate = (
         x509.CertificateBuilder()
@@ -71,7 +71,7 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
         .not_valid_after(now + timedelta(days=1))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                [x509.DNSName(host), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
             ),
             critical=False,
         )
