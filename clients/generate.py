@@ -82,6 +82,7 @@ DASHBOARD_COPIED = {
     "uPlot.min.css": DOCS_UI / "uplot" / "dist" / "uPlot.min.css",
     "dashboard.css": DASHBOARD_SOURCE / "dashboard.css",
     "dashboard.html": DASHBOARD_SOURCE / "dashboard.html",
+    "favicon-32x32.png": DOCS_UI / "swagger-ui-dist" / "favicon-32x32.png",
 }
 #: The services in the order of the README's endpoint table (any other follows).
 TAG_ORDER = (

@@ -159,6 +159,20 @@ def check(settings: Settings) -> EdgeSecurity:
     return security
 
 
+def self_signed_for_localhost(cert_file: Path) -> bool:
+    """Whether the first certificate of ``cert_file`` (the leaf) signed itself and names
+    ``localhost``: then a client can trust exactly it (grpcurl ``-cacert``, curl ``--cacert``)
+    to reach ``localhost``. False for a certificate that does not parse."""
+    from cryptography import x509  # make run's banner only (the `local` extra)
+
+    try:
+        leaf = x509.load_pem_x509_certificate(cert_file.read_bytes())
+        names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (OSError, ValueError, x509.ExtensionNotFound):
+        return False
+    return leaf.issuer == leaf.subject and "localhost" in names.get_values_for_type(x509.DNSName)
+
+
 def _all_or_none(values: dict[str, str]) -> None:
     missing = [name for name, value in values.items() if not value]
     if missing and len(missing) < len(values):

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import select
+import shlex
 import signal
 import socket
 import subprocess
@@ -235,19 +236,8 @@ def _serve(settings: Settings, ports: list[int], stop: StopRequest, watchdog: Wa
         watchdog.group(proxy.process)
         if top_up is not None:
             top_up.start()
-        grpcurl = Path(sys.executable).parent / "grpcurl"
-        print(
-            "\nML Analytics Service is up\n"
-            f"  docs  http://localhost:{proxy.port}/docs   (Swagger UI; /redoc, /openapi.json)\n"
-            f"  desk  http://localhost:{proxy.port}/dashboard   (the models live)\n"
-            f"  REST  http://localhost:{proxy.port}/   (try /api/health/models)\n"
-            f"  gRPC  localhost:{proxy.port} through Envoy, localhost:{_ports(ports)} direct"
-            f"   ({_relative(grpcurl)} -plaintext localhost:{proxy.port} list)\n"
-            f"  data  {where}\n"
-            f"  envoy {proxy.admin_url}/clusters   (each server replica's health; loopback)\n"
-            "Ctrl-C stops everything.\n",
-            flush=True,
-        )
+        security = edge_security.EdgeSecurity.from_settings(settings)
+        print(banner(security, proxy.port, ports, where, proxy.admin_url), flush=True)
         while not stop.wait(0.5):
             servers.poll()  # a replica that died is started again, with back-off
             if proxy.process.poll() is not None:
@@ -266,11 +256,83 @@ def _serve(settings: Settings, ports: list[int], stop: StopRequest, watchdog: Wa
     return status
 
 
+def banner(
+    security: edge_security.EdgeSecurity,
+    port: int,
+    ports: list[int],
+    where: str,
+    admin_url: str,
+) -> str:
+    """What `make run` prints once everything answers: where each face of the service is, and a
+    grpcurl (and, with TLS or tokens, a curl) command that works as printed (``$TOKEN``: a
+    token of the AUTH_ISSUER, for the AUTH_AUDIENCE)."""
+    base = f"{'https' if security.tls else 'http'}://localhost:{port}"
+    grpcurl = [_relative(Path(sys.executable).parent / "grpcurl"), *_grpcurl_tls(security)]
+    curl = ["curl", *_curl_tls(security)]
+    if security.auth:
+        grpcurl += ["-H", '"authorization: Bearer $TOKEN"']
+        curl += ["-H", '"authorization: Bearer $TOKEN"']
+    try_rest = (
+        f"{' '.join(curl)} {base}/api/health/models"
+        if security.auth or security.tls
+        else "try /api/health/models"
+    )
+    lines = [
+        "",
+        "ML Analytics Service is up",
+        f"  docs  {base}/docs   (Swagger UI; /redoc, /openapi.json)",
+        f"  desk  {base}/dashboard   (the models live)",
+        f"  REST  {base}/   ({try_rest})",
+        f"  gRPC  localhost:{port} through Envoy, localhost:{_ports(ports)} direct"
+        f"   ({' '.join(grpcurl)} localhost:{port} list)",
+    ]
+    if security.tls:
+        assert security.tls_cert_file is not None
+        lines.append(
+            f"  TLS   only, on {port} (certificate {_relative(security.tls_cert_file)});"
+            " the direct ports speak plain gRPC on loopback"
+        )
+    if security.auth:
+        public = ", ".join(security.public_paths) or "none"
+        lines.append(
+            f"  auth  a bearer token of {security.issuer} on every call but the public paths"
+            f" ({public}); the desk asks for one"
+        )
+    lines += [
+        f"  data  {where}",
+        f"  envoy {admin_url}/clusters   (each server replica's health; loopback)",
+        "Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _grpcurl_tls(security: edge_security.EdgeSecurity) -> list[str]:
+    """grpcurl's options to reach Envoy: plaintext, or TLS trusting the certificate itself when it
+    is self-signed for localhost, else TLS without checking it (whoever signed it is not known
+    here, and the banner's address is localhost)."""
+    if security.tls_cert_file is None:
+        return ["-plaintext"]
+    if edge_security.self_signed_for_localhost(security.tls_cert_file):
+        return ["-cacert", _relative(security.tls_cert_file)]
+    return ["-insecure"]
+
+
+def _curl_tls(security: edge_security.EdgeSecurity) -> list[str]:
+    """curl's options to match :func:`_grpcurl_tls`."""
+    if security.tls_cert_file is None:
+        return []
+    if edge_security.self_signed_for_localhost(security.tls_cert_file):
+        return ["--cacert", _relative(security.tls_cert_file)]
+    return ["--insecure"]
+
+
 def _relative(path: Path) -> str:
-    """``path`` relative to the working directory where it is inside it (what to type)."""
+    """``path`` relative to the working directory where it is inside it (what to type), quoted
+    for a shell where it needs to be."""
     with contextlib.suppress(ValueError):
-        return str(path.relative_to(Path.cwd()))
-    return str(path)
+        return shlex.quote(str(path.relative_to(Path.cwd())))
+    return shlex.quote(str(path))
 
 
 def replica_ports(settings: Settings) -> list[int]:

@@ -113,8 +113,14 @@ class Settings:
     auth_jwks_file: str = ""  # [AUTH_JWKS_FILE] JSON Web Key Set that verifies the bearer tokens
     auth_issuer: str = ""  # [AUTH_ISSUER] the tokens' `iss`
     auth_audience: tuple[str, ...] = ()  # [AUTH_AUDIENCE] accepted `aud` values (comma-separated)
-    # [AUTH_PUBLIC_PATHS] served without a token: exact paths, or prefixes ending in "/"
-    auth_public_paths: tuple[str, ...] = ("/health", "/grpc.health.v1.Health/")
+    # [AUTH_PUBLIC_PATHS] served without a token: exact paths, or prefixes ending in "/". The
+    # desk view's page and assets hold no data (its calls to the API carry the token).
+    auth_public_paths: tuple[str, ...] = (
+        "/health",
+        "/grpc.health.v1.Health/",
+        "/dashboard",
+        "/dashboard/",
+    )
     tls_cert_file: str = ""  # [TLS_CERT_FILE] PEM certificate chain of the public port
     tls_key_file: str = ""  # [TLS_KEY_FILE] PEM private key of that certificate
 

@@ -42,6 +42,8 @@ _DASHBOARD_CSP = (
 )
 
 #: Every page: this service's CSP, the title and the favicon; ``head`` and ``body`` are its own.
+#: (The desk view has a copy of the icon under /dashboard/, public like the rest of the page when
+#: the edge asks for tokens.)
 _PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -49,7 +51,7 @@ _PAGE = """<!doctype html>
 <meta http-equiv="Content-Security-Policy" content="{csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
-<link rel="icon" type="image/png" href="/docs/favicon-32x32.png" sizes="32x32">
+<link rel="icon" type="image/png" href="{icon}" sizes="32x32">
 {head}
 </head>
 <body>
@@ -139,6 +141,7 @@ def load() -> Documentation:
             _DASHBOARD_HEAD,
             body.read_text() if body.is_file() else _NOT_GENERATED,
             csp=_DASHBOARD_CSP,
+            icon="/dashboard/favicon-32x32.png",
         ),
         dashboard_assets=dashboard_assets,
     )
@@ -165,7 +168,9 @@ def _assets(folder: Traversable) -> dict[str, Resource]:
     }
 
 
-def _page(title: str, head: str, body: str, csp: str = _CSP) -> Resource:
+def _page(
+    title: str, head: str, body: str, csp: str = _CSP, icon: str = "/docs/favicon-32x32.png"
+) -> Resource:
     """An HTML page of :data:`_PAGE` (``title`` already escaped)."""
-    page = _PAGE.format(csp=csp, title=title, head=head, body=body)
+    page = _PAGE.format(csp=csp, title=title, head=head, body=body, icon=icon)
     return Resource("text/html; charset=utf-8", page.encode())

@@ -1,6 +1,6 @@
 """Who may ask: bearer tokens and TLS at the edge, through the real Envoy.
 
-Keys, a self-signed certificate and tokens are made here (cryptography, PyJWT); Envoy is rendered
+Keys, a self-signed certificate and tokens are made by the tests (edgekeys); Envoy is rendered
 from the committed envoy.yaml with the AUTH_* and TLS_* options (devstack/edge_security.py) in
 front of the session's server. Every kind of bad token gets 401 with the JSON error body over REST
 and Server-Sent Events, UNAUTHENTICATED over native gRPC, and never an answer; `/health` and
@@ -10,7 +10,6 @@ grpc.health.v1 stay public; plain HTTP gets nothing once TLS is on.
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import json
 import os
 import socket
@@ -19,7 +18,6 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,15 +25,13 @@ from typing import Any
 import grpc
 import jwt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from conftest import refused_start
 from devstack import envoy, processes
 from devstack.edge_security import EdgeSecurity, check
+from edgekeys import AUDIENCE, ISSUER, PrivateKey, rsa_key, self_signed, token, write_jwks
 from mlanalytics import AnalyticsClient, AnalyticsError, cli
 from mlanalytics.v1 import health_service_pb2, health_service_pb2_grpc
 from server.app import Service
@@ -43,77 +39,9 @@ from server.config import ConfigError, Settings
 
 pytestmark = pytest.mark.e2e
 
-ISSUER = "https://issuer.test"
-AUDIENCE = "mlanalytics"
-PUBLIC = ("/health", "/grpc.health.v1.Health/")
+PUBLIC = ("/health", "/grpc.health.v1.Health/", "/dashboard", "/dashboard/")  # the default
 MESSAGE = "the bearer token is missing or invalid"
 SSE = "/api/health/models/watch"
-
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-
-
-def _jwk(key: PrivateKey, kid: str) -> dict[str, Any]:
-    if isinstance(key, rsa.RSAPrivateKey):
-        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-        jwk["alg"] = "RS256"
-    else:
-        jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
-        jwk["alg"] = "ES256"
-    return {**jwk, "kid": kid, "use": "sig"}
-
-
-def write_jwks(path: Path, keys: dict[str, PrivateKey]) -> None:
-    """The public halves of ``keys`` (by key id) as a JSON Web Key Set, replaced atomically."""
-    staged = path.with_suffix(".new")
-    staged.write_text(json.dumps({"keys": [_jwk(key, kid) for kid, key in keys.items()]}))
-    os.replace(staged, path)
-
-
-def rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def token(key: PrivateKey, kid: str, **claims: Any) -> str:
-    """A JWT signed by ``key``: valid for five minutes from now unless ``claims`` say otherwise
-    (a claim given as None is left out)."""
-    now = int(time.time())
-    body = {"iss": ISSUER, "aud": AUDIENCE, "sub": "desk", "iat": now, "exp": now + 300} | claims
-    algorithm = "RS256" if isinstance(key, rsa.RSAPrivateKey) else "ES256"
-    payload = {name: value for name, value in body.items() if value is not None}
-    return jwt.encode(payload, key, algorithm=algorithm, headers={"kid": kid})
-
-
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for localhost and 127.0.0.1 and its key (ECDSA P-256), as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert, private = folder / "cert.pem", folder / "key.pem"
-    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert, private
 
 
 @dataclass(frozen=True)
@@ -256,7 +184,7 @@ def test_rest_answers_within_the_clock_skew(edge: Edge) -> None:
     assert status == 200, body
 
 
-def test_every_rest_path_needs_a_token_but_health(edge: Edge) -> None:
+def test_every_rest_path_needs_a_token_but_health_and_the_desk_page(edge: Edge) -> None:
     for path in ("/", "/api/metrics/summary", "/metrics", "/openapi.json", "/docs", "/healthz"):
         status, _, body = edge.get(path)
         assert status == 401, (path, body)
@@ -265,6 +193,19 @@ def test_every_rest_path_needs_a_token_but_health(edge: Edge) -> None:
     assert json.loads(body)["service"] == "ml-analytics-service"
     status, _, _ = edge.get("/health?verbose=1")
     assert status != 401  # the path decides, not the query string
+    for page in ("/dashboard", "/dashboard/dashboard.js", "/dashboard/favicon-32x32.png"):
+        status, _, body = edge.get(page)
+        assert status == 200, (page, body[:200])
+    # Envoy normalizes the path before jwt_authn sees it: no way into the API through /dashboard/.
+    for path in (
+        "/dashboard/../api/health/models",
+        "/dashboard/%2e%2e/api/health/models",
+        "/dashboard/..%2fapi/health/models",
+        "/dashboard//../api/health/models",
+    ):
+        status, _, body = edge.get(path)
+        assert status in (401, 404), (path, body)
+        assert b"total_models" not in body, path
 
 
 def test_cors_preflight_needs_no_token(edge: Edge) -> None:
@@ -588,4 +529,6 @@ def test_openapi_declares_an_optional_bearer_scheme() -> None:
     assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert doc["security"] == [{}, {"bearerAuth": []}]  # optional: off by default
     assert doc["paths"]["/health"]["get"]["security"] == [{}]
+    assert doc["paths"]["/dashboard"]["get"]["security"] == [{}]
+    assert doc["paths"]["/dashboard/{asset}"]["get"]["security"] == [{}]
     assert "security" not in doc["paths"]["/api/health/models"]["get"]

@@ -16,6 +16,7 @@ PAGES = {
     "/dashboard/dashboard.css": "text/css; charset=utf-8",
     "/dashboard/uPlot.iife.min.js": "text/javascript; charset=utf-8",
     "/dashboard/uPlot.min.css": "text/css; charset=utf-8",
+    "/dashboard/favicon-32x32.png": "image/png",
 }
 
 

@@ -63,10 +63,17 @@ class TestDeskView:
         urls = re.findall(r'(?:src|href)\s*=\s*"([^"]+)"', page)
         assets = [url for url in urls if url.startswith("/dashboard/")]
         assert sorted(url[len("/dashboard/") :] for url in assets) == sorted(
-            ["uPlot.min.css", "dashboard.css", "uPlot.iife.min.js", "dashboard.js"]
+            [
+                "favicon-32x32.png",
+                "uPlot.min.css",
+                "dashboard.css",
+                "uPlot.iife.min.js",
+                "dashboard.js",
+            ]
         )
         assert all(url[len("/dashboard/") :] in docs.dashboard_assets for url in assets)
-        assert set(urls) - set(assets) <= {"/docs/favicon-32x32.png", "#tiles"}, urls
+        # Nothing outside /dashboard/: public as a whole when the edge asks for tokens.
+        assert set(urls) - set(assets) <= {"#tiles"}, urls
         assert "<script>" not in page  # the CSP allows no inline script
         assert "script-src 'self';" in page
 
@@ -77,6 +84,7 @@ class TestDeskView:
             "dashboard.css",
             "uPlot.iife.min.js",
             "uPlot.min.css",
+            "favicon-32x32.png",
         }, "run make gen (npm ci in docs/ui and clients/typescript) to generate the desk view"
         assert assets["dashboard.js"].content_type == "text/javascript; charset=utf-8"
-        assert b"EventSource" in assets["dashboard.js"].body  # compiled from dashboard.ts
+        assert b"function readEvents(" in assets["dashboard.js"].body  # compiled from dashboard.ts

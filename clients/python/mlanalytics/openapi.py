@@ -128,8 +128,9 @@ BEARER_SCHEME = {
     " where the deployment asks for tokens (AUTH_JWKS_FILE): then every operation but the public"
     " ones answers 401 (UNAUTHENTICATED, code 16) without a valid one.",
 }
-#: Public whatever the deployment (AUTH_PUBLIC_PATHS' default): no token needed.
-PUBLIC_PATHS = ("/health",)
+#: Public by default (AUTH_PUBLIC_PATHS' default): no token needed. The desk view's page and
+#: assets hold no data; the page sends the token with its calls to the API.
+PUBLIC_PATHS = ("/health", "/dashboard", "/dashboard/{asset}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,17 @@
 // The desk view (/dashboard): the market clock, a live tile per model from the health watch
 // stream, and the selected model's equity curve, metric series, rollback verdict and drift
 // features. Plain DOM and fetch, no framework; the charts are uplot's (loaded before this script
-// as the global `uPlot`). Everything comes from this service's REST API (same origin).
+// as the global `uPlot`). Everything comes from this service's REST API (same origin). When the
+// service asks for a bearer token (a 401), the page asks the user for one, keeps it in
+// sessionStorage and sends it in the Authorization header of every call, the watch stream's too
+// (read with fetch: a browser's EventSource cannot send headers).
 //
 // Test hooks, stable (docs/DEFINITIONS.md#desk-view): `[data-model-id][data-status]` per tile,
 // `[data-market-open]`, `[data-view="model"][data-model-id]` for the selected model,
-// `[data-chart="equity"]` (its `plotted` property: the plotted numbers), one `[data-feature]`
-// per drift feature in the API's order.
+// `[data-chart="equity"]` and `[data-chart="series"]` (their `plotted` property: the plotted
+// numbers), `[data-marks]` with a `[data-mark]` per version change or change point,
+// `[data-verdict]`, one `[data-feature]` per drift feature in the API's order, `[data-link]`,
+// `form[data-auth]` (the token form).
 
 // `uPlot` is uplot's global (its types declare it: `export as namespace uPlot`).
 
@@ -58,10 +63,6 @@ interface WatchEvent {
   revision: string;
 }
 
-interface Directory {
-  endpoints: { method: string; path: string }[];
-}
-
 interface PredictionRecord {
   inference_id: string;
   timestamp: string;
@@ -104,7 +105,7 @@ interface DriftFeatures {
   baseline_days: number;
 }
 
-// ---- Endpoints this page uses when the service has them (read from its directory, GET /) ----
+// ---- The model view's other endpoints ----
 
 /** GET /api/models/{model_id}/versions */
 interface ModelVersion {
@@ -196,8 +197,15 @@ interface Plotted {
   values: number[];
 }
 
-interface ChartElement extends HTMLElement {
-  plotted?: Plotted;
+/** The rolling series chart's numbers: a value (null where the API gives none) per time. */
+interface PlottedSeries {
+  times: number[];
+  sharpe_ratio: (number | null)[];
+  win_rate: (number | null)[];
+}
+
+interface ChartElement<P = Plotted> extends HTMLElement {
+  plotted?: P;
 }
 
 // ---- Small helpers ----
@@ -234,9 +242,68 @@ class HttpError extends Error {
   }
 }
 
-/** GET a JSON body of this service; a non-2xx answer throws HttpError with its message. */
+// ---- The bearer token, when the service asks for one ----
+
+/** Where the token is kept: for this tab, until it closes (sessionStorage, not localStorage). */
+const TOKEN_KEY = "mlanalytics.desk.token";
+/** What RFC 6750 allows in a bearer token (a JWT: three base64url parts joined by dots). */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+function storedToken(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+function withToken(headers: Record<string, string>, token: string | null): Record<string, string> {
+  return token === null ? headers : { ...headers, authorization: `Bearer ${token}` };
+}
+
+/** A 401 to a request that carried `sent` (null: none): forget that token and ask for another,
+ * unless a newer one is stored already (the requests made with it follow). */
+function unauthorized(sent: string | null): void {
+  if (sent !== storedToken()) return;
+  sessionStorage.removeItem(TOKEN_KEY);
+  const form = byId<HTMLFormElement>("token-form");
+  form.dataset.auth = sent === null ? "needed" : "refused";
+  byId("token-status").textContent =
+    sent === null
+      ? "This service asks for a bearer token."
+      : "✕ The service refused the token (401: missing or invalid, perhaps expired). Enter another.";
+  setLink("connecting", "○ Waiting for a bearer token");
+  if (form.hidden) {
+    form.hidden = false;
+    byId("token").focus();
+  }
+}
+
+function useToken(event: SubmitEvent): void {
+  event.preventDefault(); // never submitted: the token stays out of URLs and request bodies
+  const input = byId<HTMLInputElement>("token");
+  const token = input.value.trim().replace(/^bearer\s+/i, "");
+  if (!BEARER_TOKEN.test(token)) {
+    byId("token-status").textContent =
+      "✕ Not a bearer token: letters, digits and - . _ ~ + / only (a JWT is three parts joined by dots).";
+    input.focus();
+    return;
+  }
+  sessionStorage.setItem(TOKEN_KEY, token);
+  input.value = "";
+  byId("token-form").hidden = true;
+  byId("tiles").focus();
+  window.clearTimeout(pending);
+  pending = undefined;
+  retryMs = 1000;
+  connect();
+  void loadList();
+  if (selected !== null) void loadView(selected);
+}
+
+/** GET a JSON body of this service (with the token, if one is stored); a non-2xx answer throws
+ * HttpError with its message, a 401 asks for a token. */
 async function getJson<T>(path: string): Promise<T> {
-  const reply = await fetch(path, { headers: { accept: "application/json" } });
+  const token = storedToken();
+  const headers = withToken({ accept: "application/json" }, token);
+  const reply = await fetch(path, { headers });
+  if (reply.status === 401) unauthorized(token);
   const body: unknown = await reply.json().catch(() => null);
   if (!reply.ok) {
     const message =
@@ -285,51 +352,38 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-// ---- Which endpoints this service has (GET /, its directory) ----
-
-let directory: Set<string> | null = null;
-
-async function endpoints(): Promise<Set<string>> {
-  if (directory === null) {
-    try {
-      const listed = await getJson<Directory>("/");
-      directory = new Set(listed.endpoints.map((e) => e.path));
-    } catch {
-      return new Set(); // asked again next time
-    }
-  }
-  return directory;
+/** The moment to the second, in RFC 3339 (`...T12:00:00Z`). */
+function instant(date: Date): string {
+  return date.toISOString().replace(/\.\d+Z$/, "Z");
 }
 
-/** The data of an endpoint this page can do without: null, quietly, when the service does not
- * list it (an older service answers no 404 to see in the console) or it fails. */
-async function optional<T>(template: string, path: string): Promise<T | null> {
-  if (!(await endpoints()).has(template)) return null;
-  try {
-    return await getData<T>(path);
-  } catch {
-    return null;
-  }
-}
-
-function loadVersions(modelId: string): Promise<ModelVersions | null> {
+/** The version timeline, the verdict, the change points and the series are asked as of one
+ * instant, `end` (the view's load): the two series share one grid of points, and whoever checks
+ * a panel can ask the API the same question. */
+function loadVersions(modelId: string, end: string): Promise<ModelVersions> {
   const path = `/api/models/${encodeURIComponent(modelId)}/versions`;
-  return optional<ModelVersions>("/api/models/{model_id}/versions", path);
+  return getData<ModelVersions>(query(path, { end_time: end }));
 }
 
-function loadVerdict(modelId: string): Promise<VersionComparison | null> {
+function loadVerdict(modelId: string, end: string): Promise<VersionComparison> {
   const path = `/api/models/${encodeURIComponent(modelId)}/versions/compare`;
-  return optional<VersionComparison>("/api/models/{model_id}/versions/compare", path);
+  return getData<VersionComparison>(query(path, { end_time: end }));
 }
 
-function loadAnomalies(modelId: string): Promise<Anomalies | null> {
+function loadAnomalies(modelId: string, end: string): Promise<Anomalies> {
   const path = `/api/anomalies/${encodeURIComponent(modelId)}`;
-  return optional<Anomalies>("/api/anomalies/{model_id}", query(path, { window: "7d" }));
+  return getData<Anomalies>(query(path, { window: "7d", end_time: end }));
 }
 
-function loadSeries(modelId: string, metric: string): Promise<MetricSeries | null> {
-  const path = query("/api/metrics/series", { model_id: modelId, metric, window: "24h" });
-  return optional<MetricSeries>("/api/metrics/series", path);
+function loadSeries(modelId: string, metric: string, end: string): Promise<MetricSeries> {
+  const params = { model_id: modelId, metric, window: "24h", end_time: end };
+  return getData<MetricSeries>(query("/api/metrics/series", params));
+}
+
+/** The value of a request, or the error it failed with: for the parts of a panel that can fail
+ * alone. */
+function settled<T>(request: Promise<T>): Promise<T | Error> {
+  return request.catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
 }
 
 // ---- The market clock ----
@@ -443,7 +497,55 @@ function applySnapshot(list: ModelHealthList): void {
 
 // ---- The health watch stream, reconnecting by itself ----
 
-let source: EventSource | null = null;
+const WATCH = "/api/health/models/watch";
+
+/** One event of a Server-Sent Events stream. */
+interface StreamEvent {
+  type: string;
+  data: string;
+}
+
+/** The events of a `text/event-stream` body as they complete (the WHATWG format: `data:`,
+ * `event:` and `id:` fields, `:` comments, an empty line ends an event; the last `id` is kept in
+ * `lastEventId`). Resolves when the body ends; rejects when it breaks or is aborted. */
+async function readEvents(
+  body: ReadableStream<Uint8Array>,
+  onEvent: (event: StreamEvent) => void,
+): Promise<void> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder(); // UTF-8; drops a leading byte order mark
+  let buffer = "";
+  let data: string[] = [];
+  let type = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return; // an event not ended by an empty line is dropped, as EventSource does
+    buffer += decoder.decode(value, { stream: true });
+    // A chunk may end between the \r and \n of one line break: keep a final \r for the next.
+    const complete = buffer.endsWith("\r") ? buffer.length - 1 : buffer.length;
+    const lines = buffer.slice(0, complete).split(/\r\n|\r|\n/);
+    buffer = (lines.pop() ?? "") + buffer.slice(complete);
+    for (const line of lines) {
+      if (line === "") {
+        if (data.length > 0) onEvent({ type: type || "message", data: data.join("\n") });
+        data = [];
+        type = "";
+        continue;
+      }
+      const colon = line.indexOf(":");
+      if (colon === 0) continue; // a comment
+      const name = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      if (name === "data") data.push(value);
+      else if (name === "event") type = value;
+      else if (name === "id" && !value.includes("\0")) lastEventId = value;
+    }
+  }
+}
+
+/** The open stream's controller (null between streams and while a token is awaited). */
+let stream: AbortController | null = null;
+let lastEventId = "";
 let retryMs = 1000;
 let lastMessage = 0;
 
@@ -453,39 +555,72 @@ function setLink(state: "live" | "connecting" | "reconnecting", text: string): v
   link.textContent = text;
 }
 
-function connect(): void {
-  source?.close();
-  const opened = new EventSource("/api/health/models/watch");
-  source = opened;
+function onMessage(text: string): void {
   lastMessage = Date.now();
-  opened.onmessage = (message: MessageEvent<string>) => {
-    lastMessage = Date.now();
-    retryMs = 1000;
-    let event: WatchEvent;
-    try {
-      event = JSON.parse(message.data) as WatchEvent;
-    } catch {
+  retryMs = 1000;
+  let event: WatchEvent;
+  try {
+    event = JSON.parse(text) as WatchEvent;
+  } catch {
+    return;
+  }
+  setLink("live", "● Live");
+  if (event.kind === "snapshot" && event.data) {
+    const reconnected = byId("link").dataset.wasDown === "true";
+    delete byId("link").dataset.wasDown;
+    applySnapshot(event.data);
+    if (reconnected && selected !== null) void loadView(selected);
+  }
+}
+
+/** Open a new stream (closing the current one), with the token if one is stored and the last
+ * event id as `Last-Event-ID`, as an EventSource would. */
+function connect(): void {
+  stream?.abort();
+  const controller = new AbortController();
+  stream = controller;
+  lastMessage = Date.now();
+  void watch(controller);
+}
+
+async function watch(controller: AbortController): Promise<void> {
+  const token = storedToken();
+  const headers = withToken({ accept: "text/event-stream" }, token);
+  if (lastEventId) headers["last-event-id"] = lastEventId;
+  try {
+    const reply = await fetch(WATCH, { headers, cache: "no-store", signal: controller.signal });
+    const type = reply.headers.get("content-type") ?? "";
+    if (reply.status === 401) {
+      await reply.body?.cancel();
+      if (stream === controller) stream = null; // no new stream until a token is given
+      unauthorized(token);
       return;
     }
-    setLink("live", "● Live");
-    if (event.kind === "snapshot" && event.data) {
-      const reconnected = byId("link").dataset.wasDown === "true";
-      delete byId("link").dataset.wasDown;
-      applySnapshot(event.data);
-      if (reconnected && selected !== null) void loadView(selected);
+    if (reply.ok && type.startsWith("text/event-stream") && reply.body !== null) {
+      await readEvents(reply.body, (event) => {
+        if (stream === controller && event.type === "message") onMessage(event.data);
+      });
+    } else {
+      await reply.body?.cancel(); // Envoy's 503 while the service restarts, ...
     }
-  };
-  opened.onerror = () => {
-    byId("link").dataset.wasDown = "true";
-    setLink("reconnecting", "○ Reconnecting to the service");
-    if (opened.readyState === EventSource.CLOSED) schedule();
-  };
+  } catch {
+    // Aborted (a newer stream, the watchdog) or broken (the service stopped): said below.
+  }
+  if (stream === controller) lost();
+}
+
+/** The stream ended or could not open: say so and open another after a pause. */
+function lost(): void {
+  stream?.abort();
+  stream = null;
+  byId("link").dataset.wasDown = "true";
+  setLink("reconnecting", "○ Reconnecting to the service");
+  schedule();
 }
 
 let pending: number | undefined;
 
-/** A new stream after a growing pause (1 s, 2 s, ... 15 s): the browser gives up by itself on
- * an answer that is not an event stream (Envoy's 503 while the service restarts). */
+/** A new stream after a growing pause (1 s, 2 s, ... 15 s; back to 1 s once a message came). */
 function schedule(): void {
   if (pending !== undefined) return;
   pending = window.setTimeout(() => {
@@ -495,13 +630,9 @@ function schedule(): void {
   retryMs = Math.min(retryMs * 2, 15_000);
 }
 
+/** A stream with no message (not even a heartbeat) for STALE_AFTER_MS is dead: replace it. */
 function watchdog(): void {
-  if (source !== null && Date.now() - lastMessage > STALE_AFTER_MS) {
-    byId("link").dataset.wasDown = "true";
-    setLink("reconnecting", "○ Reconnecting to the service");
-    source.close();
-    schedule();
-  }
+  if (stream !== null && Date.now() - lastMessage > STALE_AFTER_MS) lost();
 }
 
 // ---- The model view ----
@@ -624,84 +755,151 @@ function markerPlugin(marks: { at: number; label: string; colour: string }[]): u
   };
 }
 
-async function renderEquity(modelId: string, generation: number): Promise<void> {
-  const container = byId<ChartElement>("equity");
-  const note = byId("equity-note");
-  const markersNote = byId("markers-note");
-  try {
-    const [history, versions, anomalies] = await Promise.all([
-      loadHistory(modelId),
-      loadVersions(modelId),
-      loadAnomalies(modelId),
-    ]);
-    if (generation !== viewGeneration) return;
-    const plotted = equityOf(history.rows);
-    container.plotted = plotted;
-    container.dataset.points = String(plotted.values.length);
-    container.dataset.startTime = history.first.start_time;
-    container.dataset.endTime = history.first.end_time;
-    const marks: { at: number; label: string; colour: string }[] = [];
-    for (const version of (versions?.versions ?? []).slice(1)) {
-      marks.push({ at: seconds(version.first_seen), label: `v${version.version}`, colour: "#5a32a3" });
-    }
-    for (const change of anomalies?.change_points ?? []) {
-      marks.push({ at: seconds(change.at), label: `${change.signal} shift`, colour: "#9a6700" });
-    }
-    const parts = [
-      versions === null ? "version changes: not available" : `${marks.length} version changes`,
-      anomalies === null
-        ? "change points: not available"
-        : `${anomalies.change_points.length} change points`,
-    ];
-    markersNote.textContent = `Marked: ${parts.join("; ")}.`;
-    if (plotted.values.length === 0) {
-      charts.get("equity")?.destroy();
-      charts.delete("equity");
-      container.replaceChildren();
-      note.textContent = "No settled reward in the last 7 days.";
-      return;
-    }
-    drawChart("equity", container, [plotted.times, plotted.values], {
-      series: [{}, { label: "cumulative reward", stroke: "#0969da", width: 2 }],
-      axes: [{}, { size: 60 }],
-      legend: { show: false },
-      plugins: [markerPlugin(marks)],
-    });
-    const total = plotted.values[plotted.values.length - 1] ?? 0;
-    note.textContent =
-      `${plotted.values.length} settled rewards since ${new Date(history.first.start_time).toLocaleString()}` +
-      `, total ${total.toFixed(4)}` +
-      (history.complete ? "." : ` (the newest ${HISTORY_MAX_PAGES * HISTORY_PAGE_SIZE} rows).`);
-  } catch (error) {
-    if (generation !== viewGeneration) return;
-    container.plotted = { times: [], values: [] };
-    container.dataset.points = "0";
-    note.textContent = `Equity not available: ${errorText(error)}`;
-  }
+interface Mark {
+  kind: "version" | "change-point";
+  /** As the API wrote it (RFC 3339). */
+  at: string;
+  label: string;
+  /** The version, or the signal that shifted. */
+  name: string;
+  colour: string;
 }
 
-async function renderSeries(modelId: string, generation: number): Promise<void> {
-  const container = byId("series");
-  const note = byId("series-note");
-  const [sharpe, winRate] = await Promise.all([
-    loadSeries(modelId, "sharpe_ratio"),
-    loadSeries(modelId, "win_rate"),
+/** The version changes (each version after the first, from its first row) and the change points
+ * of the curve: listed in words under the chart, drawn on it. */
+function marksOf(versions: ModelVersions | Error, anomalies: Anomalies | Error): Mark[] {
+  const marks: Mark[] = [];
+  if (!(versions instanceof Error)) {
+    for (const version of versions.versions.slice(1)) {
+      const label = `v${version.version}`;
+      const at = version.first_seen;
+      marks.push({ kind: "version", at, label, name: version.version, colour: "#5a32a3" });
+    }
+  }
+  if (!(anomalies instanceof Error)) {
+    for (const change of anomalies.change_points) {
+      const label = `${change.signal} shift`;
+      marks.push({ kind: "change-point", at: change.at, label, name: change.signal, colour: "#9a6700" });
+    }
+  }
+  return marks;
+}
+
+function renderMarks(
+  marks: Mark[],
+  end: string,
+  versions: ModelVersions | Error,
+  anomalies: Anomalies | Error,
+): void {
+  const list = byId("marks");
+  list.dataset.endTime = end;
+  list.replaceChildren(
+    ...marks.map((mark) => {
+      const item = element("li", `mark mark-${mark.kind}`);
+      item.dataset.mark = mark.kind;
+      item.dataset.at = mark.at;
+      item.dataset.name = mark.name;
+      const when = new Date(mark.at).toLocaleString(undefined, {
+        weekday: "short",
+        month: "short",
+        day: "numeric",
+        hour: "2-digit",
+        minute: "2-digit",
+      });
+      const what = mark.kind === "version" ? `version ${mark.name} from` : `${mark.name} shift at`;
+      item.textContent = `${mark.kind === "version" ? "◆" : "▲"} ${what} ${when}`;
+      return item;
+    }),
+  );
+  const count = (kind: Mark["kind"]) => marks.filter((m) => m.kind === kind).length;
+  const parts = [
+    versions instanceof Error
+      ? `version changes not available (${versions.message})`
+      : `${count("version")} version changes`,
+    anomalies instanceof Error
+      ? `change points not available (${anomalies.message})`
+      : `${count("change-point")} change points`,
+  ];
+  byId("markers-note").textContent = `Marked: ${parts.join("; ")}.`;
+}
+
+async function renderEquity(modelId: string, end: string, generation: number): Promise<void> {
+  const container = byId<ChartElement>("equity");
+  const note = byId("equity-note");
+  const [history, versions, anomalies] = await Promise.all([
+    settled(loadHistory(modelId)),
+    settled(loadVersions(modelId, end)),
+    settled(loadAnomalies(modelId, end)),
   ]);
   if (generation !== viewGeneration) return;
-  if (sharpe === null || winRate === null) {
+  const marks = marksOf(versions, anomalies);
+  renderMarks(marks, end, versions, anomalies);
+  if (history instanceof Error) {
+    container.plotted = { times: [], values: [] };
+    container.dataset.points = "0";
+    note.textContent = `Equity not available: ${history.message}`;
+    return;
+  }
+  const plotted = equityOf(history.rows);
+  container.plotted = plotted;
+  container.dataset.points = String(plotted.values.length);
+  container.dataset.startTime = history.first.start_time;
+  container.dataset.endTime = history.first.end_time;
+  if (plotted.values.length === 0) {
+    charts.get("equity")?.destroy();
+    charts.delete("equity");
+    container.replaceChildren();
+    note.textContent = "No settled reward in the last 7 days.";
+    return;
+  }
+  const drawn = marks.map((mark) => ({ at: seconds(mark.at), label: mark.label, colour: mark.colour }));
+  drawChart("equity", container, [plotted.times, plotted.values], {
+    series: [{}, { label: "cumulative reward", stroke: "#0969da", width: 2 }],
+    axes: [{}, { size: 60 }],
+    legend: { show: false },
+    plugins: [markerPlugin(drawn)],
+  });
+  const total = plotted.values[plotted.values.length - 1] ?? 0;
+  note.textContent =
+    `${plotted.values.length} settled rewards since ${new Date(history.first.start_time).toLocaleString()}` +
+    `, total ${total.toFixed(4)}` +
+    (history.complete ? "." : ` (the newest ${HISTORY_MAX_PAGES * HISTORY_PAGE_SIZE} rows).`);
+}
+
+async function renderSeries(modelId: string, end: string, generation: number): Promise<void> {
+  const container = byId<ChartElement<PlottedSeries>>("series");
+  const note = byId("series-note");
+  let sharpe: MetricSeries;
+  let winRate: MetricSeries;
+  try {
+    [sharpe, winRate] = await Promise.all([
+      loadSeries(modelId, "sharpe_ratio", end),
+      loadSeries(modelId, "win_rate", end),
+    ]);
+  } catch (error) {
+    if (generation !== viewGeneration) return;
     charts.get("series")?.destroy();
     charts.delete("series");
     container.replaceChildren();
     container.hidden = true;
-    note.textContent = "Not available on this service.";
+    container.plotted = { times: [], sharpe_ratio: [], win_rate: [] };
+    note.textContent = `Not available: ${errorText(error)}`;
     return;
   }
+  if (generation !== viewGeneration) return;
   container.hidden = false;
+  // Both series are asked for the same end_time, so their points share one grid.
   const times = sharpe.points.map((p) => seconds(p.end_time));
   const wins = new Map(winRate.points.map((p) => [p.end_time, p.value ?? null]));
-  const sharpeValues = sharpe.points.map((p) => p.value ?? null);
-  const winValues = sharpe.points.map((p) => wins.get(p.end_time) ?? null);
-  drawChart("series", container, [times, sharpeValues, winValues], {
+  const plotted: PlottedSeries = {
+    times,
+    sharpe_ratio: sharpe.points.map((p) => p.value ?? null),
+    win_rate: sharpe.points.map((p) => wins.get(p.end_time) ?? null),
+  };
+  container.plotted = plotted;
+  container.dataset.points = String(times.length);
+  container.dataset.endTime = end;
+  drawChart("series", container, [times, plotted.sharpe_ratio, plotted.win_rate], {
     series: [
       {},
       { label: "Sharpe", stroke: "#0969da", width: 2, scale: "sharpe" },
@@ -713,16 +911,21 @@ async function renderSeries(modelId: string, generation: number): Promise<void> 
   note.textContent = `${times.length} points, one per hour (24 h windows).`;
 }
 
-async function renderVerdict(modelId: string, generation: number): Promise<void> {
+async function renderVerdict(modelId: string, end: string, generation: number): Promise<void> {
   const shown = byId("verdict");
-  const verdict = await loadVerdict(modelId);
-  if (generation !== viewGeneration) return;
-  if (verdict === null) {
-    shown.textContent = "Not available on this service.";
-    shown.dataset.verdict = "";
+  let verdict: VersionComparison;
+  try {
+    verdict = await loadVerdict(modelId, end);
+  } catch (error) {
+    if (generation !== viewGeneration) return;
+    shown.textContent = `Not available: ${errorText(error)}`;
+    delete shown.dataset.verdict;
+    shown.dataset.endTime = end;
     return;
   }
+  if (generation !== viewGeneration) return;
   shown.dataset.verdict = verdict.verdict;
+  shown.dataset.endTime = end;
   const words: Record<VersionComparison["verdict"], string> = {
     rollback: "✕ Roll back: the new version is worse",
     candidate_better: "✓ The new version is better",
@@ -775,10 +978,11 @@ async function loadView(modelId: string): Promise<void> {
   const generation = ++viewGeneration;
   const view = byId("model");
   view.setAttribute("aria-busy", "true");
+  const end = instant(new Date());
   await Promise.all([
-    renderEquity(modelId, generation),
-    renderSeries(modelId, generation),
-    renderVerdict(modelId, generation),
+    renderEquity(modelId, end, generation),
+    renderSeries(modelId, end, generation),
+    renderVerdict(modelId, end, generation),
     renderDrift(modelId, generation),
   ]);
   if (generation === viewGeneration) view.removeAttribute("aria-busy");
@@ -794,7 +998,19 @@ function resizeCharts(): void {
 
 // ---- Start ----
 
+/** The health list at once (the stream's first snapshot carries it too; this answers sooner on a
+ * cold start), unless tiles are shown already. */
+async function loadList(): Promise<void> {
+  try {
+    const list = await getData<ModelHealthList>("/api/health/models");
+    if (firstTiles) applySnapshot(list);
+  } catch {
+    // The stream says whether the service is there.
+  }
+}
+
 async function start(): Promise<void> {
+  byId<HTMLFormElement>("token-form").addEventListener("submit", useToken);
   connect();
   window.setInterval(watchdog, 5_000);
   window.setInterval(renderMarket, 30_000);
@@ -808,13 +1024,7 @@ async function start(): Promise<void> {
   });
   const wanted = /^#model=(.+)$/.exec(location.hash);
   if (wanted?.[1]) select(decodeURIComponent(wanted[1]));
-  try {
-    // The stream's first snapshot carries the market too; this answers sooner on a cold start.
-    const list = await getData<ModelHealthList>("/api/health/models");
-    if (firstTiles) applySnapshot(list);
-  } catch {
-    // The stream says whether the service is there.
-  }
+  await loadList();
 }
 
 void start();
