@@ -27,11 +27,14 @@ from dataclasses import dataclass
 from time import monotonic
 from typing import Any, Generic, TypeVar
 
+from server.errors import ServiceError
+
 T = TypeVar("T")
 
 
-class StreamEnded(Exception):
-    """Why a subscription ended (raised by :meth:`Subscription.get`)."""
+class StreamEnded(ServiceError):
+    """Why a subscription ended (raised by :meth:`Subscription.get`); its status code:
+    server/api/interceptors.py."""
 
 
 class SlowSubscriber(StreamEnded):

@@ -31,6 +31,7 @@ from server.errors import (
     ServerBusy,
     ServiceError,
 )
+from server.streams import SlowSubscriber, StreamEnded, TooManySubscribers
 
 log = logging.getLogger(__name__)
 _malformed_warning = RateLimitedWarning(log)
@@ -46,6 +47,9 @@ _CODES: dict[type[ServiceError], int] = {
     ServerBusy: code_pb2.UNAVAILABLE,
     QueryTimeout: code_pb2.DEADLINE_EXCEEDED,
     DeadlineExceeded: code_pb2.DEADLINE_EXCEEDED,
+    StreamEnded: code_pb2.UNAVAILABLE,  # the server is stopping: reconnect
+    SlowSubscriber: code_pb2.RESOURCE_EXHAUSTED,
+    TooManySubscribers: code_pb2.RESOURCE_EXHAUSTED,
 }
 
 

@@ -24,11 +24,7 @@ import grpc
 from server.api.convert import now_timestamp
 from server.streams import (
     Hub,
-    ShuttingDown,
-    SlowSubscriber,
     Snapshot,
-    StreamEnded,
-    TooManySubscribers,
     Unsubscribed,
 )
 
@@ -58,12 +54,9 @@ def watch(
 ) -> Iterator[R]:
     """The messages of one watch: ``render(value, revision)`` per snapshot (rendered once per
     topic), ``heartbeat(revision)`` after ``heartbeat_s`` seconds of silence."""
-    try:
-        subscription = hub.subscribe(stream, key, evaluate, signature, render)
-    except TooManySubscribers as error:
-        context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
-    except ShuttingDown as error:
-        context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
+    # TooManySubscribers, ShuttingDown and the other ends of a stream are ServiceErrors: the
+    # ErrorInterceptor gives each its status code, as for any call.
+    subscription = hub.subscribe(stream, key, evaluate, signature, render)
     # Wake the waiting thread at once when the client goes away (else after a heartbeat).
     context.add_callback(subscription.close)
     # A dropped reader learns why once it has read what is already on its way; one that reads
@@ -78,13 +71,6 @@ def watch(
                 snapshot: Snapshot[T] | None = subscription.get(heartbeat_s)
             except Unsubscribed:
                 return
-            except StreamEnded as error:
-                code = (
-                    grpc.StatusCode.RESOURCE_EXHAUSTED
-                    if isinstance(error, SlowSubscriber)
-                    else grpc.StatusCode.UNAVAILABLE
-                )
-                context.abort(code, str(error))
             if snapshot is None:
                 yield heartbeat(revision)
             else:

@@ -1,9 +1,10 @@
 """Slow readers on a real gRPC stream: dropped with RESOURCE_EXHAUSTED once their queue is full,
 never buffered without bound; one that stops reading altogether is cancelled.
 
-The stream is the service's own (``server.api.streaming.watch`` over ``server.streams.Hub``) on a
-real grpcio server; only its evaluation is a counter (a new snapshot every tick) and its
-snapshots large (200 kB), so that HTTP/2 flow control stops the writes after a few megabytes.
+The stream is the service's own (``server.api.streaming.watch`` over ``server.streams.Hub``, its
+errors mapped by the service's ErrorInterceptor) on a real grpcio server; only its evaluation is
+a counter (a new snapshot every tick) and its snapshots large (200 kB), so that HTTP/2 flow
+control stops the writes after a few megabytes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, NamedTuple
 import grpc
 import pytest
 
+from server.api.interceptors import ErrorInterceptor
 from server.api.streaming import watch
 from server.streams import Hub
 
@@ -67,7 +69,9 @@ def stream() -> Iterator[Stream]:
     handler = grpc.method_handlers_generic_handler(
         "test.Big", {"Watch": grpc.unary_stream_rpc_method_handler(behaviour)}
     )
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=4), interceptors=[ErrorInterceptor()]
+    )
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
