@@ -1,8 +1,9 @@
 """Publishers for the watch streams: one evaluation per key per tick, shared by every subscriber.
 
 A :class:`Topic` is one key (the health list; the drift of one model with one set of parameters).
-Its thread evaluates the key at once and then every ``refresh_s`` seconds, whether one client
-watches it or two hundred, and offers a :class:`Snapshot` to every subscriber when the
+Its thread evaluates the key at once and then every ``refresh_s`` seconds (`pause`: longer after
+an evaluation that took long, so that one topic keeps at most a fifth of a core busy), whether
+one client watches it or two hundred, and offers a :class:`Snapshot` to every subscriber when the
 evaluation's *signature* (what the change rules compare, docs/DEFINITIONS.md#watch-streams)
 differs from the last one. The snapshot is rendered once (``render``) for all of them.
 
@@ -24,12 +25,28 @@ import threading
 from collections import Counter, deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from time import monotonic
+from time import monotonic, thread_time
 from typing import Any, Generic, TypeVar
 
 from server.errors import ServiceError
 
 T = TypeVar("T")
+
+#: The most of one core a topic's evaluations may take: after an evaluation that took ``t`` seconds
+#: of the thread's CPU time its thread rests at least ``t * (1 / TOPIC_SHARE - 1)`` (the health
+#: list of a hundred models takes seconds; re-evaluating it every 2 s would keep a core busy for
+#: as long as anyone watches).
+TOPIC_SHARE = 0.2
+
+
+def pause(refresh_s: float, evaluated_s: float) -> float:
+    """The rest between two evaluations of a topic: ``refresh_s``, or longer after one that took
+    ``evaluated_s`` seconds of CPU time.
+
+    >>> pause(2.0, 0.1), pause(2.0, 1.0)
+    (2.0, 4.0)
+    """
+    return max(refresh_s, evaluated_s * (1.0 / TOPIC_SHARE - 1.0))
 
 
 class StreamEnded(ServiceError):
@@ -213,6 +230,7 @@ class Topic(Generic[T]):
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            started = thread_time()
             try:
                 value = self._evaluate()
                 revision = revision_of(self._signature(value))
@@ -233,7 +251,7 @@ class Topic(Generic[T]):
             self._hub.evaluated(self.stream)
             if snapshot is not None:
                 self._publish(snapshot)
-            self._stop.wait(self._hub.refresh_s)
+            self._stop.wait(pause(self._hub.refresh_s, thread_time() - started))
 
     def _publish(self, snapshot: Snapshot[T]) -> None:
         with self._lock:

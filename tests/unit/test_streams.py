@@ -11,11 +11,13 @@ from collections.abc import Hashable, Iterator
 import pytest
 
 from server.streams import (
+    TOPIC_SHARE,
     Hub,
     ShuttingDown,
     SlowSubscriber,
     Subscription,
     TooManySubscribers,
+    pause,
     revision_of,
 )
 
@@ -208,3 +210,16 @@ class TestLimit:
             thread.join(WAIT)
         hub.close()
         assert outcomes.count(True) == 10
+
+
+class TestPause:
+    def test_a_quick_evaluation_rests_the_tick(self) -> None:
+        assert pause(2.0, 0.0) == 2.0
+        assert pause(2.0, 0.4) == 2.0  # a fifth of a core: 0.4 s of work per 2 s
+
+    def test_a_slow_one_rests_four_times_its_time(self) -> None:
+        assert pause(2.0, 5.0) == pytest.approx(20.0)
+
+    def test_the_share_of_a_busy_topic_is_bounded(self) -> None:
+        for work in (0.1, 1.0, 3.0, 10.0):
+            assert work / (work + pause(2.0, work)) <= TOPIC_SHARE + 1e-12
