@@ -20,9 +20,10 @@ import http.client
 import logging
 import os
 import platform
+import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -367,6 +368,15 @@ def markdown(reports: list[Report], command: str, postgres: str) -> str:
     return "\n".join([*lines, targets, ""])
 
 
+def with_other_sections(text: str, old: str, measured: Sequence[str]) -> str:
+    """``text`` followed by the sections of ``old`` that this run did not write: the data sets it
+    did not measure, and the other benchmarks' (e.g. bench/anomalies.py's), in their order."""
+    sections = re.split(r"(?m)^(?=## )", old)[1:]
+    ours = tuple(f"## {name}:" for name in measured)
+    others = [section for section in sections if not section.startswith(ours)]
+    return text.rstrip("\n") + "\n" + "".join("\n" + o.rstrip("\n") + "\n" for o in others)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.run", description=__doc__.splitlines()[0]
@@ -402,7 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:])
     text = markdown(reports, command.strip(), f"PostgreSQL {version}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    old = args.out.read_text() if args.out.exists() else ""
+    args.out.write_text(with_other_sections(text, old, names))
     print(text)
     return 0
 
