@@ -29,7 +29,7 @@ test: gen
 gen: $(DESCRIPTOR)
 
 $(DESCRIPTOR): $(PROTOS) clients/generate.py clients/python/mlanalytics/openapi.py \
-		clients/python/mlanalytics/parameters.py $(STAMP) $(NPM_STAMP) $(DOCS_UI_STAMP) $(DASHBOARD)
+		clients/python/mlanalytics/parameters.py clients/python/mlanalytics/faces.py $(STAMP) $(NPM_STAMP) $(DOCS_UI_STAMP) $(DASHBOARD)
 	$(PY) clients/generate.py
 
 $(NPM_STAMP): $(TS)/package-lock.json

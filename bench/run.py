@@ -35,7 +35,7 @@ from google.api import annotations_pb2
 from google.protobuf.descriptor import MethodDescriptor
 
 from bench import load
-from bench.datasets import Dataset, ensure
+from bench.datasets import SIZES, Dataset, ensure
 from devstack import envoy, processes
 from mlanalytics.parameters import request_parameters
 from mlanalytics.v1 import health_service_pb2, metrics_service_pb2, prediction_service_pb2
@@ -54,9 +54,10 @@ ALL_MODEL_PATHS = ("/api/metrics/summary", "/api/health/models", "/api/performan
 HTTP_BODY = "google.api.HttpBody"
 
 
-def _sample(data: Dataset, rpc: MethodDescriptor, field: str) -> str:
+def _sample(data: Dataset, rpc: MethodDescriptor, field: str) -> str | None:
     """The value a bench call gives ``field``, a parameter that must be named (the others keep
-    their defaults); a new required parameter stops the bench naming its RPC."""
+    their defaults); None for a parameter it knows no value for (that RPC gets no bench entry,
+    and tests/unit/test_faces.py names it). Drift and anomalies ask about the drifting model."""
     model, drifting = data.model_id(3), data.model_id(1)
     about_drift = rpc.containing_service.name in ("DriftService", "AnomalyService")
     values = {
@@ -65,9 +66,7 @@ def _sample(data: Dataset, rpc: MethodDescriptor, field: str) -> str:
         "model_b": drifting,
         "metric": "sharpe_ratio",
     }
-    if field not in values:
-        raise KeyError(f"{rpc.full_name}: no bench value for the required parameter {field}")
-    return values[field]
+    return values.get(field)
 
 
 def endpoints(data: Dataset) -> list[str]:
@@ -85,12 +84,19 @@ def endpoints(data: Dataset) -> list[str]:
             if not path or rpc.server_streaming or rpc.output_type.full_name == HTTP_BODY:
                 continue
             declared = request_parameters(rpc.input_type)
+            named = {
+                name: _sample(data, rpc, name)
+                for name, parameter in declared.items()
+                if parameter.required or "{" + name + "}" in path
+            }
+            if None in named.values():
+                continue
             query = []
-            for name, parameter in declared.items():
+            for name, value in named.items():
                 if "{" + name + "}" in path:
-                    path = path.replace("{" + name + "}", _sample(data, rpc, name))
-                elif parameter.required:
-                    query.append(f"{name}={_sample(data, rpc, name)}")
+                    path = path.replace("{" + name + "}", str(value))
+                else:
+                    query.append(f"{name}={value}")
             if "end_time" in declared:
                 query.append(f"end_time={when}")
             paths.append(path + ("?" + "&".join(query) if query else ""))
@@ -283,10 +289,15 @@ def _mark(ok: bool) -> str:
 
 
 def markdown(reports: list[Report], command: str, postgres: str) -> str:
+    targets = (
+        f"Targets: desk, every endpoint p99 <= {DESK_P99_MS:.0f} ms and"
+        f" >= {DESK_RPS:.0f} req/s warm, first call <= {DESK_COLD_MS:.0f} ms; scale, per-model"
+        f" first calls <= {SCALE_MODEL_COLD_MS:.0f} ms and all-model ones"
+        f" (summary, health, comparison) <= {SCALE_ALL_COLD_MS:.0f} ms; RSS <= {RSS_MB:.0f} MB."
+    )
     lines = [
         "# Performance",
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `{command}` on {_machine()}.",
         f"{postgres}; Envoy 1.40 (`--concurrency` default); server as `python -m server`"
         " with its defaults (response cache 2 s).",
         "Through Envoy on its public port; 8 keep-alive connections (wrk -t2 -c8 for REST,"
@@ -295,11 +306,16 @@ def markdown(reports: list[Report], command: str, postgres: str) -> str:
         " start, median of fresh starts. The machine is shared and noisy: compare the ratios to"
         " the floor (GET /health, no database work) rather than the absolute numbers.",
         "",
+        targets,
+        "",
     ]
-    for report in reports:
+    measured = f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `{command}` on {_machine()}."
+    for report in sorted(reports, key=lambda r: list(SIZES).index(r.data.name)):
         data = report.data
         lines += [
             f"## {data.name}: {data.models} models x {data.days} days, {data.rows:,} rows",
+            "",
+            measured,
             "",
         ]
         floor = report.warm.get("/health")
@@ -359,22 +375,22 @@ def markdown(reports: list[Report], command: str, postgres: str) -> str:
             + (f" Load driver: {', '.join(drivers)}." if drivers else ""),
             "",
         ]
-    targets = (
-        f"Targets: desk, every endpoint p99 <= {DESK_P99_MS:.0f} ms and"
-        f" >= {DESK_RPS:.0f} req/s warm, first call <= {DESK_COLD_MS:.0f} ms; scale, per-model"
-        f" first calls <= {SCALE_MODEL_COLD_MS:.0f} ms and all-model ones"
-        f" (summary, health, comparison) <= {SCALE_ALL_COLD_MS:.0f} ms; RSS <= {RSS_MB:.0f} MB."
-    )
-    return "\n".join([*lines, targets, ""])
+    return "\n".join(lines)
 
 
 def with_other_sections(text: str, old: str, measured: Sequence[str]) -> str:
     """``text`` followed by the sections of ``old`` that this run did not write: the data sets it
     did not measure, and the other benchmarks' (e.g. bench/anomalies.py's), in their order."""
-    sections = re.split(r"(?m)^(?=## )", old)[1:]
+    head, *new = re.split(r"(?m)^(?=## )", text)
     ours = tuple(f"## {name}:" for name in measured)
-    others = [section for section in sections if not section.startswith(ours)]
-    return text.rstrip("\n") + "\n" + "".join("\n" + o.rstrip("\n") + "\n" for o in others)
+    kept = [s for s in re.split(r"(?m)^(?=## )", old)[1:] if not s.startswith(ours)]
+    order = [f"## {name}:" for name in SIZES]
+
+    def place(section: str) -> int:  # data sets in their order, then the others as they were
+        return next((i for i, p in enumerate(order) if section.startswith(p)), len(order))
+
+    sections = sorted([*new, *kept], key=place)
+    return "\n".join(part.rstrip("\n") + "\n" for part in [head, *sections])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,8 @@ Usage (from the repository root, inside the project's virtualenv)::
     python clients/generate.py           # Python stubs + typed .pyi + Envoy descriptor set
     python clients/generate.py --lint    # buf lint (offline) over protos/
 
-Outputs (all git-ignored):
+Outputs (git-ignored, but for the marked generated blocks of three tracked files: the endpoint
+tables of README.md and docs/DEFINITIONS.md and Envoy's transcoder list):
 
 * ``clients/python/mlanalytics/v1/*_pb2.py``, ``*_pb2_grpc.py`` and their ``.pyi`` stubs
   (mypy-protobuf). ``clients/python`` is the root of the generated tree, so protoc's absolute
@@ -27,10 +28,10 @@ Outputs (all git-ignored):
   ``clients/typescript``, and the chart library uplot from ``docs/ui``.
 * ``clients/typescript/src/gen/``: TypeScript interfaces of the REST JSON (ts-proto) and
   ``types.ts`` re-exporting them; ``paths.ts``, the REST path of every RPC from its
-  ``google.api.http`` rule; ``methods.ts``, the client's typed methods (clients/faces.py); written
-  only when ``npm ci`` has been run in ``clients/typescript`` (``make gen`` does).
+  ``google.api.http`` rule; ``methods.ts``, the client's typed methods (mlanalytics/faces.py);
+  written only when ``npm ci`` has been run in ``clients/typescript`` (``make gen`` does).
 * ``clients/python/mlanalytics/v1/services.py`` and ``methods.py``: the services in listing
-  order and the Python client's typed methods (clients/faces.py);
+  order and the Python client's typed methods (mlanalytics/faces.py);
 * the transcoder's ``services:`` list in ``envoy.yaml`` (its generated block).
 """
 
@@ -196,7 +197,8 @@ def generate() -> None:
 def services() -> list[Any]:
     """The services of ``mlanalytics.v1`` from the generated stubs: TAG_ORDER first, then any
     other in the order of their proto files, LAST last."""
-    sys.path.insert(0, str(PYTHON_OUT))
+    if str(PYTHON_OUT) not in sys.path:
+        sys.path.insert(0, str(PYTHON_OUT))
     found = [
         service
         for proto in sorted((PROTO_ROOT / "mlanalytics" / "v1").glob("*_service.proto"))
@@ -208,20 +210,19 @@ def services() -> list[Any]:
     return sorted(found, key=lambda s: order.get(s.name, len(TAG_ORDER)))
 
 
-def _faces() -> Any:
-    """clients/faces.py, next to this script (imported once the stubs exist)."""
-    sys.path.insert(0, str(ROOT / "clients"))
-    return importlib.import_module("faces")
-
-
 def _python_faces() -> None:
     """The generated modules of the Python package: the service list and the typed methods."""
-    faces = _faces()
+    from mlanalytics import faces  # noqa: PLC0415 (needs the stubs written above)
+
     listed = services()
     out = PYTHON_OUT / "mlanalytics" / "v1"
     (out / "services.py").write_text(faces.python_services(listed))
-    rpcs = faces.typed_rpcs(listed, faces.summaries(DESCRIPTOR_SET.read_bytes()))
-    (out / "methods.py").write_text(faces.python_methods(rpcs))
+    summary = faces.summaries(DESCRIPTOR_SET.read_bytes())
+    try:
+        rpcs = faces.typed_rpcs(listed, summary)
+    except ValueError as error:
+        sys.exit(f"make gen: {error}")
+    (out / "methods.py").write_text(faces.python_methods(rpcs, summary))
 
 
 #: The generated block of envoy.yaml: the services its transcoder serves.
@@ -229,20 +230,25 @@ _ENVOY_BEGIN = "# services: generated from the protos by `make gen`; edit the pr
 _ENVOY_END = "# end of services"
 
 
-def envoy_services() -> str:
-    """The transcoder's ``services:`` list, indented as envoy.yaml has it."""
-    return "\n".join(f"                        - {s.full_name}" for s in services())
+def envoy_services(indent: str) -> str:
+    """The transcoder's ``services:`` list, each item indented by ``indent``."""
+    return "\n".join(f"{indent}- {s.full_name}" for s in services())
 
 
 def _envoy_services() -> None:
+    """The generated block of envoy.yaml (skipped where there is no envoy.yaml: an image's
+    code-generation stage)."""
     path = ROOT / "envoy.yaml"
+    if not path.exists():
+        print("envoy.yaml skipped: not here")
+        return
     text = path.read_text()
     pattern = re.compile(
-        rf"(^ *{re.escape(_ENVOY_BEGIN)}\n).*?(^ *{re.escape(_ENVOY_END)}$)", re.M | re.S
+        rf"(^ *{re.escape(_ENVOY_BEGIN)}\n)(( *)- .*?\n)(^ *{re.escape(_ENVOY_END)}$)", re.M | re.S
     )
     if not pattern.search(text):
         sys.exit(f"envoy.yaml has no block {_ENVOY_BEGIN!r} ... {_ENVOY_END!r}")
-    path.write_text(pattern.sub(lambda m: f"{m[1]}{envoy_services()}\n{m[2]}", text))
+    path.write_text(pattern.sub(lambda m: f"{m[1]}{envoy_services(m[3])}\n{m[4]}", text))
 
 
 def _openapi() -> None:
@@ -327,6 +333,9 @@ def _endpoint_tables() -> None:
     """Write the endpoint table of each document into its generated block."""
     for document, table in endpoint_tables().items():
         path, name = ROOT / document, DOCUMENTS[document]
+        if not path.exists():  # an image's code-generation stage has no documents
+            print(f"{document} skipped: not here")
+            continue
         text = path.read_text()
         old = generated_block(text, name)
         if old is None:
@@ -382,7 +391,8 @@ def _typescript(sources: list[str]) -> None:
         *sources,
     )
     (TS_OUT / "paths.ts").write_text(_typescript_paths())
-    faces = _faces()
+    from mlanalytics import faces  # noqa: PLC0415
+
     rpcs = faces.typed_rpcs(services(), faces.summaries(DESCRIPTOR_SET.read_bytes()))
     (TS_OUT / "methods.ts").write_text(faces.typescript_methods(rpcs))
     (TS_OUT / "types.ts").write_text(

@@ -113,3 +113,35 @@ class DeadlineExceeded(ServiceError):
 
     def __init__(self) -> None:
         super().__init__("deadline exceeded")
+
+
+class StreamEnded(ServiceError):
+    """Why a watch stream's subscription ended (``server.streams.Subscription.get``)."""
+
+
+class SlowSubscriber(StreamEnded):
+    """The subscriber did not read its snapshots fast enough and was dropped."""
+
+    def __init__(self, queue_size: int) -> None:
+        super().__init__(
+            f"subscriber dropped: {queue_size} snapshots were waiting unread"
+            " (read the stream faster, then reconnect)"
+        )
+
+
+class ShuttingDown(StreamEnded):
+    """The server is stopping."""
+
+    def __init__(self) -> None:
+        super().__init__("server shutting down; reconnect (to another replica)")
+
+
+class TooManySubscribers(StreamEnded):
+    """The server already serves as many streams as it allows (STREAM_MAX_SUBSCRIBERS)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"too many open streams (limit {limit}); retry later")
+
+
+class Unsubscribed(StreamEnded):
+    """The subscriber left (the client went away)."""

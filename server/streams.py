@@ -28,14 +28,20 @@ from dataclasses import dataclass
 from time import monotonic, thread_time
 from typing import Any, Generic, TypeVar
 
-from server.errors import ServiceError
+from server.errors import (
+    ShuttingDown,
+    SlowSubscriber,
+    StreamEnded,
+    TooManySubscribers,
+    Unsubscribed,
+)
 
 T = TypeVar("T")
 
-#: The most of one core a topic's evaluations may take: after an evaluation that took ``t`` seconds
-#: of the thread's CPU time its thread rests at least ``t * (1 / TOPIC_SHARE - 1)`` (the health
-#: list of a hundred models takes seconds; re-evaluating it every 2 s would keep a core busy for
-#: as long as anyone watches).
+#: The most of one core a topic's evaluations may take in this process: after an evaluation that
+#: took ``t`` seconds of the thread's CPU time (its waits on the database not counted) the thread
+#: rests at least ``t * (1 / TOPIC_SHARE - 1)`` (the health list of a hundred models takes
+#: seconds; re-evaluating it every 2 s would keep a core busy for as long as anyone watches).
 TOPIC_SHARE = 0.2
 
 
@@ -47,39 +53,6 @@ def pause(refresh_s: float, evaluated_s: float) -> float:
     (2.0, 4.0)
     """
     return max(refresh_s, evaluated_s * (1.0 / TOPIC_SHARE - 1.0))
-
-
-class StreamEnded(ServiceError):
-    """Why a subscription ended (raised by :meth:`Subscription.get`); its status code:
-    server/api/interceptors.py."""
-
-
-class SlowSubscriber(StreamEnded):
-    """The subscriber did not read its snapshots fast enough and was dropped."""
-
-    def __init__(self, queue_size: int) -> None:
-        super().__init__(
-            f"subscriber dropped: {queue_size} snapshots were waiting unread"
-            " (read the stream faster, then reconnect)"
-        )
-
-
-class ShuttingDown(StreamEnded):
-    """The server is stopping."""
-
-    def __init__(self) -> None:
-        super().__init__("server shutting down; reconnect (to another replica)")
-
-
-class TooManySubscribers(StreamEnded):
-    """The server already serves as many streams as it allows (STREAM_MAX_SUBSCRIBERS)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"too many open streams (limit {limit}); retry later")
-
-
-class Unsubscribed(StreamEnded):
-    """The subscriber left (the client went away)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,8 +188,13 @@ class MakeRunProcess:
 @contextmanager
 def make_run_process(workdir: Path, **env: str) -> Iterator[MakeRunProcess]:
     """``python -m devstack run`` in ``workdir`` (its output in ``make-run.log`` there), with
-    ``env`` over this process's environment less its POSTGRES_* variables; SIGTERM at the end."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("POSTGRES_")} | env
+    ``env`` over this process's environment less its POSTGRES_* variables and
+    CUSTOM_METRICS_FILE (the run's own defaults); SIGTERM at the end."""
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("POSTGRES_") and k != "CUSTOM_METRICS_FILE"
+    } | env
     log = workdir / "make-run.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

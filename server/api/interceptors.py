@@ -30,8 +30,10 @@ from server.errors import (
     QueryTimeout,
     ServerBusy,
     ServiceError,
+    ShuttingDown,
+    SlowSubscriber,
+    TooManySubscribers,
 )
-from server.streams import SlowSubscriber, StreamEnded, TooManySubscribers
 
 log = logging.getLogger(__name__)
 _malformed_warning = RateLimitedWarning(log)
@@ -47,7 +49,7 @@ _CODES: dict[type[ServiceError], int] = {
     ServerBusy: code_pb2.UNAVAILABLE,
     QueryTimeout: code_pb2.DEADLINE_EXCEEDED,
     DeadlineExceeded: code_pb2.DEADLINE_EXCEEDED,
-    StreamEnded: code_pb2.UNAVAILABLE,  # the server is stopping: reconnect
+    ShuttingDown: code_pb2.UNAVAILABLE,  # reconnect, to another replica
     SlowSubscriber: code_pb2.RESOURCE_EXHAUSTED,
     TooManySubscribers: code_pb2.RESOURCE_EXHAUSTED,
 }

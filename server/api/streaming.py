@@ -22,11 +22,8 @@ from typing import Any, TypeVar
 import grpc
 
 from server.api.convert import now_timestamp
-from server.streams import (
-    Hub,
-    Snapshot,
-    Unsubscribed,
-)
+from server.errors import Unsubscribed
+from server.streams import Hub, Snapshot
 
 log = logging.getLogger(__name__)
 

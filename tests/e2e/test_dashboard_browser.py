@@ -361,8 +361,8 @@ def test_a_silent_tile_turns_healthy_live_and_the_page_outlives_a_restart(
 
 
 #: An event stream with what EventSource copes with: LF, CRLF and CR line breaks, a comment, a
-#: named event, an id, a two-line data field, a field without a space after its colon, and a last
-#: event left unended.
+#: named event, an id (ignored: Envoy's streams carry none), a two-line data field, a field
+#: without a space after its colon, and a last event left unended.
 EVENT_STREAM = (
     'data: {"ok": "✓"}\n\n: a comment\revent: other\rdata: x\r\r'
     "id: 7\r\ndata: one\r\ndata:two\r\n\r\ndata: never ended"
@@ -389,7 +389,7 @@ def test_the_event_stream_reader_reads_what_an_eventsource_would(
             });
             const events = [];
             await readEvents(body, (event) => events.push(event));
-            return { events, lastEventId };
+            return { events };
         }""",
         chunks,
     )
@@ -398,7 +398,6 @@ def test_the_event_stream_reader_reads_what_an_eventsource_would(
         {"type": "other", "data": "x"},
         {"type": "message", "data": "one\ntwo"},
     ]
-    assert read["lastEventId"] == "7"
     tab.assert_clean()
 
 
@@ -523,7 +522,11 @@ def test_with_tokens_on_the_page_asks_for_one_and_goes_live_with_it(
         asked = len(tab.sent)
 
         valid = auth_edge.token()
-        expect(form.get_by_label("Bearer token")).to_have_attribute("type", "password")
+        # Shown as dots, but not a password field: no offer to save it in a password manager.
+        field = form.get_by_label("Bearer token")
+        expect(field).to_have_attribute("type", "text")
+        expect(field).to_have_attribute("autocomplete", "off")
+        assert field.evaluate("e => getComputedStyle(e).webkitTextSecurity") == "disc"
         enter(tab, valid, with_the_button=True)
         expect(form).to_be_hidden()
         expected = auth_edge.statuses()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +33,7 @@ from mlanalytics.client import DEFAULT_TARGET, AnalyticsClient
 from mlanalytics.errors import AnalyticsError
 from mlanalytics.parameters import parameter, request_parameters
 from mlanalytics.v1 import common_pb2, metrics_service_pb2, options_pb2, performance_service_pb2
+from mlanalytics.v1.methods import METHOD_NAMES, SUMMARIES
 from mlanalytics.v1.services import SERVICES
 
 Handler = Callable[[AnalyticsClient, argparse.Namespace], Message]
@@ -66,20 +66,19 @@ def _command_words(method: MethodDescriptor) -> str:
 
 
 def _commands() -> tuple[Command, ...]:
-    """A command per RPC that declares one, in the order of the services and their RPCs; its
-    help is the summary of the client method that calls it (the RPC's comment in the proto)."""
+    """A command per RPC that declares one and has a client method (a watch: the client's own),
+    in the order of the services and their RPCs; its help is the RPC's summary. An RPC that
+    declares a command without a method gets none: tests/unit/test_faces.py names it."""
     found = []
     for service in SERVICES:
         for rpc in service.methods:
             words = _command_words(rpc)
-            if not words:
+            name = METHOD_NAMES.get(rpc.full_name)
+            if not words or (name is None and not rpc.server_streaming):
                 continue
-            name = re.sub(r"(?<!^)(?=[A-Z])", "_", rpc.name.removeprefix("Get")).lower()
-            method = getattr(AnalyticsClient, name)
-            summary = (method.__doc__ or "").split("\n\n")[0].split(": ", 1)[-1]
-            summary = " ".join(summary.split()).rstrip(".")
-            watch = None if rpc.server_streaming else method
-            found.append(Command(tuple(words.split()), rpc, watch, summary))
+            method = None if name is None else getattr(AnalyticsClient, name)
+            summary = SUMMARIES.get(rpc.full_name, "").replace("`", "")
+            found.append(Command(tuple(words.split()), rpc, method, summary))
     return tuple(found)
 
 
@@ -176,7 +175,10 @@ def _parser() -> argparse.ArgumentParser:
         group = tuple(words)
         if group not in groups:
             parent = parsers.get(group) or groups[()].add_parser(
-                group[0], help=", ".join(c.words[1] for c in COMMANDS if c.words[:1] == group)
+                group[0],
+                help=", ".join(
+                    c.words[1] for c in COMMANDS if len(c.words) > 1 and c.words[:1] == group
+                ),
             )
             groups[group] = parent.add_subparsers(
                 dest="subcommand", required=group not in parsers, metavar="subcommand"

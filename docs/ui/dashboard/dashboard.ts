@@ -268,6 +268,11 @@ function unauthorized(sent: string | null): void {
     sent === null
       ? "This service asks for a bearer token."
       : "✕ The service refused the token (401: missing or invalid, perhaps expired). Enter another.";
+  // The open stream was let in with the token just refused: close it, open none until a token.
+  stream?.abort();
+  stream = null;
+  window.clearTimeout(pending);
+  pending = undefined;
   setLink("connecting", "○ Waiting for a bearer token");
   if (form.hidden) {
     form.hidden = false;
@@ -355,6 +360,16 @@ function errorText(error: unknown): string {
 /** The moment to the second, in RFC 3339 (`...T12:00:00Z`). */
 function instant(date: Date): string {
   return date.toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+/** How far the service's clock is ahead of this browser's (from the stream's timestamps). */
+let serviceOffsetMs = 0;
+
+/** The instant a model view is asked as of: the service's now, to the minute, so that the
+ * desks open at one time ask the same questions (and share the service's cached answers). */
+function viewInstant(): string {
+  const minute = 60_000;
+  return instant(new Date(Math.floor((Date.now() + serviceOffsetMs) / minute) * minute));
 }
 
 /** The version timeline, the verdict, the change points and the series are asked as of one
@@ -505,9 +520,10 @@ interface StreamEvent {
   data: string;
 }
 
-/** The events of a `text/event-stream` body as they complete (the WHATWG format: `data:`,
- * `event:` and `id:` fields, `:` comments, an empty line ends an event; the last `id` is kept in
- * `lastEventId`). Resolves when the body ends; rejects when it breaks or is aborted. */
+/** The events of a `text/event-stream` body as they complete (the WHATWG format: `data:` and
+ * `event:` fields, `:` comments, an empty line ends an event; Envoy's streams carry no `id:`,
+ * and other fields are ignored). Resolves when the body ends; rejects when it breaks or is
+ * aborted. */
 async function readEvents(
   body: ReadableStream<Uint8Array>,
   onEvent: (event: StreamEvent) => void,
@@ -538,14 +554,12 @@ async function readEvents(
       const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
       if (name === "data") data.push(value);
       else if (name === "event") type = value;
-      else if (name === "id" && !value.includes("\0")) lastEventId = value;
     }
   }
 }
 
 /** The open stream's controller (null between streams and while a token is awaited). */
 let stream: AbortController | null = null;
-let lastEventId = "";
 let retryMs = 1000;
 let lastMessage = 0;
 
@@ -564,6 +578,8 @@ function onMessage(text: string): void {
   } catch {
     return;
   }
+  const said = Date.parse(event.timestamp);
+  if (!Number.isNaN(said)) serviceOffsetMs = said - Date.now();
   setLink("live", "● Live");
   if (event.kind === "snapshot" && event.data) {
     const reconnected = byId("link").dataset.wasDown === "true";
@@ -573,8 +589,7 @@ function onMessage(text: string): void {
   }
 }
 
-/** Open a new stream (closing the current one), with the token if one is stored and the last
- * event id as `Last-Event-ID`, as an EventSource would. */
+/** Open a new stream (closing the current one), with the token if one is stored. */
 function connect(): void {
   stream?.abort();
   const controller = new AbortController();
@@ -586,7 +601,6 @@ function connect(): void {
 async function watch(controller: AbortController): Promise<void> {
   const token = storedToken();
   const headers = withToken({ accept: "text/event-stream" }, token);
-  if (lastEventId) headers["last-event-id"] = lastEventId;
   try {
     const reply = await fetch(WATCH, { headers, cache: "no-store", signal: controller.signal });
     const type = reply.headers.get("content-type") ?? "";
@@ -978,7 +992,7 @@ async function loadView(modelId: string): Promise<void> {
   const generation = ++viewGeneration;
   const view = byId("model");
   view.setAttribute("aria-busy", "true");
-  const end = instant(new Date());
+  const end = viewInstant();
   await Promise.all([
     renderEquity(modelId, end, generation),
     renderSeries(modelId, end, generation),

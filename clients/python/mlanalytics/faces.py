@@ -1,4 +1,4 @@
-"""The clients' faces derived from the descriptors: written by clients/generate.py, never by hand.
+"""The clients' faces derived from the descriptors, for clients/generate.py (which writes them).
 
 * ``mlanalytics/v1/services.py``: the services of ``mlanalytics.v1`` in listing order, which the
   server registers, lists and documents and the Python client retries;
@@ -8,11 +8,13 @@
 A method is named after its RPC (``GetRollingMetrics``: ``rolling_metrics`` in Python, a leading
 ``Get`` dropped; ``getRollingMetrics`` in TypeScript), takes the request's declared parameters
 (required ones first), and returns the response's ``data`` (the whole response where there is
-none). Its summary is the first sentence of the RPC's comment in the proto.
+none). Its summary is the first sentence of the RPC's comment in the proto. Two RPCs whose
+methods would share a name stop the generation (`typed_rpcs`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -85,12 +87,25 @@ def typed_rpcs(services: Iterable[ServiceDescriptor], summary: Mapping[str, str]
             if method.output_type.full_name == "google.api.HttpBody":
                 continue
             found.append(Rpc(method, rule.get, summary.get(method.full_name, "")))
+    for name in ("python_name", "typescript_name"):
+        seen: dict[str, str] = {}
+        for rpc in found:
+            other = seen.setdefault(getattr(rpc, name), rpc.method.full_name)
+            if other != rpc.method.full_name:
+                raise ValueError(
+                    f"{other} and {rpc.method.full_name} would both be the client method"
+                    f" {getattr(rpc, name)!r}: rename one RPC"
+                )
     return found
 
 
+def stub_module(file_name: str) -> str:
+    """``common_pb2`` for mlanalytics/v1/common.proto."""
+    return file_name.rsplit("/", 1)[-1].removesuffix(".proto") + "_pb2"
+
+
 def _module(message: Descriptor) -> str:
-    """``common_pb2`` for a message of mlanalytics/v1/common.proto."""
-    return message.file.name.rsplit("/", 1)[-1].removesuffix(".proto") + "_pb2"
+    return stub_module(message.file.name)
 
 
 def _python_type(message: Descriptor) -> str:
@@ -106,7 +121,7 @@ def _python_type(message: Descriptor) -> str:
 def python_services(services: Iterable[ServiceDescriptor]) -> str:
     """``mlanalytics/v1/services.py``."""
     listed = list(services)
-    modules = sorted({_module_of_service(s) for s in listed})
+    modules = sorted({stub_module(s.file.name) for s in listed})
     lines = [
         f'"""The services of {PACKAGE}, in listing order. {_HEADER}"""',
         "",
@@ -115,19 +130,20 @@ def python_services(services: Iterable[ServiceDescriptor]) -> str:
         f"from mlanalytics.v1 import {', '.join(modules)}",
         "",
         "SERVICES: tuple[ServiceDescriptor, ...] = (",
-        *(f'    {_module_of_service(s)}.DESCRIPTOR.services_by_name["{s.name}"],' for s in listed),
+        *(
+            f'    {stub_module(s.file.name)}.DESCRIPTOR.services_by_name["{s.name}"],'
+            for s in listed
+        ),
         ")",
         "",
     ]
     return "\n".join(lines)
 
 
-def _module_of_service(service: ServiceDescriptor) -> str:
-    return service.file.name.rsplit("/", 1)[-1].removesuffix(".proto") + "_pb2"
-
-
-def python_methods(rpcs: list[Rpc]) -> str:
-    """``mlanalytics/v1/methods.py``: the class ``Methods``, which AnalyticsClient completes."""
+def python_methods(rpcs: list[Rpc], summary: Mapping[str, str]) -> str:
+    """``mlanalytics/v1/methods.py``: the class ``Methods``, which AnalyticsClient completes, and
+    two tables by RPC full name: ``METHOD_NAMES`` (its typed method) and ``SUMMARIES`` (its
+    summary, of every RPC: the CLI's help)."""
     modules = {_module(r.method.input_type) for r in rpcs}
     modules |= {_module(r.data or r.method.output_type) for r in rpcs}
     body = [
@@ -159,6 +175,13 @@ def python_methods(rpcs: list[Rpc]) -> str:
     ]
     for rpc in rpcs:
         body += ["", *_python_method(rpc)]
+    body += ["", "", "METHOD_NAMES: dict[str, str] = {"]
+    body += [f"    {json.dumps(r.method.full_name)}: {json.dumps(r.python_name)}," for r in rpcs]
+    body += ["}", "SUMMARIES: dict[str, str] = {"]
+    body += [
+        f"    {json.dumps(name)}: {json.dumps(text)}," for name, text in sorted(summary.items())
+    ]
+    body += ["}"]
     return "\n".join(body) + "\n"
 
 
@@ -193,10 +216,15 @@ def _python_method(rpc: Rpc) -> list[str]:
         f"    def {rpc.python_name}(",
         f"        {', '.join(arguments)}",
         f"    ) -> {returns}:",
-        f'        """GET {rpc.path}: {rpc.summary}."""',
+        f'        """GET {rpc.path}: {_python_text(rpc.summary)}."""',
         f"        request = {request}",
         f"        return {call}{'.data' if data is not None else ''}",
     ]
+
+
+def _python_text(text: str) -> str:
+    """``text`` safe inside a triple-quoted docstring."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def typescript_methods(rpcs: list[Rpc]) -> str:
@@ -212,7 +240,7 @@ def typescript_methods(rpcs: list[Rpc]) -> str:
         f"/** One typed method per unary RPC of {PACKAGE}. {_HEADER} */",
         'import type { CallOptions, Params } from "../params.js";',
         *(
-            f"import type {{ {', '.join(sorted(names))} }} from {module!r};".replace("'", '"')
+            f"import type {{ {', '.join(sorted(names))} }} from {json.dumps(module)};"
             for module, names in sorted(imports.items())
         ),
         'import { PATHS } from "./paths.js";',
@@ -239,7 +267,7 @@ def typescript_methods(rpcs: list[Rpc]) -> str:
         call = "data" if rpc.data is not None else "body"
         lines += [
             "",
-            f"  /** GET {rpc.path}: {rpc.summary}. */",
+            f"  /** GET {rpc.path}: {rpc.summary.replace('*/', '* /')}. */",
             f"  {rpc.typescript_name}({params}call?: CallOptions) {{",
             f"    return this.{call}<{response}>(PATHS.{rpc.method.name}, {given}, call);",
             "  }",
