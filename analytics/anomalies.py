@@ -20,7 +20,7 @@ outlier never becomes a change point.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -40,12 +40,110 @@ _BAND_SD = 3.289707253902945
 _MAD_SD = 1.482602218505602
 
 
+def _standardized(
+    x: NDArray[np.float64], warmup: int, clip: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Rows ``warmup`` .. end of ``x`` standardized by the segment's earlier values, clipped at
+    ``clip``, and the lag-1 autocorrelation of those earlier values (in [0, 0.9]).
+
+    The values are winsorized at 4 robust sd (median, MAD) of the first ``warmup`` rows, then
+    row t is centred and scaled by the mean and sd (ddof 1) of the winsorized rows before it."""
+    m = warmup
+    reference = x[:m]
+    center = float(np.median(reference))
+    scale = _MAD_SD * float(np.median(np.abs(reference - center)))
+    if scale == 0.0:
+        scale = float(np.std(reference))
+    if scale == 0.0:
+        scale = max(abs(center), 1.0) * 1e-9
+    # Centred before the running sums: a constant signal then gives z = 0 exactly, not the
+    # rounding error of a long cumsum divided by a vanishing sd.
+    w = np.clip(x - center, -4.0 * scale, 4.0 * scale)
+    # Expanding mean, variance (ddof 1) and lag-1 autocovariance of w[:t], for t = m .. len - 1.
+    count = np.arange(m, x.size, dtype=np.float64)
+    total = np.cumsum(w)[m - 1 : -1]
+    squares = np.cumsum(w * w)[m - 1 : -1]
+    lagged = np.cumsum(np.r_[0.0, w[1:] * w[:-1]])[m - 1 : -1]
+    mean = total / count
+    var = np.maximum(squares - count * mean * mean, 0.0) / (count - 1.0)
+    sd = np.maximum(np.sqrt(var), scale * 1e-3)
+    z = np.clip((w[m:] - mean) / sd, -clip, clip)
+    autocovariance = lagged / (count - 1.0) - mean * mean
+    rho = np.clip(autocovariance / (sd * sd), 0.0, 0.9)
+    return z, rho
+
+
+def _sum_sd(n: int, rho: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The sd of a sum of ``n`` consecutive unit-variance AR(1) values of autocorrelation
+    ``rho``: sqrt(n (1 + 2 sum_j (1 - j/n) rho^j)), j = 1 .. n - 1."""
+    variance = np.full(rho.shape, float(n))
+    for j in range(1, n):
+        variance += 2.0 * (n - j) * rho**j
+    result: NDArray[np.float64] = np.sqrt(variance)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class TrimmedWindow:
+    """A step test on the last ``window`` standardized values with the most extreme one left out.
+
+    Each row is standardized by its segment's earlier values (see `_standardized`). At every row
+    the sum of the last ``window`` values, less the largest of them (for a rise; the smallest for
+    a fall), is divided by the sd of a sum of ``window - 1`` values under the segment's lag-1
+    autocorrelation; the alarm fires when either side exceeds ``h``. A single row therefore never
+    fires it: without its most extreme row the window still has to show the shift. The new regime
+    starts at the row after the last one where a one-sided CUSUM (reference value ``k``, on the
+    alarm's side) was 0, at least one row before the alarm; the search restarts there.
+    """
+
+    name: str
+    h: float
+    window: int = 6
+    k: float = 1.25
+    warmup: int = 40
+    clip: float = 3.0
+
+    def alarms(self, values: NDArray[np.float64]) -> list[tuple[int, int]]:
+        """(onset, alarm) row positions of every change found in ``values`` (finite), in order."""
+        return _restarting(self._first_alarm, values, self.warmup)
+
+    def statistic(self, x: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(rise, fall) at every row from ``warmup + window - 1`` on: the trimmed window sums."""
+        z, rho = _standardized(x, self.warmup, self.clip)
+        return self._sums(z, rho)
+
+    def _sums(
+        self, z: NDArray[np.float64], rho: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        n = self.window
+        if z.size < n:
+            return np.empty(0), np.empty(0)
+        last = sliding_window_view(z, n)
+        total = last.sum(axis=1)
+        sd = _sum_sd(n - 1, rho[n - 1 :])
+        rise: NDArray[np.float64] = (total - last.max(axis=1)) / sd
+        fall: NDArray[np.float64] = (last.min(axis=1) - total) / sd
+        return rise, fall
+
+    def _first_alarm(self, x: NDArray[np.float64]) -> tuple[int, int] | None:
+        z, rho = _standardized(x, self.warmup, self.clip)
+        rise, fall = self._sums(z, rho)
+        over = (rise > self.h) | (fall > self.h)
+        if not over.any():
+            return None
+        first = int(np.argmax(over))
+        alarm = first + self.window - 1  # among the standardized rows
+        side = _cusum((z[: alarm + 1] if rise[first] > self.h else -z[: alarm + 1]) - self.k)
+        zeros = np.flatnonzero(side[:alarm] <= 0.0)
+        onset = min(int(zeros[-1]) + 1 if zeros.size else 0, alarm - 1)
+        return self.warmup + onset, self.warmup + alarm
+
+
 @dataclass(frozen=True, slots=True)
 class Cusum:
     """Two-sided CUSUM on values standardized by their segment (see the module docstring).
 
-    ``k`` is half the shift (in sd) it is tuned for, ``h`` the alarm threshold, calibrated for
-    at most 1 false alarm per model per 20 sessions over all signals.
+    ``k`` is half the shift (in sd) it is tuned for, ``h`` the alarm threshold.
     """
 
     name: str
@@ -56,38 +154,11 @@ class Cusum:
 
     def alarms(self, values: NDArray[np.float64]) -> list[tuple[int, int]]:
         """(onset, alarm) row positions of every change found in ``values`` (finite), in order."""
-        found: list[tuple[int, int]] = []
-        start = 0
-        n = values.size
-        while n - start > self.warmup:
-            hit = self._first_alarm(values[start:])
-            if hit is None:
-                break
-            onset, alarm = hit
-            found.append((start + onset, start + alarm))
-            start += onset
-        return found
+        return _restarting(self._first_alarm, values, self.warmup)
 
     def _first_alarm(self, x: NDArray[np.float64]) -> tuple[int, int] | None:
         m = self.warmup
-        reference = x[:m]
-        center = float(np.median(reference))
-        scale = _MAD_SD * float(np.median(np.abs(reference - center)))
-        if scale == 0.0:
-            scale = float(np.std(reference))
-        if scale == 0.0:
-            scale = max(abs(center), 1.0) * 1e-9
-        # Centred before the running sums: a constant signal then gives z = 0 exactly, not the
-        # rounding error of a long cumsum divided by a vanishing sd.
-        w = np.clip(x - center, -4.0 * scale, 4.0 * scale)
-        # Expanding mean and sd (ddof 1) of w[:t], for t = m .. len - 1.
-        count = np.arange(m, x.size, dtype=np.float64)
-        total = np.cumsum(w)[m - 1 : -1]
-        squares = np.cumsum(w * w)[m - 1 : -1]
-        mean = total / count
-        var = np.maximum(squares - count * mean * mean, 0.0) / (count - 1.0)
-        sd = np.maximum(np.sqrt(var), scale * 1e-3)
-        z = np.clip((w[m:] - mean) / sd, -self.clip, self.clip)
+        z, _ = _standardized(x, m, self.clip)
         up = _cusum(z - self.k)
         down = _cusum(-z - self.k)
         over = (up > self.h) | (down > self.h)
@@ -98,6 +169,24 @@ class Cusum:
         zeros = np.flatnonzero(side[:alarm] <= 0.0)
         onset = int(zeros[-1]) + 1 if zeros.size else 0
         return m + onset, m + alarm
+
+
+def _restarting(
+    first_alarm: Callable[[NDArray[np.float64]], tuple[int, int] | None],
+    values: NDArray[np.float64],
+    warmup: int,
+) -> list[tuple[int, int]]:
+    """Every (onset, alarm) of ``first_alarm``, the search restarting at each onset."""
+    found: list[tuple[int, int]] = []
+    start = 0
+    while values.size - start > warmup:
+        hit = first_alarm(values[start:])
+        if hit is None:
+            break
+        onset, alarm = hit
+        found.append((start + onset, start + alarm))
+        start += onset
+    return found
 
 
 def _cusum(steps: NDArray[np.float64]) -> NDArray[np.float64]:
