@@ -11,11 +11,12 @@ Two small detectors, each with thresholds calibrated on stationary reference dat
   estimate), and the search restarts there.
 - `RobustOutlier`: a row is an anomaly when it lies more than ``threshold`` sd beyond the 5-95 %
   band of its up to 58 neighbours (29 on each side, itself excluded), the sd estimated from the
-  band's width, and its two neighbours are not outliers on the same side (a lone row, not the
+  band's width, and its two neighbours do not lie out on the same side too (a lone row, not the
   start of a regime).
 
-Anomalies are taken out (replaced by their expected value) before the change-point search: a lone
-outlier never becomes a change point.
+Anomalies are left out of the change-point search, the other rows prepared again on their own
+(not even the intraday profile keeps a trace of them): a lone outlier never becomes a change
+point.
 """
 
 from __future__ import annotations
@@ -247,10 +248,12 @@ class RobustOutlier:
         return float(np.median(around))
 
     def lone(self, score: NDArray[np.float64]) -> NDArray[np.bool_]:
-        """Rows beyond the threshold whose neighbours are not beyond half of it on the same side."""
+        """Rows beyond the threshold whose neighbours are, on the same side, neither beyond half
+        of it nor beyond half of the row's own score: a row far out stays lone next to a
+        moderately high neighbour, while the rows of a new regime lie out together."""
         s = np.nan_to_num(score, nan=0.0, posinf=1e300, neginf=-1e300)
         out = np.abs(s) > self.threshold
-        half = self.threshold / 2.0
+        half = np.maximum(self.threshold / 2.0, np.abs(s) / 2.0)
         before = np.concatenate([[0.0], s[:-1]])
         after = np.concatenate([s[1:], [0.0]])
         same_before = np.where(s > 0, before > half, before < -half)
@@ -315,6 +318,32 @@ def prepared(
     if signal in ANOMALY_SIGNALS:
         work = work - intraday_profile(time, work)
     return work
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """One signal's finite values made ready for the detectors."""
+
+    score: NDArray[np.float64]  # the robust band's score of each row (0 where it does not check)
+    lone: NDArray[np.bool_]  # rows that are anomalies
+    kept: NDArray[np.intp]  # the rows the change-point search reads: all but the anomalies
+    clean: NDArray[np.float64]  # those rows `prepared` on their own, as if the others were absent
+
+
+def screened(signal: str, time: NDArray[np.datetime64], values: NDArray[np.float64]) -> Screened:
+    """``values`` (finite, in time order) prepared and their lone anomalies found; then, for the
+    change-point search, the rows that are not anomalies prepared again on their own (the
+    intraday profile among them): an anomaly leaves no trace in what that search reads."""
+    work = prepared(signal, time, values)
+    if signal not in ANOMALY_SIGNALS:
+        every = np.arange(work.size)
+        return Screened(np.zeros(work.size), np.zeros(work.size, dtype=np.bool_), every, work)
+    score, _ = OUTLIERS.scores(work)
+    lone = OUTLIERS.lone(score)
+    if not lone.any():
+        return Screened(score, lone, np.arange(work.size), work)
+    kept = np.flatnonzero(~lone)
+    return Screened(score, lone, kept, prepared(signal, time[kept], values[kept]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,28 +424,23 @@ def detect(
             continue
         values = raw[present]
         at = times[present]
-        work = prepared(signal, at, values)
-        clean = work
-        if signal in ANOMALY_SIGNALS:
-            score, expected = OUTLIERS.scores(work)
-            lone = OUTLIERS.lone(score)
-            clean = np.where(lone, expected, work)
-            anomalies.extend(
-                Anomaly(
-                    signal,
-                    int(present[i]),
-                    at[i],
-                    float(values[i]),
-                    OUTLIERS.expected(values, int(i)),
-                    float(np.clip(score[i], -1e9, 1e9)),
-                    OUTLIERS.name,
-                )
-                for i in np.flatnonzero(lone)
+        rows = screened(signal, at, values)
+        anomalies.extend(
+            Anomaly(
+                signal,
+                int(present[i]),
+                at[i],
+                float(values[i]),
+                OUTLIERS.expected(values, int(i)),
+                float(np.clip(rows.score[i], -1e9, 1e9)),
+                OUTLIERS.name,
             )
+            for i in np.flatnonzero(rows.lone)
+        )
         detector = DETECTORS[signal]
-        found = detector.alarms(clean)
+        found = [(rows.kept[a], rows.kept[b]) for a, b in detector.alarms(rows.clean)]
         bounds = [0, *(onset for onset, _ in found), values.size]
-        normal = clean == work  # rows that are not anomalies
+        normal = ~rows.lone
         for j, (onset, alarm) in enumerate(found):
             before = values[bounds[j] : onset][normal[bounds[j] : onset]]
             after = values[onset : bounds[j + 2]][normal[onset : bounds[j + 2]]]
