@@ -1,28 +1,33 @@
 """Change points and single-row anomalies of a model's signals (docs/DEFINITIONS.md#anomalies).
 
-Two small detectors, each with thresholds calibrated on stationary reference data
+Three small detectors, their thresholds calibrated on stationary reference data
 (``bench/anomalies.py --calibrate`` measures them):
 
-- `Cusum`: a two-sided CUSUM on standardized values. Each segment (the window's start, or the
-  first row of the last regime found) is standardized by the expanding mean and standard deviation
-  of its earlier values, winsorized at 4 robust sd of its first ``warmup`` rows; the standardized
-  value is clipped at ``clip`` sd. The alarm fires when either cumulative sum exceeds ``h``; the
-  new regime starts at the row after the last one where that sum was 0 (the classic CUSUM onset
-  estimate), and the search restarts there.
+- `TrimmedWindow`, for steps (confidence, latency, action_raw, hold_rate). Each segment (the
+  window's start, or the first row of the last regime found) is standardized by the expanding
+  mean and standard deviation of its earlier values, winsorized at 4 robust sd of its first
+  ``warmup`` rows; the standardized value is clipped at ``clip`` sd. At every row, the sum of
+  the last ``window`` values less the most extreme of them (on the side tested), over the sd of
+  a sum of ``window - 1`` values under the segment's lag-1 autocorrelation, is tested against
+  ``h``. The new regime starts at the row after the last one where a one-sided CUSUM on the
+  alarm's side was 0 (the classic CUSUM onset estimate), and the search restarts there.
+- `Cusum`, for the reward's slow reversal: a two-sided CUSUM on values standardized the same
+  way, with the same onset estimate and restart.
 - `RobustOutlier`: a row is an anomaly when it lies more than ``threshold`` sd beyond the 5-95 %
   band of its up to 58 neighbours (29 on each side, itself excluded), the sd estimated from the
   band's width, and its two neighbours do not lie out on the same side too (a lone row, not the
   start of a regime).
 
-Anomalies are left out of the change-point search, the other rows prepared again on their own
-(not even the intraday profile keeps a trace of them): a lone outlier never becomes a change
-point.
+A lone outlier never becomes a change point: anomalies are left out of the change-point search,
+the other rows prepared again on their own (not even the intraday profile keeps a trace of
+them), and no alarm of the trimmed window rests on one row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -108,6 +113,10 @@ class TrimmedWindow:
         """(onset, alarm) row positions of every change found in ``values`` (finite), in order."""
         return _restarting(self._first_alarm, values, self.warmup)
 
+    def with_threshold(self, h: float) -> TrimmedWindow:
+        """The same detector with the alarm threshold ``h``."""
+        return replace(self, h=h)
+
     def statistic(self, x: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """(rise, fall) at every row from ``warmup + window - 1`` on: the trimmed window sums."""
         z, rho = _standardized(x, self.warmup, self.clip)
@@ -156,6 +165,10 @@ class Cusum:
     def alarms(self, values: NDArray[np.float64]) -> list[tuple[int, int]]:
         """(onset, alarm) row positions of every change found in ``values`` (finite), in order."""
         return _restarting(self._first_alarm, values, self.warmup)
+
+    def with_threshold(self, h: float) -> Cusum:
+        """The same detector with the alarm threshold ``h``."""
+        return replace(self, h=h)
 
     def _first_alarm(self, x: NDArray[np.float64]) -> tuple[int, int] | None:
         m = self.warmup
@@ -262,14 +275,29 @@ class RobustOutlier:
         return flagged
 
 
-#: The change-point detector of each signal: 2-sd steps (k = 1.5; 1 for the HOLD indicator), a
-#: slow reversal of the mean (k = 0.25) for the reward. Thresholds: docs/DEFINITIONS.md#anomalies.
-DETECTORS: dict[str, Cusum] = {
-    "confidence": Cusum("cusum", k=1.5, h=3.5),
-    "latency_ms": Cusum("cusum", k=1.5, h=3.5),
-    "reward": Cusum("cusum", k=0.25, h=14.0),
-    "action_raw": Cusum("cusum", k=1.5, h=3.5),
-    "hold_rate": Cusum("cusum", k=1.0, h=5.5),
+class Detector(Protocol):
+    """A change-point detector: its name and the (onset, alarm) rows of the changes it finds."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def h(self) -> float: ...  # the alarm threshold
+
+    def alarms(self, values: NDArray[np.float64]) -> list[tuple[int, int]]: ...
+
+    def with_threshold(self, h: float) -> Detector: ...
+
+
+#: The change-point detector of each signal: the trimmed 6-row window for steps (confidence,
+#: latency, action_raw, hold_rate), a CUSUM tuned to a slow reversal of the mean (k = 0.25) for
+#: the reward. Thresholds and their calibration: docs/DEFINITIONS.md#anomalies.
+DETECTORS: dict[str, Detector] = {
+    "confidence": TrimmedWindow("trimmed_window", h=2.95),
+    "latency_ms": TrimmedWindow("trimmed_window", h=2.95),
+    "reward": Cusum("cusum", k=0.25, h=14.5),
+    "action_raw": TrimmedWindow("trimmed_window", h=3.35),
+    "hold_rate": TrimmedWindow("trimmed_window", h=3.6),
 }
 OUTLIERS = RobustOutlier()
 
@@ -470,7 +498,8 @@ def change_point_issue(change: ChangePoint) -> str:
     """The health issue of a change point: its signal, where the new regime starts, its size.
 
     >>> c = ChangePoint("confidence", 7, np.datetime64("2026-03-02T15:35", "us"),
-    ...                 np.datetime64("2026-03-02T15:45", "us"), 0.71, 0.42, -4.83, "cusum")
+    ...                 np.datetime64("2026-03-02T15:45", "us"), 0.71, 0.42, -4.83,
+    ...                 "trimmed_window")
     >>> change_point_issue(c)
     'change point: confidence shifted -4.8 sd (0.71 -> 0.42) from 2026-03-02T15:35Z'
     """
