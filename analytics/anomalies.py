@@ -128,11 +128,17 @@ class TrimmedWindow:
         n = self.window
         if z.size < n:
             return np.empty(0), np.empty(0)
-        last = sliding_window_view(z, n)
-        total = last.sum(axis=1)
+        # The window's sum, largest and smallest value from n shifted copies: faster than
+        # reducing a (rows, n) view along its short axis.
+        total, top, bottom = z[n - 1 :].copy(), z[n - 1 :].copy(), z[n - 1 :].copy()
+        for lag in range(1, n):
+            earlier = z[n - 1 - lag : z.size - lag]
+            total += earlier
+            np.maximum(top, earlier, out=top)
+            np.minimum(bottom, earlier, out=bottom)
         sd = _sum_sd(n - 1, rho[n - 1 :])
-        rise: NDArray[np.float64] = (total - last.max(axis=1)) / sd
-        fall: NDArray[np.float64] = (last.min(axis=1) - total) / sd
+        rise: NDArray[np.float64] = (total - top) / sd
+        fall: NDArray[np.float64] = (bottom - total) / sd
         return rise, fall
 
     def _first_alarm(self, x: NDArray[np.float64]) -> tuple[int, int] | None:
