@@ -1,27 +1,33 @@
 """Change points and single-row anomalies of a model's signals (docs/DEFINITIONS.md#anomalies).
 
-Two small detectors, each with thresholds calibrated on stationary reference data
+Three small detectors, their thresholds calibrated on stationary reference data
 (``bench/anomalies.py --calibrate`` measures them):
 
-- `Cusum`: a two-sided CUSUM on standardized values. Each segment (the window's start, or the
-  first row of the last regime found) is standardized by the expanding mean and standard deviation
-  of its earlier values, winsorized at 4 robust sd of its first ``warmup`` rows; the standardized
-  value is clipped at ``clip`` sd. The alarm fires when either cumulative sum exceeds ``h``; the
-  new regime starts at the row after the last one where that sum was 0 (the classic CUSUM onset
-  estimate), and the search restarts there.
+- `TrimmedWindow`, for steps (confidence, latency, action_raw, hold_rate). Each segment (the
+  window's start, or the first row of the last regime found) is standardized by the expanding
+  mean and standard deviation of its earlier values, winsorized at 4 robust sd of its first
+  ``warmup`` rows; the standardized value is clipped at ``clip`` sd. At every row, the sum of
+  the last ``window`` values less the most extreme of them (on the side tested), over the sd of
+  a sum of ``window - 1`` values under the segment's lag-1 autocorrelation, is tested against
+  ``h``. The new regime starts at the row after the last one where a one-sided CUSUM on the
+  alarm's side was 0 (the classic CUSUM onset estimate), and the search restarts there.
+- `Cusum`, for the reward's slow reversal: a two-sided CUSUM on values standardized the same
+  way, with the same onset estimate and restart.
 - `RobustOutlier`: a row is an anomaly when it lies more than ``threshold`` sd beyond the 5-95 %
   band of its up to 58 neighbours (29 on each side, itself excluded), the sd estimated from the
-  band's width, and its two neighbours are not outliers on the same side (a lone row, not the
+  band's width, and its two neighbours do not lie out on the same side too (a lone row, not the
   start of a regime).
 
-Anomalies are taken out (replaced by their expected value) before the change-point search: a lone
-outlier never becomes a change point.
+A lone outlier never becomes a change point: anomalies are left out of the change-point search,
+the other rows prepared again on their own (not even the intraday profile keeps a trace of
+them), and no alarm of the trimmed window rests on one row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -40,12 +46,120 @@ _BAND_SD = 3.289707253902945
 _MAD_SD = 1.482602218505602
 
 
+def _standardized(
+    x: NDArray[np.float64], warmup: int, clip: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Rows ``warmup`` .. end of ``x`` standardized by the segment's earlier values, clipped at
+    ``clip``, and the lag-1 autocorrelation of those earlier values (in [0, 0.9]).
+
+    The values are winsorized at 4 robust sd (median, MAD) of the first ``warmup`` rows, then
+    row t is centred and scaled by the mean and sd (ddof 1) of the winsorized rows before it."""
+    m = warmup
+    reference = x[:m]
+    center = float(np.median(reference))
+    scale = _MAD_SD * float(np.median(np.abs(reference - center)))
+    if scale == 0.0:
+        scale = float(np.std(reference))
+    if scale == 0.0:
+        scale = max(abs(center), 1.0) * 1e-9
+    # Centred before the running sums: a constant signal then gives z = 0 exactly, not the
+    # rounding error of a long cumsum divided by a vanishing sd.
+    w = np.clip(x - center, -4.0 * scale, 4.0 * scale)
+    # Expanding mean, variance (ddof 1) and lag-1 autocovariance of w[:t], for t = m .. len - 1.
+    count = np.arange(m, x.size, dtype=np.float64)
+    total = np.cumsum(w)[m - 1 : -1]
+    squares = np.cumsum(w * w)[m - 1 : -1]
+    lagged = np.cumsum(np.r_[0.0, w[1:] * w[:-1]])[m - 1 : -1]
+    mean = total / count
+    var = np.maximum(squares - count * mean * mean, 0.0) / (count - 1.0)
+    sd = np.maximum(np.sqrt(var), scale * 1e-3)
+    z = np.clip((w[m:] - mean) / sd, -clip, clip)
+    autocovariance = lagged / (count - 1.0) - mean * mean
+    rho = np.clip(autocovariance / (sd * sd), 0.0, 0.9)
+    return z, rho
+
+
+def _sum_sd(n: int, rho: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The sd of a sum of ``n`` consecutive unit-variance AR(1) values of autocorrelation
+    ``rho``: sqrt(n (1 + 2 sum_j (1 - j/n) rho^j)), j = 1 .. n - 1."""
+    variance = np.full(rho.shape, float(n))
+    for j in range(1, n):
+        variance += 2.0 * (n - j) * rho**j
+    result: NDArray[np.float64] = np.sqrt(variance)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class TrimmedWindow:
+    """A step test on the last ``window`` standardized values with the most extreme one left out.
+
+    Each row is standardized by its segment's earlier values (see `_standardized`). At every row
+    the sum of the last ``window`` values, less the largest of them (for a rise; the smallest for
+    a fall), is divided by the sd of a sum of ``window - 1`` values under the segment's lag-1
+    autocorrelation; the alarm fires when either side exceeds ``h``. A single row therefore never
+    fires it: without its most extreme row the window still has to show the shift. The new regime
+    starts at the row after the last one where a one-sided CUSUM (reference value ``k``, on the
+    alarm's side) was 0, at least one row before the alarm; the search restarts there.
+    """
+
+    name: str
+    h: float
+    window: int = 6
+    k: float = 1.25
+    warmup: int = 40
+    clip: float = 3.0
+
+    def alarms(self, values: NDArray[np.float64]) -> list[tuple[int, int]]:
+        """(onset, alarm) row positions of every change found in ``values`` (finite), in order."""
+        return _restarting(self._first_alarm, values, self.warmup)
+
+    def with_threshold(self, h: float) -> TrimmedWindow:
+        """The same detector with the alarm threshold ``h``."""
+        return replace(self, h=h)
+
+    def statistic(self, x: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(rise, fall) at every row from ``warmup + window - 1`` on: the trimmed window sums."""
+        z, rho = _standardized(x, self.warmup, self.clip)
+        return self._sums(z, rho)
+
+    def _sums(
+        self, z: NDArray[np.float64], rho: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        n = self.window
+        if z.size < n:
+            return np.empty(0), np.empty(0)
+        # The window's sum, largest and smallest value from n shifted copies: faster than
+        # reducing a (rows, n) view along its short axis.
+        total, top, bottom = z[n - 1 :].copy(), z[n - 1 :].copy(), z[n - 1 :].copy()
+        for lag in range(1, n):
+            earlier = z[n - 1 - lag : z.size - lag]
+            total += earlier
+            np.maximum(top, earlier, out=top)
+            np.minimum(bottom, earlier, out=bottom)
+        sd = _sum_sd(n - 1, rho[n - 1 :])
+        rise: NDArray[np.float64] = (total - top) / sd
+        fall: NDArray[np.float64] = (bottom - total) / sd
+        return rise, fall
+
+    def _first_alarm(self, x: NDArray[np.float64]) -> tuple[int, int] | None:
+        z, rho = _standardized(x, self.warmup, self.clip)
+        rise, fall = self._sums(z, rho)
+        over = (rise > self.h) | (fall > self.h)
+        if not over.any():
+            return None
+        first = int(np.argmax(over))
+        alarm = first + self.window - 1  # among the standardized rows
+        side = _cusum((z[: alarm + 1] if rise[first] > self.h else -z[: alarm + 1]) - self.k)
+        zeros = np.flatnonzero(side[:alarm] <= 0.0)
+        onset = min(int(zeros[-1]) + 1 if zeros.size else 0, alarm - 1)
+        return self.warmup + onset, self.warmup + alarm
+
+
 @dataclass(frozen=True, slots=True)
 class Cusum:
     """Two-sided CUSUM on values standardized by their segment (see the module docstring).
 
-    ``k`` is half the shift (in sd) it is tuned for, ``h`` the alarm threshold, calibrated for
-    at most 1 false alarm per model per 20 sessions over all signals.
+    ``k`` is half the shift (in sd) it is tuned for, ``h`` the alarm threshold.
     """
 
     name: str
@@ -56,38 +170,15 @@ class Cusum:
 
     def alarms(self, values: NDArray[np.float64]) -> list[tuple[int, int]]:
         """(onset, alarm) row positions of every change found in ``values`` (finite), in order."""
-        found: list[tuple[int, int]] = []
-        start = 0
-        n = values.size
-        while n - start > self.warmup:
-            hit = self._first_alarm(values[start:])
-            if hit is None:
-                break
-            onset, alarm = hit
-            found.append((start + onset, start + alarm))
-            start += onset
-        return found
+        return _restarting(self._first_alarm, values, self.warmup)
+
+    def with_threshold(self, h: float) -> Cusum:
+        """The same detector with the alarm threshold ``h``."""
+        return replace(self, h=h)
 
     def _first_alarm(self, x: NDArray[np.float64]) -> tuple[int, int] | None:
         m = self.warmup
-        reference = x[:m]
-        center = float(np.median(reference))
-        scale = _MAD_SD * float(np.median(np.abs(reference - center)))
-        if scale == 0.0:
-            scale = float(np.std(reference))
-        if scale == 0.0:
-            scale = max(abs(center), 1.0) * 1e-9
-        # Centred before the running sums: a constant signal then gives z = 0 exactly, not the
-        # rounding error of a long cumsum divided by a vanishing sd.
-        w = np.clip(x - center, -4.0 * scale, 4.0 * scale)
-        # Expanding mean and sd (ddof 1) of w[:t], for t = m .. len - 1.
-        count = np.arange(m, x.size, dtype=np.float64)
-        total = np.cumsum(w)[m - 1 : -1]
-        squares = np.cumsum(w * w)[m - 1 : -1]
-        mean = total / count
-        var = np.maximum(squares - count * mean * mean, 0.0) / (count - 1.0)
-        sd = np.maximum(np.sqrt(var), scale * 1e-3)
-        z = np.clip((w[m:] - mean) / sd, -self.clip, self.clip)
+        z, _ = _standardized(x, m, self.clip)
         up = _cusum(z - self.k)
         down = _cusum(-z - self.k)
         over = (up > self.h) | (down > self.h)
@@ -98,6 +189,24 @@ class Cusum:
         zeros = np.flatnonzero(side[:alarm] <= 0.0)
         onset = int(zeros[-1]) + 1 if zeros.size else 0
         return m + onset, m + alarm
+
+
+def _restarting(
+    first_alarm: Callable[[NDArray[np.float64]], tuple[int, int] | None],
+    values: NDArray[np.float64],
+    warmup: int,
+) -> list[tuple[int, int]]:
+    """Every (onset, alarm) of ``first_alarm``, the search restarting at each onset."""
+    found: list[tuple[int, int]] = []
+    start = 0
+    while values.size - start > warmup:
+        hit = first_alarm(values[start:])
+        if hit is None:
+            break
+        onset, alarm = hit
+        found.append((start + onset, start + alarm))
+        start += onset
+    return found
 
 
 def _cusum(steps: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -158,10 +267,12 @@ class RobustOutlier:
         return float(np.median(around))
 
     def lone(self, score: NDArray[np.float64]) -> NDArray[np.bool_]:
-        """Rows beyond the threshold whose neighbours are not beyond half of it on the same side."""
+        """Rows beyond the threshold whose neighbours are, on the same side, neither beyond half
+        of it nor beyond half of the row's own score: a row far out stays lone next to a
+        moderately high neighbour, while the rows of a new regime lie out together."""
         s = np.nan_to_num(score, nan=0.0, posinf=1e300, neginf=-1e300)
         out = np.abs(s) > self.threshold
-        half = self.threshold / 2.0
+        half = np.maximum(self.threshold / 2.0, np.abs(s) / 2.0)
         before = np.concatenate([[0.0], s[:-1]])
         after = np.concatenate([s[1:], [0.0]])
         same_before = np.where(s > 0, before > half, before < -half)
@@ -170,14 +281,29 @@ class RobustOutlier:
         return flagged
 
 
-#: The change-point detector of each signal: 2-sd steps (k = 1.5; 1 for the HOLD indicator), a
-#: slow reversal of the mean (k = 0.25) for the reward. Thresholds: docs/DEFINITIONS.md#anomalies.
-DETECTORS: dict[str, Cusum] = {
-    "confidence": Cusum("cusum", k=1.5, h=3.5),
-    "latency_ms": Cusum("cusum", k=1.5, h=3.5),
-    "reward": Cusum("cusum", k=0.25, h=14.0),
-    "action_raw": Cusum("cusum", k=1.5, h=3.5),
-    "hold_rate": Cusum("cusum", k=1.0, h=5.5),
+class Detector(Protocol):
+    """A change-point detector: its name and the (onset, alarm) rows of the changes it finds."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def h(self) -> float: ...  # the alarm threshold
+
+    def alarms(self, values: NDArray[np.float64]) -> list[tuple[int, int]]: ...
+
+    def with_threshold(self, h: float) -> Detector: ...
+
+
+#: The change-point detector of each signal: the trimmed 6-row window for steps (confidence,
+#: latency, action_raw, hold_rate), a CUSUM tuned to a slow reversal of the mean (k = 0.25) for
+#: the reward. Thresholds and their calibration: docs/DEFINITIONS.md#anomalies.
+DETECTORS: dict[str, Detector] = {
+    "confidence": TrimmedWindow("trimmed_window", h=2.95),
+    "latency_ms": TrimmedWindow("trimmed_window", h=2.95),
+    "reward": Cusum("cusum", k=0.25, h=14.5),
+    "action_raw": TrimmedWindow("trimmed_window", h=3.35),
+    "hold_rate": TrimmedWindow("trimmed_window", h=3.6),
 }
 OUTLIERS = RobustOutlier()
 
@@ -226,6 +352,32 @@ def prepared(
     if signal in ANOMALY_SIGNALS:
         work = work - intraday_profile(time, work)
     return work
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """One signal's finite values made ready for the detectors."""
+
+    score: NDArray[np.float64]  # the robust band's score of each row (0 where it does not check)
+    lone: NDArray[np.bool_]  # rows that are anomalies
+    kept: NDArray[np.intp]  # the rows the change-point search reads: all but the anomalies
+    clean: NDArray[np.float64]  # those rows `prepared` on their own, as if the others were absent
+
+
+def screened(signal: str, time: NDArray[np.datetime64], values: NDArray[np.float64]) -> Screened:
+    """``values`` (finite, in time order) prepared and their lone anomalies found; then, for the
+    change-point search, the rows that are not anomalies prepared again on their own (the
+    intraday profile among them): an anomaly leaves no trace in what that search reads."""
+    work = prepared(signal, time, values)
+    if signal not in ANOMALY_SIGNALS:
+        every = np.arange(work.size)
+        return Screened(np.zeros(work.size), np.zeros(work.size, dtype=np.bool_), every, work)
+    score, _ = OUTLIERS.scores(work)
+    lone = OUTLIERS.lone(score)
+    if not lone.any():
+        return Screened(score, lone, np.arange(work.size), work)
+    kept = np.flatnonzero(~lone)
+    return Screened(score, lone, kept, prepared(signal, time[kept], values[kept]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,28 +458,23 @@ def detect(
             continue
         values = raw[present]
         at = times[present]
-        work = prepared(signal, at, values)
-        clean = work
-        if signal in ANOMALY_SIGNALS:
-            score, expected = OUTLIERS.scores(work)
-            lone = OUTLIERS.lone(score)
-            clean = np.where(lone, expected, work)
-            anomalies.extend(
-                Anomaly(
-                    signal,
-                    int(present[i]),
-                    at[i],
-                    float(values[i]),
-                    OUTLIERS.expected(values, int(i)),
-                    float(np.clip(score[i], -1e9, 1e9)),
-                    OUTLIERS.name,
-                )
-                for i in np.flatnonzero(lone)
+        rows = screened(signal, at, values)
+        anomalies.extend(
+            Anomaly(
+                signal,
+                int(present[i]),
+                at[i],
+                float(values[i]),
+                OUTLIERS.expected(values, int(i)),
+                float(np.clip(rows.score[i], -1e9, 1e9)),
+                OUTLIERS.name,
             )
+            for i in np.flatnonzero(rows.lone)
+        )
         detector = DETECTORS[signal]
-        found = detector.alarms(clean)
+        found = [(rows.kept[a], rows.kept[b]) for a, b in detector.alarms(rows.clean)]
         bounds = [0, *(onset for onset, _ in found), values.size]
-        normal = clean == work  # rows that are not anomalies
+        normal = ~rows.lone
         for j, (onset, alarm) in enumerate(found):
             before = values[bounds[j] : onset][normal[bounds[j] : onset]]
             after = values[onset : bounds[j + 2]][normal[onset : bounds[j + 2]]]
@@ -357,7 +504,8 @@ def change_point_issue(change: ChangePoint) -> str:
     """The health issue of a change point: its signal, where the new regime starts, its size.
 
     >>> c = ChangePoint("confidence", 7, np.datetime64("2026-03-02T15:35", "us"),
-    ...                 np.datetime64("2026-03-02T15:45", "us"), 0.71, 0.42, -4.83, "cusum")
+    ...                 np.datetime64("2026-03-02T15:45", "us"), 0.71, 0.42, -4.83,
+    ...                 "trimmed_window")
     >>> change_point_issue(c)
     'change point: confidence shifted -4.8 sd (0.71 -> 0.42) from 2026-03-02T15:35Z'
     """

@@ -51,7 +51,7 @@ def test_anomalies_json(collapsing: Rows, rest: Rest) -> None:
     assert change["before_mean"] == pytest.approx(0.7, abs=0.01)
     assert change["after_mean"] == pytest.approx(0.3, abs=0.02)
     assert change["shift"] < -8  # 0.4 / 0.03
-    assert change["detector"] == "cusum"
+    assert change["detector"] == "trimmed_window"
     assert not [c for c in body["change_points"] if c["signal"] == "latency_ms"]
     spikes = [a for a in body["anomalies"] if a["signal"] == "latency_ms"]
     spike = max(spikes, key=lambda a: a["score"])
