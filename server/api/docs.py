@@ -122,8 +122,14 @@ class Documentation:
     dashboard_assets: dict[str, Resource] = field(default_factory=dict)
 
 
-def load() -> Documentation:
-    """Read the generated document and assets of ``mlanalytics.v1``."""
+#: In the desk view's head when the edge asks for bearer tokens: the page asks for one before
+#: its first call.
+_TOKENS_REQUIRED = '<meta name="mlanalytics-tokens" content="required">'
+
+
+def load(*, tokens: bool = False) -> Documentation:
+    """Read the generated document and assets of ``mlanalytics.v1``; ``tokens``: the edge asks
+    for bearer tokens (AUTH_JWKS_FILE is set)."""
     generated = resources.files("mlanalytics.v1")
     document = generated.joinpath("openapi.json").read_bytes()
     title = html.escape(json.loads(document)["info"]["title"])
@@ -138,7 +144,7 @@ def load() -> Documentation:
         assets=assets,
         dashboard=_page(
             "USD/COP desk: models live",
-            _DASHBOARD_HEAD,
+            _DASHBOARD_HEAD + ("\n" + _TOKENS_REQUIRED if tokens else ""),
             body.read_text() if body.is_file() else _NOT_GENERATED,
             csp=_DASHBOARD_CSP,
             icon="/dashboard/favicon-32x32.png",

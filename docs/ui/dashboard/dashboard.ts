@@ -299,7 +299,7 @@ function useToken(event: SubmitEvent): void {
   retryMs = 1000;
   connect();
   void loadList();
-  if (selected !== null) void loadView(selected);
+  if (selected !== null) select(selected);
 }
 
 /** GET a JSON body of this service (with the token, if one is stored); a non-2xx answer throws
@@ -1023,22 +1023,40 @@ async function loadList(): Promise<void> {
   }
 }
 
+/** The service says (a meta tag of the page) that it asks for bearer tokens. */
+function tokensRequired(): boolean {
+  const meta = document.querySelector<HTMLMetaElement>('meta[name="mlanalytics-tokens"]');
+  return meta?.content === "required";
+}
+
 async function start(): Promise<void> {
   byId<HTMLFormElement>("token-form").addEventListener("submit", useToken);
+  if (tokensRequired() && storedToken() === null) {
+    // Ask first: no call that the edge would refuse (each refusal is a console error).
+    unauthorized(null);
+    const wanted = /^#model=(.+)$/.exec(location.hash);
+    if (wanted?.[1]) selected = decodeURIComponent(wanted[1]); // shown once a token is given
+    startTimers();
+    return;
+  }
   connect();
+  startTimers();
+  const wanted = /^#model=(.+)$/.exec(location.hash);
+  if (wanted?.[1]) select(decodeURIComponent(wanted[1]));
+  await loadList();
+}
+
+function startTimers(): void {
   window.setInterval(watchdog, 5_000);
   window.setInterval(renderMarket, 30_000);
   window.setInterval(() => {
-    if (selected !== null && !document.hidden) void loadView(selected);
+    if (selected !== null && !document.hidden && byId("token-form").hidden) void loadView(selected);
   }, REFRESH_VIEW_MS);
   let resizing: number | undefined;
   window.addEventListener("resize", () => {
     window.clearTimeout(resizing);
     resizing = window.setTimeout(resizeCharts, 150);
   });
-  const wanted = /^#model=(.+)$/.exec(location.hash);
-  if (wanted?.[1]) select(decodeURIComponent(wanted[1]));
-  await loadList();
 }
 
 void start();

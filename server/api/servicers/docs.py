@@ -27,8 +27,9 @@ class DocsServicer(docs_service_pb2_grpc.DocsServiceServicer):
     """Serves what :func:`server.api.docs.load` read; no database work."""
 
     def __init__(self, deps: Dependencies) -> None:
-        """Needs none of ``deps``: the pages are files of the package, read once."""
-        self._docs = load()
+        """The pages are files of the package, read once; the desk view says whether the edge
+        asks for tokens (AUTH_JWKS_FILE set)."""
+        self._docs = load(tokens=bool(deps.settings.auth_jwks_file))
 
     def GetOpenApiDocument(self, request: Message, context: grpc.ServicerContext) -> HttpBody:
         return _send(self._docs.document, context)
