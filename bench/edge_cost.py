@@ -13,25 +13,21 @@ The rounds alternate plain and secured; medians are printed, with Envoy's own CP
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
 
 import jwt
 import psutil
 import psycopg
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bench import load
 from devstack import envoy, processes
+from devstack.certificates import self_signed
 from devstack.edge_security import EdgeSecurity
 from devstack.seed import create_schema
 from mlanalytics.v1 import health_service_pb2
@@ -47,31 +43,7 @@ def material(folder: Path) -> tuple[EdgeSecurity, str]:
     signing = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing.public_key()))
     (folder / "jwks.json").write_text(json.dumps({"keys": [{**jwk, "kid": "k", "alg": "RS256"}]}))
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    (folder / "tls.crt").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (folder / "tls.key").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    cert, key = self_signed(folder)
     token = jwt.encode(
         {"iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 3600},
         signing,
@@ -83,8 +55,8 @@ def material(folder: Path) -> tuple[EdgeSecurity, str]:
         issuer=ISSUER,
         audiences=(AUDIENCE,),
         public_paths=("/health",),
-        tls_cert_file=folder / "tls.crt",
-        tls_key_file=folder / "tls.key",
+        tls_cert_file=cert,
+        tls_key_file=key,
     )
     return security, token
 

@@ -30,8 +30,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from conftest import refused_start
 from devstack import envoy, processes
+from devstack.certificates import self_signed
 from devstack.edge_security import EdgeSecurity, check
-from edgekeys import AUDIENCE, ISSUER, PrivateKey, rsa_key, self_signed, token, write_jwks
+from edgekeys import AUDIENCE, ISSUER, PrivateKey, rsa_key, token, write_jwks
 from mlanalytics import AnalyticsClient, AnalyticsError, cli
 from mlanalytics.v1 import health_service_pb2, health_service_pb2_grpc
 from server.app import Service

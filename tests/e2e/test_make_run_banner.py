@@ -12,8 +12,9 @@ import pytest
 
 from conftest import eventually, make_run_process
 from databases import ScratchDatabase
+from devstack.certificates import self_signed
 from devstack.processes import database_environment, free_port
-from edgekeys import AUDIENCE, ISSUER, rsa_key, self_signed, token, write_jwks
+from edgekeys import AUDIENCE, ISSUER, rsa_key, token, write_jwks
 
 pytestmark = pytest.mark.e2e
 

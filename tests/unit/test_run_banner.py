@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from devstack.certificates import self_signed
 from devstack.edge_security import EdgeSecurity, self_signed_for_localhost
 from devstack.run import banner
-from edgekeys import AUDIENCE, ISSUER, self_signed
+from edgekeys import AUDIENCE, ISSUER
 
 WHERE = "PostgreSQL at db:5432 (read-only)"
 ADMIN = "http://127.0.0.1:9901"
