@@ -34,45 +34,26 @@ RPCS: list[MethodDescriptor] = [method for service in SERVICES for method in ser
 _PAGES = "a page or file for a browser, not data"
 _SCRAPE = "the Prometheus scrape, read by Prometheus"
 _STREAM = "a stream: no request-response latency to measure"
+#: The RPCs no face is meant for: the documentation pages and desk view, and the scrape.
+_NOT_DATA = {
+    **dict.fromkeys(
+        (
+            "GetOpenApiDocument",
+            "GetSwaggerUi",
+            "GetRedoc",
+            "GetDocsAsset",
+            "GetDashboard",
+            "GetDashboardAsset",
+        ),
+        _PAGES,
+    ),
+    "GetPrometheusMetrics": _SCRAPE,
+}
 NOT_MEANT: dict[str, dict[str, str]] = {
-    "Python client method": {
-        "GetOpenApiDocument": _PAGES,
-        "GetSwaggerUi": _PAGES,
-        "GetRedoc": _PAGES,
-        "GetDocsAsset": _PAGES,
-        "GetDashboard": _PAGES,
-        "GetDashboardAsset": _PAGES,
-        "GetPrometheusMetrics": _SCRAPE,
-    },
-    "CLI command": {
-        "GetOpenApiDocument": _PAGES,
-        "GetSwaggerUi": _PAGES,
-        "GetRedoc": _PAGES,
-        "GetDocsAsset": _PAGES,
-        "GetDashboard": _PAGES,
-        "GetDashboardAsset": _PAGES,
-        "GetPrometheusMetrics": _SCRAPE,
-    },
-    "TypeScript client method": {
-        "GetOpenApiDocument": _PAGES,
-        "GetSwaggerUi": _PAGES,
-        "GetRedoc": _PAGES,
-        "GetDocsAsset": _PAGES,
-        "GetDashboard": _PAGES,
-        "GetDashboardAsset": _PAGES,
-        "GetPrometheusMetrics": _SCRAPE,
-    },
-    "bench entry": {
-        "GetOpenApiDocument": _PAGES,
-        "GetSwaggerUi": _PAGES,
-        "GetRedoc": _PAGES,
-        "GetDocsAsset": _PAGES,
-        "GetDashboard": _PAGES,
-        "GetDashboardAsset": _PAGES,
-        "GetPrometheusMetrics": _SCRAPE,
-        "WatchModelHealth": _STREAM,
-        "WatchDrift": _STREAM,
-    },
+    "Python client method": _NOT_DATA,
+    "CLI command": _NOT_DATA,
+    "TypeScript client method": _NOT_DATA,
+    "bench entry": {**_NOT_DATA, "WatchModelHealth": _STREAM, "WatchDrift": _STREAM},
 }
 
 
