@@ -18,8 +18,9 @@ per 20 sessions, at most 1 false anomaly per model per 5 sessions, a spike never
 Delay: bars of the new regime seen when the detector fires (1: on the onset bar), measured by
 running the detector on the rows up to that bar; recall: a change point of the signal starting
 within 6 rows of the onset (within the delay for the reward) found by then; also within twice
-the target delay. False change points: on stationary models, over 20 sessions at once and as
-7-day calls at the end of each session would find them. A spike "makes" a change point when one
+the target delay, and within 6 bars for steps of 2 to 4 sd (the curve the target sits on).
+False change points: on stationary models, over 20 sessions at once and as 7-day calls at the
+end of each session would find them. A spike "makes" a change point when one
 lies within 3 rows of it and the same data without the spikes' rows has none there; the script
 exits with an error if one does. This is a script, not a test.
 """
@@ -116,7 +117,7 @@ def _take(signals: dict[str, NDArray[np.float64]], n: int) -> dict[str, NDArray[
 
 
 def injected(
-    signal: str, trials: int, seed: int, max_delay: int, tolerance: int
+    signal: str, trials: int, seed: int, max_delay: int, tolerance: int, *, size: float = 2.0
 ) -> dict[str, float]:
     """Delay (median, 90th percentile) and recall of a change injected in ``signal``: a change
     point of that signal starting within ``tolerance`` rows of the onset, found on the rows up to
@@ -126,7 +127,7 @@ def injected(
     n = onset + max_delay
     delays: list[int] = []
     for _ in range(trials):
-        data = generate(rng, n // SESSION + 1, change=signal, at=onset)
+        data = generate(rng, n // SESSION + 1, change=signal, at=onset, size=size)
         found = detect(_times(n), _take(data, n)).change_points
         hits = [c for c in found if c.signal == signal and abs(c.index - onset) <= tolerance]
         if hits:
@@ -276,6 +277,10 @@ def calibrate(trials: int, seed: int) -> None:
     print(f"false change points per model per 20 sessions at those thresholds: {total:.3f}")
 
 
+#: Step sizes (sd) of the recall curve: the target's 2 sd and larger steps.
+SIZES = (2.0, 2.5, 3.0, 4.0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=200)
@@ -301,6 +306,13 @@ def main() -> None:
         print(
             f"{label:<30} {r['median']:>12g} {r['p90']:>9g} {r['recall']:>7.1%}"
             f" {f'<= {max_delay} bars':>11} {twice['recall']:>12.1%}"
+        )
+    print("recall within 6 bars by the size of the step:")
+    for signal in ("confidence", "latency_ms"):
+        recalls = (injected(signal, args.trials, args.seed, 6, 6, size=s)["recall"] for s in SIZES)
+        print(
+            f"  {signal:<12}"
+            + "".join(f"  {s:g} sd {r:>6.1%}" for s, r in zip(SIZES, recalls, strict=True))
         )
     false_changes, false_anomalies, per_signal = stationary(args.trials, args.seed + 1)
     print(
