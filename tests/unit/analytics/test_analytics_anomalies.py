@@ -41,11 +41,17 @@ def _found_within(signal: str, seed: int, trials: int, delay: int, size: float =
 
 
 @pytest.mark.parametrize("signal", ["confidence", "latency_ms"])
-def test_a_two_sd_step_is_found_within_six_bars_of_its_onset_mostly(signal: str) -> None:
-    # Measured 60-65 % in the benchmark, ~85 % within 12 bars: about the most the false-alarm
-    # target allows under AR(1) noise (docs/DEFINITIONS.md#anomalies).
+def test_a_two_sd_steps_median_delay_is_within_six_bars(signal: str) -> None:
+    # Half or more found by the sixth bar is a median delay of at most 6 (the benchmark: 62-66 %,
+    # ~83 % by the twelfth; about the most the false-alarm target allows under AR(1) noise,
+    # docs/DEFINITIONS.md#anomalies).
     assert _found_within(signal, seed=7, trials=40, delay=6) >= 20
     assert _found_within(signal, seed=7, trials=40, delay=12) >= 30
+
+
+@pytest.mark.parametrize("signal", ["confidence", "latency_ms"])
+def test_a_three_sd_step_is_nearly_always_found_within_six_bars(signal: str) -> None:
+    assert _found_within(signal, seed=9, trials=40, delay=6, size=3.0) >= 36
 
 
 @pytest.mark.parametrize("signal", ["confidence", "latency_ms"])
