@@ -48,6 +48,8 @@ TILES = "button[data-model-id][data-status]"
 MIN = timedelta(minutes=1)
 
 
+#: Where the page keeps the token (sessionStorage).
+TOKEN_KEY = "mlanalytics.desk.token"
 #: What Chromium's console says of a request answered 401 (the page's calls without a good token).
 UNAUTHORIZED = "Failed to load resource: the server responded with a status of 401 (Unauthorized)"
 
@@ -82,10 +84,15 @@ class Tab:
 def open_tab(browser: Any) -> Iterator[Callable[..., Tab]]:
     contexts: list[Any] = []
 
-    def open_(port: int, width: int = 1280, height: int = 800) -> Tab:
+    def open_(port: int, width: int = 1280, height: int = 800, beside: Tab | None = None) -> Tab:
+        """A tab of a new browser session, or of ``beside``'s."""
         origin = f"http://127.0.0.1:{port}"
-        context = browser.new_context(base_url=origin, viewport={"width": width, "height": height})
-        contexts.append(context)
+        if beside is None:
+            viewport = {"width": width, "height": height}
+            context = browser.new_context(base_url=origin, viewport=viewport)
+            contexts.append(context)
+        else:
+            context = beside.page.context
         tab = Tab(context.new_page(), origin)
         tab.page.set_default_timeout(TIMEOUT_MS)
 
@@ -536,7 +543,7 @@ def test_with_tokens_on_the_page_asks_for_one_and_goes_live_with_it(
         expect(page.locator(TILES)).to_have_count(len(expected), timeout=TIMEOUT_MS)
         assert tab.tiles() == expected
         expect(page.locator('[data-link="live"]')).to_have_count(1)
-        assert page.evaluate("sessionStorage.getItem('mlanalytics.desk.token')") == valid
+        assert page.evaluate(f"sessionStorage.getItem('{TOKEN_KEY}')") == valid
         assert page.evaluate("localStorage.length") == 0
         page.evaluate("window.notReloaded = true")
 
@@ -570,6 +577,39 @@ def test_with_tokens_on_the_page_asks_for_one_and_goes_live_with_it(
     assert tab.elsewhere == []
 
 
+def test_the_tabs_of_one_browser_session_share_the_token(
+    auth_edge: AuthEdge, open_tab: Callable[..., Tab]
+) -> None:
+    port, valid = auth_edge.proxy.port, auth_edge.token()
+    first = open_tab(port)
+    first.page.goto("/dashboard")
+    enter(first, valid)
+    expect(first.page.locator('[data-link="live"]')).to_have_count(1)
+    # A new tab of the same session asks the open ones, not the user.
+    second = open_tab(port, beside=first)
+    second.page.goto("/dashboard")
+    expect(second.page.locator('[data-link="live"]')).to_have_count(1)
+    expect(prompt(second)).to_be_hidden()
+    assert second.page.evaluate(f"sessionStorage.getItem('{TOKEN_KEY}')") == valid
+    assert_only_expected_401s(second, 0)
+
+    # Another browser session asks its user; a token given in one of its tabs reaches the
+    # session's tabs waiting at their prompt.
+    other = open_tab(port)
+    other.page.goto("/dashboard")
+    waiting = open_tab(port, beside=other)
+    waiting.page.goto("/dashboard")
+    expect(prompt(waiting)).to_be_visible()
+    expect(prompt(other)).to_be_visible()
+    assert [url for url, _ in other.sent + waiting.sent if "/api/" in url] == []
+    enter(other, valid)
+    expect(waiting.page.locator('[data-link="live"]')).to_have_count(1)
+    expect(prompt(waiting)).to_be_hidden()
+    assert {auth for url, auth in waiting.sent if "/api/" in url} == {f"Bearer {valid}"}
+    for tab in (first, other, waiting):
+        assert_only_expected_401s(tab, 0)
+
+
 def test_a_refused_token_brings_the_prompt_back(
     auth_edge: AuthEdge, open_tab: Callable[..., Tab]
 ) -> None:
@@ -600,7 +640,7 @@ def test_a_refused_token_brings_the_prompt_back(
     # A stored token the service no longer takes (expired, its key rotated out): after a reload
     # the page asks again, and forgets it.
     expired = token(auth_edge.key, "desk-1", iat=int(time.time()) - 900, exp=int(time.time()) - 600)
-    page.evaluate(f"sessionStorage.setItem('mlanalytics.desk.token', '{expired}')")
+    page.evaluate(f"sessionStorage.setItem('{TOKEN_KEY}', '{expired}')")
     with refused(tab):
         page.reload()
     expect(prompt(tab)).to_have_attribute("data-auth", "refused")

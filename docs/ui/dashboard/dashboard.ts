@@ -4,7 +4,8 @@
 // as the global `uPlot`). Everything comes from this service's REST API (same origin). When the
 // service asks for a bearer token (a 401), the page asks the user for one, keeps it in
 // sessionStorage and sends it in the Authorization header of every call, the watch stream's too
-// (read with fetch: a browser's EventSource cannot send headers).
+// (read with fetch: a browser's EventSource cannot send headers). The tabs of one browser session
+// share it over a BroadcastChannel: a new tab asks the open ones before asking the user.
 //
 // Test hooks, stable (docs/DEFINITIONS.md#desk-view): `[data-model-id][data-status]` per tile,
 // `[data-market-open]`, `[data-view="model"][data-model-id]` for the selected model,
@@ -249,6 +250,28 @@ const TOKEN_KEY = "mlanalytics.desk.token";
 /** What RFC 6750 allows in a bearer token (a JWT: three base64url parts joined by dots). */
 const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
+/** What the tabs of this browser session (same origin only) say of the token: a tab without
+ * one asks; a tab with one answers, and a tab given one by its user tells the others. */
+type TokenMessage = { kind: "ask" } | { kind: "token"; token: string };
+const tokenChannel = "BroadcastChannel" in window ? new BroadcastChannel(TOKEN_KEY) : null;
+/** The tokens the service refused in this tab: never taken again from another tab. */
+const refusedTokens = new Set<string>();
+
+function onTokenMessage(event: MessageEvent<TokenMessage>): void {
+  const message = event.data;
+  const mine = storedToken();
+  if (message.kind === "ask" && mine !== null) {
+    tokenChannel?.postMessage({ kind: "token", token: mine } satisfies TokenMessage);
+  } else if (
+    message.kind === "token" &&
+    mine === null &&
+    BEARER_TOKEN.test(message.token) &&
+    !refusedTokens.has(message.token)
+  ) {
+    takeToken(message.token);
+  }
+}
+
 function storedToken(): string | null {
   return sessionStorage.getItem(TOKEN_KEY);
 }
@@ -262,6 +285,7 @@ function withToken(headers: Record<string, string>, token: string | null): Recor
 function unauthorized(sent: string | null): void {
   if (sent !== storedToken()) return;
   sessionStorage.removeItem(TOKEN_KEY);
+  if (sent !== null) refusedTokens.add(sent);
   const form = byId<HTMLFormElement>("token-form");
   form.dataset.auth = sent === null ? "needed" : "refused";
   byId("token-status").textContent =
@@ -278,6 +302,8 @@ function unauthorized(sent: string | null): void {
     form.hidden = false;
     byId("token").focus();
   }
+  // Another tab of this session may hold a good token (a refused one is not asked again).
+  if (sent === null) tokenChannel?.postMessage({ kind: "ask" } satisfies TokenMessage);
 }
 
 function useToken(event: SubmitEvent): void {
@@ -290,8 +316,14 @@ function useToken(event: SubmitEvent): void {
     input.focus();
     return;
   }
-  sessionStorage.setItem(TOKEN_KEY, token);
   input.value = "";
+  takeToken(token);
+  tokenChannel?.postMessage({ kind: "token", token } satisfies TokenMessage);
+}
+
+/** Keep `token` and make every call again with it: the stream, the list, the open view. */
+function takeToken(token: string): void {
+  sessionStorage.setItem(TOKEN_KEY, token);
   byId("token-form").hidden = true;
   byId("tiles").focus();
   window.clearTimeout(pending);
@@ -1031,6 +1063,7 @@ function tokensRequired(): boolean {
 
 async function start(): Promise<void> {
   byId<HTMLFormElement>("token-form").addEventListener("submit", useToken);
+  tokenChannel?.addEventListener("message", onTokenMessage);
   if (tokensRequired() && storedToken() === null) {
     // Ask first: no call that the edge would refuse (each refusal is a console error).
     unauthorized(null);
