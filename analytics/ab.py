@@ -18,6 +18,7 @@ from scipy import stats
 
 from analytics._checks import (
     as_datetime_array,
+    as_finite_array,
     as_float_array,
     check_fraction,
     check_positive_int,
@@ -228,9 +229,7 @@ def paired_difference_test(
     >>> c.mean_difference, round(c.p_value, 6), c.verdict  # t = 2 / (1 / sqrt 3)
     (2.0, 0.07418, 'no_significant_difference')
     """
-    d = as_float_array(differences, "differences")
-    if not np.isfinite(d).all():
-        raise ValueError("differences must be finite (pair the bars where both have a reward)")
+    d = as_finite_array(differences, "differences", " (pair the bars where both have a reward)")
     min_common_bars = check_positive_int(min_common_bars, "min_common_bars", minimum=0)
     significance_level = check_fraction(significance_level, "significance_level")
     n = int(d.size)

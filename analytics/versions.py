@@ -19,7 +19,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from analytics._checks import as_float_array, check_fraction, check_positive_int
+from analytics._checks import as_finite_array, check_fraction, check_positive_int
 from analytics.ab import (
     AB_MIN_COMMON_BARS,
     AB_SIGNIFICANCE_LEVEL,
@@ -139,9 +139,7 @@ def version_side(rewards: ArrayLike) -> VersionSide:
     >>> s.data_points, s.mean_reward, round(s.win_rate, 4)
     (4, 0.5, 0.6667)
     """
-    r = as_float_array(rewards, "rewards")
-    if not np.isfinite(r).all():
-        raise ValueError("rewards must be finite (per-bar sums of non-NULL rewards)")
+    r = as_finite_array(rewards, "rewards", " (per-bar sums of non-NULL rewards)")
     n = int(r.size)
     if n == 0:
         return VersionSide(0, None, 0.0, 0.0)
@@ -201,10 +199,8 @@ def welch_difference_test(
     >>> w.mean_difference, round(w.p_value, 4), w.verdict
     (-2.0, 0.2209, 'no_significant_difference')
     """
-    c = as_float_array(candidate, "candidate")
-    b = as_float_array(baseline, "baseline")
-    if not (np.isfinite(c).all() and np.isfinite(b).all()):
-        raise ValueError("candidate and baseline must be finite per-bar rewards")
+    c = as_finite_array(candidate, "candidate", " (per-bar rewards)")
+    b = as_finite_array(baseline, "baseline", " (per-bar rewards)")
     min_bars = check_positive_int(min_bars, "min_bars", minimum=0)
     significance_level = check_fraction(significance_level, "significance_level")
     n_c, n_b = int(c.size), int(b.size)
