@@ -17,6 +17,7 @@ __all__ = [
     "as_code_array",
     "as_datetime_array",
     "as_datetime_scalar",
+    "as_finite_array",
     "as_float_array",
     "as_int_array",
     "check_finite",
@@ -41,6 +42,15 @@ def _one_dimensional(values: ArrayLike, name: str, dtype: Any = None) -> NDArray
 def as_float_array(values: ArrayLike, name: str) -> NDArray[np.float64]:
     """A 1-D float64 view or copy of `values` (None becomes NaN)."""
     return _one_dimensional(values, name, np.float64)
+
+
+def as_finite_array(values: ArrayLike, name: str, hint: str = "") -> NDArray[np.float64]:
+    """A 1-D float64 array of finite values (no NaN: NULLs must be dropped or paired first);
+    `hint` follows the error message."""
+    array = as_float_array(values, name)
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite{hint}")
+    return array
 
 
 def _of_kind(

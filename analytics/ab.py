@@ -18,6 +18,7 @@ from scipy import stats
 
 from analytics._checks import (
     as_datetime_array,
+    as_finite_array,
     as_float_array,
     check_fraction,
     check_positive_int,
@@ -228,9 +229,7 @@ def paired_difference_test(
     >>> c.mean_difference, round(c.p_value, 6), c.verdict  # t = 2 / (1 / sqrt 3)
     (2.0, 0.07418, 'no_significant_difference')
     """
-    d = as_float_array(differences, "differences")
-    if not np.isfinite(d).all():
-        raise ValueError("differences must be finite (pair the bars where both have a reward)")
+    d = as_finite_array(differences, "differences", " (pair the bars where both have a reward)")
     min_common_bars = check_positive_int(min_common_bars, "min_common_bars", minimum=0)
     significance_level = check_fraction(significance_level, "significance_level")
     n = int(d.size)
@@ -253,15 +252,22 @@ def paired_difference_test(
         return ABComparison(
             n, mean, ConfidenceInterval(mean, mean), None, _verdict(mean, mean != 0.0, enough)
         )
-    half_width = float(stats.t.ppf(0.5 + _CONFIDENCE / 2.0, n - 1)) * standard_error
-    p_value = float(2.0 * stats.t.sf(abs(mean / standard_error), n - 1))
+    interval, p_value = _t_test(mean, standard_error, n - 1)
     return ABComparison(
         common_bars=n,
         mean_difference=mean,
-        difference_ci95=ConfidenceInterval(mean - half_width, mean + half_width),
+        difference_ci95=interval,
         p_value=p_value,
         verdict=_verdict(mean, p_value < significance_level, enough),
     )
+
+
+def _t_test(estimate: float, standard_error: float, df: float) -> tuple[ConfidenceInterval, float]:
+    """The 95 % interval ``estimate -/+ t(0.975, df) * standard_error`` and the two-sided p-value
+    of ``estimate = 0`` under a t distribution with `df` degrees of freedom (standard_error > 0)."""
+    half_width = float(stats.t.ppf(0.5 + _CONFIDENCE / 2.0, df)) * standard_error
+    p_value = float(2.0 * stats.t.sf(abs(estimate / standard_error), df))
+    return ConfidenceInterval(estimate - half_width, estimate + half_width), p_value
 
 
 def _verdict(mean: float, significant: bool, enough: bool) -> str:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, Literal, TypeAlias, overload
@@ -293,16 +293,7 @@ class MarketCalendar:
         Arrays broadcast against each other (a column of last-prediction times against one end
         time, say); 0 where ``end <= start``. With `always`, the calendar minutes.
         """
-        a, a_scalar = _as_utc(start, "start")
-        b, b_scalar = _as_utc(end, "end")
-        a, b = np.broadcast_arrays(a, b)
-        if self.session is None:
-            elapsed = (b - a).astype(np.int64)
-        else:
-            both = _market_time_us(self.session, np.concatenate([a.ravel(), b.ravel()]))
-            elapsed = (both[a.size :] - both[: a.size]).reshape(a.shape)
-        minutes = np.maximum(elapsed, 0) / _US_PER_MINUTE
-        return float(minutes.reshape(-1)[0]) if a_scalar and b_scalar else minutes
+        return _minutes_between(self.session, start, end, _session_span)
 
     def market_window_start(self, end: Instant, minutes: float) -> datetime:
         """The latest instant ``s <= end`` with ``market_minutes(s, end) == minutes``.
@@ -311,15 +302,8 @@ class MarketCalendar:
         ``end - minutes``. Inside sessions ``s`` is unique; when it would fall in a closed period,
         the latest choice is the open of the session after it.
         """
-        minutes = _check_minutes(minutes)
-        wanted = round(minutes * _US_PER_MINUTE)
-        session = self.session
-        if session is None or wanted == 0:
-            end_us = int(_as_scalar(end, "end").astype(np.int64))
-            return _from_us(end_us - wanted)
-        return _window_start(
-            session, end, wanted, session._open_us, session._length_us, what="minutes"
-        )
+        wanted = round(_check_minutes(minutes) * _US_PER_MINUTE)
+        return _window_start(self.session, end, wanted, _session_span, what="minutes")
 
     # --- the trading-day clock ---------------------------------------------------------------
 
@@ -337,14 +321,8 @@ class MarketCalendar:
         >>> MarketCalendar().trading_window_start(sunday, timedelta(hours=24)).isoformat()
         '2026-11-27T05:00:00+00:00'
         """
-        if not isinstance(length, timedelta) or length < timedelta(0):
-            raise ValueError(f"length must be a timedelta >= 0, got {length!r}")
-        wanted = length // timedelta(microseconds=1)
-        session = self.session
-        if session is None or wanted == 0:
-            end_us = int(_as_scalar(end, "end").astype(np.int64))
-            return _from_us(end_us - wanted)
-        return _window_start(session, end, wanted, 0, _US_PER_DAY, what="length")
+        wanted = _window_length_us(length)
+        return _window_start(self.session, end, wanted, _whole_day_span, what="length")
 
     def trading_window_starts(
         self, ends: NDArray[np.datetime64], length: timedelta
@@ -358,10 +336,8 @@ class MarketCalendar:
         >>> MarketCalendar().trading_window_starts(sunday, timedelta(hours=24))
         array(['2026-11-27T05:00:00.000000'], dtype='datetime64[us]')
         """
-        if not isinstance(length, timedelta) or length < timedelta(0):
-            raise ValueError(f"length must be a timedelta >= 0, got {length!r}")
+        wanted = _window_length_us(length)
         utc = np.asarray(ends).astype("datetime64[us]").reshape(-1)
-        wanted = length // timedelta(microseconds=1)
         session = self.session
         if session is None or wanted == 0 or not utc.size:
             return (utc.astype(np.int64) - wanted).astype("datetime64[us]")
@@ -411,16 +387,7 @@ class MarketCalendar:
         """Minutes of ``(start, end]`` on the trading-day clock (the time of it that lies on
         trading days, local wall clock); 0 where ``end <= start``. With `always`, the calendar
         minutes. Arrays broadcast as in `market_minutes`."""
-        a, a_scalar = _as_utc(start, "start")
-        b, b_scalar = _as_utc(end, "end")
-        a, b = np.broadcast_arrays(a, b)
-        if self.session is None:
-            elapsed = (b - a).astype(np.int64)
-        else:
-            both = _clock_us(self.session, np.concatenate([a.ravel(), b.ravel()]), 0, _US_PER_DAY)
-            elapsed = (both[a.size :] - both[: a.size]).reshape(a.shape)
-        minutes = np.maximum(elapsed, 0) / _US_PER_MINUTE
-        return float(minutes.reshape(-1)[0]) if a_scalar and b_scalar else minutes
+        return _minutes_between(self.session, start, end, _whole_day_span)
 
 
 ALWAYS: Final = MarketCalendar.always()
@@ -459,16 +426,42 @@ def _moment(session: TradingSession, t: Instant, name: str) -> tuple[np.datetime
     )
 
 
-def _market_time_us(session: TradingSession, utc: NDArray[np.datetime64]) -> NDArray[np.int64]:
-    """F(t) of the module docstring, in microseconds from the earliest local date in ``utc``."""
-    return _clock_us(session, utc, session._open_us, session._length_us)
+#: The daily span of trading days a clock runs in, ``(open_us, length_us)`` from local midnight.
+_DailySpan: TypeAlias = Callable[[TradingSession], tuple[int, int]]
+
+
+def _session_span(session: TradingSession) -> tuple[int, int]:
+    """Market time runs in the session, ``[open, close)``."""
+    return session._open_us, session._length_us
+
+
+def _whole_day_span(session: TradingSession) -> tuple[int, int]:
+    """The trading-day clock runs through all 24 hours of a trading day."""
+    return 0, _US_PER_DAY
+
+
+def _minutes_between(
+    session: TradingSession | None, start: Any, end: Any, span: _DailySpan
+) -> float | NDArray[np.float64]:
+    """``max(F(end) - F(start), 0)`` in minutes, ``F`` the clock of `span` (calendar time without a
+    session); arrays broadcast, two scalars give a float."""
+    a, a_scalar = _as_utc(start, "start")
+    b, b_scalar = _as_utc(end, "end")
+    a, b = np.broadcast_arrays(a, b)
+    if session is None:
+        elapsed = (b - a).astype(np.int64)
+    else:
+        both = _clock_us(session, np.concatenate([a.ravel(), b.ravel()]), *span(session))
+        elapsed = (both[a.size :] - both[: a.size]).reshape(a.shape)
+    minutes = np.maximum(elapsed, 0) / _US_PER_MINUTE
+    return float(minutes.reshape(-1)[0]) if a_scalar and b_scalar else minutes
 
 
 def _clock_us(
     session: TradingSession, utc: NDArray[np.datetime64], open_us: int, length_us: int
 ) -> NDArray[np.int64]:
-    """F(t) for a daily span of ``length_us`` from ``open_us`` on every trading day: the
-    session (market time) or the whole day (the trading-day clock)."""
+    """F(t) for a daily span of ``length_us`` from ``open_us`` on every trading day (the session:
+    F(t) of the module docstring), in microseconds from the earliest local date in ``utc``."""
     if not utc.size:
         return np.zeros(0, dtype=np.int64)
     local = _Local.of(session, utc)
@@ -478,16 +471,14 @@ def _clock_us(
 
 
 def _window_start(
-    session: TradingSession,
-    end: Instant,
-    wanted: int,
-    open_us: int,
-    length_us: int,
-    *,
-    what: str,
+    session: TradingSession | None, end: Instant, wanted: int, span: _DailySpan, *, what: str
 ) -> datetime:
     """The latest ``s <= end`` whose span ``(s, end]`` holds ``wanted`` microseconds of the daily
-    span ``[open_us, open_us + length_us)`` of trading days (wanted > 0)."""
+    `span` of trading days (``end - wanted`` without a session)."""
+    if session is None or wanted == 0:
+        end_us = int(_as_scalar(end, "end").astype(np.int64))
+        return _from_us(end_us - wanted)
+    open_us, length_us = span(session)
     day, time_us, trading = _moment(session, end, "end")
     today = min(max(time_us - open_us, 0), length_us) if trading else 0
     if wanted <= today:
@@ -606,6 +597,13 @@ def _time_us(clock: time) -> int:
 
 def _year(day: np.datetime64) -> int:
     return int(day.astype("datetime64[Y]").astype(np.int64)) + 1970
+
+
+def _window_length_us(length: timedelta) -> int:
+    """A window length (a timedelta >= 0) in microseconds."""
+    if not isinstance(length, timedelta) or length < timedelta(0):
+        raise ValueError(f"length must be a timedelta >= 0, got {length!r}")
+    return length // timedelta(microseconds=1)
 
 
 def _check_minutes(minutes: float) -> float:

@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 from analytics._checks import (
     as_datetime_array,
     as_datetime_scalar,
+    as_finite_array,
     as_float_array,
     as_int_array,
     check_finite,
@@ -111,13 +112,6 @@ class TrendSummary:
     win_rate_moving_average: NDArray[np.float64]
 
 
-def _finite_array(values: ArrayLike, name: str) -> NDArray[np.float64]:
-    array = as_float_array(values, name)
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} must be finite")
-    return array
-
-
 def trend_slope(x: ArrayLike, y: ArrayLike) -> float:
     r"""Least-squares slope of `y` on `x`.
 
@@ -132,8 +126,8 @@ def trend_slope(x: ArrayLike, y: ArrayLike) -> float:
     >>> trend_slope([0.0, 1.0, 2.0], [0.5, 0.6, 0.7])
     0.09999999999999998
     """
-    xs = _finite_array(x, "x")
-    ys = _finite_array(y, "y")
+    xs = as_finite_array(x, "x")
+    ys = as_finite_array(y, "y")
     n = check_same_length(x=xs, y=ys)
     if n < 2 or xs.min() == xs.max():
         return 0.0
@@ -178,7 +172,7 @@ def moving_average(
     >>> moving_average([1.0, 2.0, 3.0, 4.0], window=2).tolist()
     [1.0, 1.5, 2.5, 3.5]
     """
-    v = _finite_array(values, "values")
+    v = as_finite_array(values, "values")
     window = check_positive_int(window, "window")
     n = v.size
     if n == 0:
@@ -219,8 +213,8 @@ def summarize_trend(
     TrendSummary
     """
     hours = as_int_array(hour_index, "hour_index")
-    rates = _finite_array(win_rate, "win_rate")
-    rewards = _finite_array(avg_reward, "avg_reward")
+    rates = as_finite_array(win_rate, "win_rate")
+    rewards = as_finite_array(avg_reward, "avg_reward")
     bars = as_int_array(realized, "realized")
     check_same_length(hour_index=hours, win_rate=rates, avg_reward=rewards, realized=bars)
     if hours.size > 1 and (np.diff(hours) <= 0).any():

@@ -18,20 +18,20 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
-from analytics._checks import as_float_array, check_fraction, check_positive_int
+from analytics._checks import as_finite_array, check_fraction, check_positive_int
 from analytics.ab import (
     AB_MIN_COMMON_BARS,
     AB_SIGNIFICANCE_LEVEL,
     VERDICT_INSUFFICIENT_DATA,
     VERDICT_MODEL_A,
     VERDICT_MODEL_B,
-    VERDICT_NO_SIGNIFICANT_DIFFERENCE,
     BarRewards,
     ConfidenceInterval,
+    _t_test,
     paired_difference_test,
 )
+from analytics.ab import _verdict as _ab_verdict
 from analytics.trading import sharpe_ratio
 
 __all__ = [
@@ -59,8 +59,6 @@ METHOD_PAIRED: Final = "paired"
 METHOD_WELCH: Final = "welch"
 VERDICT_ROLLBACK: Final = "rollback"
 VERDICT_CANDIDATE_BETTER: Final = "candidate_better"
-
-_CONFIDENCE: Final = 0.95
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,9 +139,7 @@ def version_side(rewards: ArrayLike) -> VersionSide:
     >>> s.data_points, s.mean_reward, round(s.win_rate, 4)
     (4, 0.5, 0.6667)
     """
-    r = as_float_array(rewards, "rewards")
-    if not np.isfinite(r).all():
-        raise ValueError("rewards must be finite (per-bar sums of non-NULL rewards)")
+    r = as_finite_array(rewards, "rewards", " (per-bar sums of non-NULL rewards)")
     n = int(r.size)
     if n == 0:
         return VersionSide(0, None, 0.0, 0.0)
@@ -203,10 +199,8 @@ def welch_difference_test(
     >>> w.mean_difference, round(w.p_value, 4), w.verdict
     (-2.0, 0.2209, 'no_significant_difference')
     """
-    c = as_float_array(candidate, "candidate")
-    b = as_float_array(baseline, "baseline")
-    if not (np.isfinite(c).all() and np.isfinite(b).all()):
-        raise ValueError("candidate and baseline must be finite per-bar rewards")
+    c = as_finite_array(candidate, "candidate", " (per-bar rewards)")
+    b = as_finite_array(baseline, "baseline", " (per-bar rewards)")
     min_bars = check_positive_int(min_bars, "min_bars", minimum=0)
     significance_level = check_fraction(significance_level, "significance_level")
     n_c, n_b = int(c.size), int(b.size)
@@ -224,25 +218,22 @@ def welch_difference_test(
         point = ConfidenceInterval(difference, difference)
         return DifferenceTest(difference, point, None, _verdict(difference, True, enough))
     df = (part_c + part_b) ** 2 / (part_c**2 / (n_c - 1) + part_b**2 / (n_b - 1))
-    half_width = float(stats.t.ppf(0.5 + _CONFIDENCE / 2.0, df)) * standard_error
-    p_value = float(2.0 * stats.t.sf(abs(difference / standard_error), df))
+    interval, p_value = _t_test(difference, standard_error, df)
     return DifferenceTest(
         mean_difference=difference,
-        difference_ci95=ConfidenceInterval(difference - half_width, difference + half_width),
+        difference_ci95=interval,
         p_value=p_value,
         verdict=_verdict(difference, p_value < significance_level, enough),
     )
 
 
-def _verdict(difference: float, significant: bool, enough: bool) -> str:
-    if not enough:
-        return VERDICT_INSUFFICIENT_DATA
-    if not significant or difference == 0.0:
-        return VERDICT_NO_SIGNIFICANT_DIFFERENCE
-    return VERDICT_CANDIDATE_BETTER if difference > 0.0 else VERDICT_ROLLBACK
-
-
 _FROM_AB: Final = {VERDICT_MODEL_A: VERDICT_CANDIDATE_BETTER, VERDICT_MODEL_B: VERDICT_ROLLBACK}
+
+
+def _verdict(difference: float, significant: bool, enough: bool) -> str:
+    """The verdict rule of the A/B test (`analytics.ab`), with the candidate as model A."""
+    verdict = _ab_verdict(difference, significant, enough)
+    return _FROM_AB.get(verdict, verdict)
 
 
 def compare_versions(
