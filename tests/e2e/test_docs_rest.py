@@ -1,28 +1,12 @@
-"""The documentation pages through the real Envoy: HTTP bodies, content types, ETags and 304."""
+"""The documentation pages through the real Envoy: the bundles, the document, the 404 and the
+directory (content types, ETags and 304 of every page: test_static_rest.py)."""
 
 from __future__ import annotations
 
 import json
 
-import pytest
-
 from restclient import Rest
 from server.api.docs import load
-
-PAGES = {
-    "/openapi.json": "application/json",
-    "/docs": "text/html; charset=utf-8",
-    "/redoc": "text/html; charset=utf-8",
-    "/docs/swagger-ui-bundle.js": "text/javascript; charset=utf-8",
-    "/docs/swagger-ui.css": "text/css; charset=utf-8",
-    "/docs/redoc.standalone.js": "text/javascript; charset=utf-8",
-    "/docs/favicon-32x32.png": "image/png",
-}
-
-
-@pytest.mark.parametrize(("path", "content_type"), PAGES.items())
-def test_body_content_type_etag_and_304(rest: Rest, path: str, content_type: str) -> None:
-    rest.asset(path, content_type)
 
 
 def test_the_bundles_pass_envoys_buffer_limit(rest: Rest) -> None:
