@@ -148,6 +148,17 @@ def risk(rewards: list[float]) -> dict[str, float | None]:
     }
 
 
+def per_bar(rows: list[tuple[datetime, float | None]]) -> dict[int, float]:
+    """The rewards summed per 5-minute bar (keyed by the bar's number since the epoch); a row
+    without a reward (pending) is in no bar."""
+    bars: dict[int, float] = {}
+    for at, reward in rows:
+        if reward is not None:
+            bar = int(at.timestamp()) // 300
+            bars[bar] = bars.get(bar, 0.0) + reward
+    return bars
+
+
 @dataclass(frozen=True)
 class Paired:
     common_bars: int
@@ -162,15 +173,6 @@ def paired(
     rows_a: list[tuple[datetime, float | None]], rows_b: list[tuple[datetime, float | None]]
 ) -> Paired:
     """The A/B comparison of docs/DEFINITIONS.md#model-ab with dicts and scipy's t-test."""
-
-    def per_bar(rows: list[tuple[datetime, float | None]]) -> dict[int, float]:
-        bars: dict[int, float] = {}
-        for at, reward in rows:
-            if reward is not None:
-                bar = int(at.timestamp()) // 300
-                bars[bar] = bars.get(bar, 0.0) + reward
-        return bars
-
     a, b = per_bar(rows_a), per_bar(rows_b)
     d = [a[bar] - b[bar] for bar in sorted(a.keys() & b.keys())]
     n = len(d)

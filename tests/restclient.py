@@ -68,6 +68,25 @@ class Rest:
     def get(self, path: str, **headers: str) -> Reply:
         return self.request(path, headers={k.replace("_", "-"): v for k, v in headers.items()})
 
+    def asset(self, path: str, content_type: str) -> Reply:
+        """GET a static page or asset, checked: 200, ``content_type``, a body of the declared
+        length, ``no-cache``, no gRPC headers; its ETag gets 304 without a body, another ETag the
+        body again. Returns the first reply."""
+        reply = self.get(path)
+        assert reply.status == 200, reply.body[:200]
+        assert reply.headers["content-type"] == content_type
+        assert int(reply.headers["content-length"]) == len(reply.body) > 0
+        assert reply.headers["cache-control"] == "no-cache"
+        assert reply.headers["etag"].startswith('"')
+        assert not [h for h in reply.headers if h.startswith("grpc-") or h == "x-not-modified"]
+        again = self.get(path, if_none_match=reply.headers["etag"])
+        assert (again.status, again.body) == (304, b"")
+        assert again.headers["etag"] == reply.headers["etag"]
+        assert not [h for h in again.headers if h.startswith("grpc-") or h == "x-not-modified"]
+        other = self.get(path, if_none_match='"something-else"')
+        assert (other.status, other.body) == (200, reply.body)
+        return reply
+
 
 def _keys(value: Any) -> list[str]:
     """Every key of every object in a JSON document."""

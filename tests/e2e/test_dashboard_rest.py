@@ -1,38 +1,12 @@
-"""The desk view over plain HTTP through the real Envoy: the page and its assets as HTTP bodies,
-their content types, ETags and 304."""
+"""The desk view over plain HTTP through the real Envoy: the compiled script, the page's origins,
+the 404 and the page weight (content types, ETags and 304 of every asset: test_static_rest.py)."""
 
 from __future__ import annotations
 
 import gzip
 
-import pytest
-
 from restclient import Rest
 from server.api.docs import load
-
-PAGES = {
-    "/dashboard": "text/html; charset=utf-8",
-    "/dashboard/dashboard.js": "text/javascript; charset=utf-8",
-    "/dashboard/dashboard.css": "text/css; charset=utf-8",
-    "/dashboard/uPlot.iife.min.js": "text/javascript; charset=utf-8",
-    "/dashboard/uPlot.min.css": "text/css; charset=utf-8",
-    "/dashboard/favicon-32x32.png": "image/png",
-}
-
-
-@pytest.mark.parametrize(("path", "content_type"), PAGES.items())
-def test_body_content_type_etag_and_304(rest: Rest, path: str, content_type: str) -> None:
-    reply = rest.get(path)
-    assert reply.status == 200, reply.body[:200]
-    assert reply.headers["content-type"] == content_type
-    assert int(reply.headers["content-length"]) == len(reply.body) > 0
-    assert reply.headers["cache-control"] == "no-cache"
-    assert not [h for h in reply.headers if h.startswith("grpc-") or h == "x-not-modified"]
-    again = rest.get(path, if_none_match=reply.headers["etag"])
-    assert (again.status, again.body) == (304, b"")
-    assert again.headers["etag"] == reply.headers["etag"]
-    other = rest.get(path, if_none_match='"something-else"')
-    assert (other.status, other.body) == (200, reply.body)
 
 
 def test_the_served_script_is_the_compiled_one(rest: Rest) -> None:

@@ -4,7 +4,6 @@ reads (docs/DEFINITIONS.md#risk-metrics, #confidence-calibration, #model-ab)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import numpy as np
 import pytest
@@ -35,16 +34,8 @@ def pair(rows: Rows) -> Rows:
     return rows
 
 
-def _ok(rest: Rest, path: str) -> Any:
-    reply = rest.get(path)
-    assert reply.status == 200, reply.body
-    body = reply.json()
-    assert body["success"] is True
-    return body["data"]
-
-
 def test_ab_json(pair: Rows, rest: Rest) -> None:
-    body = _ok(rest, f"/api/performance/ab?model_a=worse&model_b=better&{WHEN}")
+    body = rest.get(f"/api/performance/ab?model_a=worse&model_b=better&{WHEN}").data()
     assert body["verdict"] == "model_b"
     assert (body["window"], body["end_time"]) == ("7d", "2026-03-02T12:00:00Z")
     assert body["common_bars"] == 40
@@ -62,7 +53,7 @@ def test_ab_json(pair: Rows, rest: Rest) -> None:
 
 
 def test_absent_values_are_left_out_not_null(pair: Rows, rest: Rest) -> None:
-    body = _ok(rest, f"/api/performance/ab?model_a=better&model_b=quiet&window=24h&{WHEN}")
+    body = rest.get(f"/api/performance/ab?model_a=better&model_b=quiet&window=24h&{WHEN}").data()
     assert (body["common_bars"], body["verdict"]) == (0, "insufficient_data")
     for key in ("mean_difference", "difference_ci95", "p_value"):
         assert key not in body, key
@@ -73,7 +64,7 @@ def test_absent_values_are_left_out_not_null(pair: Rows, rest: Rest) -> None:
 
 
 def test_calibration_json(pair: Rows, rest: Rest) -> None:
-    body = _ok(rest, f"/api/predictions/accuracy?model_id=better&window=1h&{WHEN}")
+    body = rest.get(f"/api/predictions/accuracy?model_id=better&window=1h&{WHEN}").data()
     calibration = body["calibration"]
     # 12 predictions in the hour, the last one pending (no bar after it).
     assert (calibration["count"], calibration["excluded"]) == (11, 0)
@@ -88,7 +79,7 @@ def test_calibration_json(pair: Rows, rest: Rest) -> None:
 
 def test_calibration_without_resolved_predictions(rows: Rows, rest: Rest) -> None:
     rows.inference("fresh", END - timedelta(minutes=2), "LONG", confidence=0.9)
-    body = _ok(rest, f"/api/predictions/accuracy?model_id=fresh&window=1h&{WHEN}")
+    body = rest.get(f"/api/predictions/accuracy?model_id=fresh&window=1h&{WHEN}").data()
     assert body["calibration"] == {"count": 0, "excluded": 0, "reliability": []}
 
 

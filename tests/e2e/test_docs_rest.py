@@ -1,34 +1,12 @@
-"""The documentation pages through the real Envoy: HTTP bodies, content types, ETags and 304."""
+"""The documentation pages through the real Envoy: the bundles, the document, the 404 and the
+directory (content types, ETags and 304 of every page: test_static_rest.py)."""
 
 from __future__ import annotations
 
 import json
 
-import pytest
-
 from restclient import Rest
 from server.api.docs import load
-
-PAGES = {
-    "/openapi.json": "application/json",
-    "/docs": "text/html; charset=utf-8",
-    "/redoc": "text/html; charset=utf-8",
-    "/docs/swagger-ui-bundle.js": "text/javascript; charset=utf-8",
-    "/docs/swagger-ui.css": "text/css; charset=utf-8",
-    "/docs/redoc.standalone.js": "text/javascript; charset=utf-8",
-    "/docs/favicon-32x32.png": "image/png",
-}
-
-
-@pytest.mark.parametrize(("path", "content_type"), PAGES.items())
-def test_body_and_content_type_pass_through(rest: Rest, path: str, content_type: str) -> None:
-    reply = rest.get(path)
-    assert reply.status == 200, reply.body[:200]
-    assert reply.headers["content-type"] == content_type
-    assert int(reply.headers["content-length"]) == len(reply.body) > 0
-    assert reply.headers["cache-control"] == "no-cache"
-    assert reply.headers["etag"].startswith('"')
-    assert not [h for h in reply.headers if h.startswith("grpc-") or h == "x-not-modified"]
 
 
 def test_the_bundles_pass_envoys_buffer_limit(rest: Rest) -> None:
@@ -40,18 +18,6 @@ def test_the_bundles_pass_envoys_buffer_limit(rest: Rest) -> None:
 def test_the_document_is_json(rest: Rest) -> None:
     doc = json.loads(rest.get("/openapi.json").body)
     assert doc["openapi"] == "3.1.0"
-
-
-def test_if_none_match_gets_304_without_a_body(rest: Rest) -> None:
-    first = rest.get("/docs/swagger-ui-bundle.js")
-    again = rest.get("/docs/swagger-ui-bundle.js", if_none_match=first.headers["etag"])
-    assert again.status == 304
-    assert again.body == b""
-    assert again.headers["etag"] == first.headers["etag"]
-    assert "x-not-modified" not in again.headers
-    other = rest.get("/docs/swagger-ui-bundle.js", if_none_match='"something-else"')
-    assert other.status == 200
-    assert other.body == first.body
 
 
 def test_unknown_asset_is_a_json_404(rest: Rest) -> None:

@@ -5,7 +5,6 @@ dashboard reads, the errors, the health warning and the /metrics gauge
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import pytest
 
@@ -23,16 +22,8 @@ def when(demo: datetime) -> str:
     return demo.isoformat().replace("+00:00", "Z")
 
 
-def _ok(rest: Rest, path: str) -> Any:
-    reply = rest.get(path)
-    assert reply.status == 200, reply.body
-    body = reply.json()
-    assert body["success"] is True
-    return body["data"]
-
-
 def test_the_timeline(rest: Rest, when: str) -> None:
-    data = _ok(rest, f"/api/models/{CANARIED}/versions?end_time={when}")
+    data = rest.get(f"/api/models/{CANARIED}/versions?end_time={when}").data()
     assert data["model_id"] == CANARIED
     assert data["current_version"] == "3.2.1"
     versions = data["versions"]
@@ -46,7 +37,7 @@ def test_the_timeline(rest: Rest, when: str) -> None:
 
 
 def test_a_worse_version_is_a_rollback(rest: Rest, when: str) -> None:
-    data = _ok(rest, f"/api/models/{WORSE}/versions/compare?end_time={when}")
+    data = rest.get(f"/api/models/{WORSE}/versions/compare?end_time={when}").data()
     assert (data["method"], data["verdict"]) == ("welch", "rollback")
     assert (data["baseline"]["version"], data["candidate"]["version"]) == ("1.0.2", "1.0.3")
     ci = data["difference_ci95"]
@@ -56,7 +47,7 @@ def test_a_worse_version_is_a_rollback(rest: Rest, when: str) -> None:
     assert isinstance(data["common_bars"], int)
     assert data["common_bars"] == 0
     # The warning in health, and the gauge.
-    health = _ok(rest, f"/api/health/model/{WORSE}?end_time={when}")
+    health = rest.get(f"/api/health/model/{WORSE}?end_time={when}").data()
     assert [i for i in health["issues"] if i.startswith("rollback: version 1.0.3")]
     # The scrape reads the shared evaluations, refreshed every few seconds.
     flags = (
@@ -71,7 +62,9 @@ def test_a_worse_version_is_a_rollback(rest: Rest, when: str) -> None:
 
 
 def test_a_canary_is_paired(rest: Rest, when: str) -> None:
-    data = _ok(rest, f"/api/models/{CANARIED}/versions/compare?candidate=3.3.0&end_time={when}")
+    data = rest.get(
+        f"/api/models/{CANARIED}/versions/compare?candidate=3.3.0&end_time={when}"
+    ).data()
     assert data["method"] == "paired"
     assert data["baseline"]["version"] == "3.2.1"
     assert data["common_bars"] >= 30
@@ -80,7 +73,7 @@ def test_a_canary_is_paired(rest: Rest, when: str) -> None:
 
 
 def test_one_version(rest: Rest, when: str) -> None:
-    data = _ok(rest, f"/api/models/a2c_conservative_v1.4/versions/compare?end_time={when}")
+    data = rest.get(f"/api/models/a2c_conservative_v1.4/versions/compare?end_time={when}").data()
     assert data["verdict"] == "insufficient_data"
     assert "baseline" not in data
     assert "p_value" not in data

@@ -69,27 +69,23 @@ metrics:
   - name: exact_raw
     aggregate: count
     where: [{field: action_raw, op: "==", value: 0.25}]
-  - name: none_mean
-    aggregate: mean
-    of: reward
-    where: [{field: confidence, op: ">", value: 1}]
-  - name: none_sum
-    aggregate: sum
-    of: reward
-    where: [{field: confidence, op: ">", value: 1}]
-  - name: none_std
-    aggregate: std
-    of: reward
-    where: [{field: confidence, op: ">", value: 1}]
-  - name: none_win_rate
-    aggregate: win_rate
-    of: reward
-    where: [{field: confidence, op: ">", value: 1}]
-  - name: none_quantile
-    aggregate: quantile
-    of: latency_ms
-    q: 0.5
-    where: [{field: confidence, op: ">", value: 1}]
+"""
+
+#: Each aggregate over a filter no row matches (confidence is at most 1): the rest of its
+#: definition, and its value then (None: absent).
+NO_MATCH: dict[str, tuple[str, float | None]] = {
+    "mean": ("of: reward", None),
+    "sum": ("of: reward", 0.0),
+    "std": ("of: reward", None),
+    "win_rate": ("of: reward", 0.0),
+    "quantile": ("of: latency_ms, q: 0.5", None),
+}
+FILE += "".join(
+    f"  - {{name: none_{aggregate}, aggregate: {aggregate}, {fields},"
+    ' where: [{field: confidence, op: ">", value: 1}]}\n'
+    for aggregate, (fields, _) in NO_MATCH.items()
+)
+FILE += """\
   - name: warned_win_rate
     aggregate: win_rate
     of: reward
@@ -202,11 +198,7 @@ class Written:
                 int(small.sum()),
             ),
             "exact_raw": (float(exact.sum()), int(exact.sum())),
-            "none_mean": (None, 0),
-            "none_sum": (0.0, 0),
-            "none_std": (None, 0),
-            "none_win_rate": (0.0, 0),
-            "none_quantile": (None, 0),
+            **{f"none_{aggregate}": (value, 0) for aggregate, (_, value) in NO_MATCH.items()},
             "warned_win_rate": (win_rate(values(r, everything)), N),
         }
 

@@ -14,7 +14,7 @@ from typing import Any
 import grpc
 import numpy as np
 import pytest
-from reference import paired
+from reference import paired, per_bar
 from scipy import stats
 
 from mlanalytics.v1 import health_service_pb2 as hpb
@@ -36,15 +36,6 @@ def versions(channel: grpc.Channel) -> Any:
 @pytest.fixture(scope="module")
 def health(channel: grpc.Channel) -> Any:
     return health_service_pb2_grpc.HealthServiceStub(channel)
-
-
-def per_bar(rewards: Rewards) -> dict[int, float]:
-    bars: dict[int, float] = {}
-    for at, reward in rewards:
-        if reward is not None:
-            bar = int(at.timestamp()) // 300
-            bars[bar] = bars.get(bar, 0.0) + reward
-    return bars
 
 
 def write(rows: Rows, model_id: str, version: str, rewards: Rewards) -> None:

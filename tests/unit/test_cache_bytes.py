@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from conftest import Clock
 from server.cache import MISSING, ResponseCache
 
@@ -53,19 +55,41 @@ class TestBytesBound:
         assert (len(cache), cache.bytes) == (0, 0)
 
 
+@pytest.fixture
+def aging() -> tuple[Clock, ResponseCache[str]]:
+    """A cache on a test clock holding "k" = "old" from time 0: fresh for 2 s, then stale for 1."""
+    clock = Clock()
+    cache: ResponseCache[str] = ResponseCache(ttl=2, stale=1, clock=clock)
+    cache.get("k", lambda: "old")
+    return clock, cache
+
+
 class TestPeek:
-    def test_missing_unknown_and_fresh(self) -> None:
+    def test_unknown_is_missing(self) -> None:
         cache: ResponseCache[str] = ResponseCache(ttl=10)
         assert cache.peek("k") is MISSING
-        cache.get("k", lambda: "v")
-        assert cache.peek("k") == "v"
 
-    def test_stale_is_served_only_while_another_caller_refreshes(self) -> None:
-        clock = Clock()
-        cache: ResponseCache[str] = ResponseCache(ttl=2, stale=1, clock=clock)
-        cache.get("k", lambda: "old")
+    @pytest.mark.parametrize(
+        ("now", "peeked"),
+        [
+            pytest.param(1.5, "old", id="fresh"),
+            # Stale and nobody refreshing: the caller must compute it.
+            pytest.param(2.5, MISSING, id="stale"),
+            pytest.param(3.0, MISSING, id="expired"),
+        ],
+    )
+    def test_with_nobody_refreshing(
+        self, aging: tuple[Clock, ResponseCache[str]], now: float, peeked: object
+    ) -> None:
+        clock, cache = aging
+        clock.now = now
+        assert cache.peek("k") == peeked
+
+    def test_stale_is_served_while_another_caller_refreshes(
+        self, aging: tuple[Clock, ResponseCache[str]]
+    ) -> None:
+        clock, cache = aging
         clock.now = 2.5
-        assert cache.peek("k") is MISSING  # stale and nobody refreshing: the caller must
         refreshing, release = threading.Event(), threading.Event()
 
         def refresh() -> str:
@@ -80,10 +104,3 @@ class TestPeek:
         release.set()
         refresher.join(5)
         assert cache.peek("k") == "new"
-
-    def test_expired_is_missing(self) -> None:
-        clock = Clock()
-        cache: ResponseCache[str] = ResponseCache(ttl=2, stale=1, clock=clock)
-        cache.get("k", lambda: "v")
-        clock.now = 3.0
-        assert cache.peek("k") is MISSING

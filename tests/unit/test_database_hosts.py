@@ -11,6 +11,20 @@ from devstack.processes import SERVER_COMMAND
 from server.config import ConfigError, Settings
 from server.db import conninfo, multi_host_options
 
+# The three messages of a bad host or port list, in full; each case fills in its values.
+COUNTS = (
+    "POSTGRES_PORT lists {} for {} in POSTGRES_HOST: give one port for every host, or one per"
+    " host in the same order"
+)
+HOSTS = (
+    "POSTGRES_HOST must be a host name, address or socket directory, or a comma-separated list"
+    " of them, got {}"
+)
+PORTS = (
+    "POSTGRES_PORT must be an integer in 1..65535, or a comma-separated list of them (one per"
+    " POSTGRES_HOST), got {}"
+)
+
 
 class TestHostLists:
     def test_one_host_is_as_before(self) -> None:
@@ -55,34 +69,16 @@ class TestHostLists:
         [
             (
                 {"POSTGRES_HOST": "a,b,c", "POSTGRES_PORT": "5432,5433"},
-                "POSTGRES_PORT lists 2 ports for 3 hosts in POSTGRES_HOST: give one port for"
-                " every host, or one per host in the same order",
+                COUNTS.format("2 ports", "3 hosts"),
             ),
             (
                 {"POSTGRES_HOST": "a", "POSTGRES_PORT": "5432,5433"},
-                "POSTGRES_PORT lists 2 ports for 1 host in POSTGRES_HOST: give one port for"
-                " every host, or one per host in the same order",
+                COUNTS.format("2 ports", "1 host"),
             ),
-            (
-                {"POSTGRES_HOST": "a,,b"},
-                "POSTGRES_HOST must be a host name, address or socket directory, or a"
-                " comma-separated list of them, got 'a,,b'",
-            ),
-            (
-                {"POSTGRES_HOST": "a,b c"},
-                "POSTGRES_HOST must be a host name, address or socket directory, or a"
-                " comma-separated list of them, got 'a,b c'",
-            ),
-            (
-                {"POSTGRES_HOST": "a,b", "POSTGRES_PORT": "5432,"},
-                "POSTGRES_PORT must be an integer in 1..65535, or a comma-separated list of them"
-                " (one per POSTGRES_HOST), got '5432,'",
-            ),
-            (
-                {"POSTGRES_HOST": "a,b", "POSTGRES_PORT": "5432,70000"},
-                "POSTGRES_PORT must be an integer in 1..65535, or a comma-separated list of them"
-                " (one per POSTGRES_HOST), got '5432,70000'",
-            ),
+            ({"POSTGRES_HOST": "a,,b"}, HOSTS.format("'a,,b'")),
+            ({"POSTGRES_HOST": "a,b c"}, HOSTS.format("'a,b c'")),
+            ({"POSTGRES_HOST": "a,b", "POSTGRES_PORT": "5432,"}, PORTS.format("'5432,'")),
+            ({"POSTGRES_HOST": "a,b", "POSTGRES_PORT": "5432,70000"}, PORTS.format("'5432,70000'")),
         ],
     )
     def test_bad_lists_say_what_is_wrong_in_one_line(
@@ -95,8 +91,7 @@ class TestHostLists:
     def test_a_bad_list_stops_the_start_with_one_line(self) -> None:
         result = refused_start(SERVER_COMMAND, POSTGRES_HOST="a,b,c", POSTGRES_PORT="1,2")
         assert result.stderr.strip().splitlines() == [
-            "configuration error: POSTGRES_PORT lists 2 ports for 3 hosts in POSTGRES_HOST: give"
-            " one port for every host, or one per host in the same order"
+            "configuration error: " + COUNTS.format("2 ports", "3 hosts")
         ]
 
 
