@@ -137,7 +137,7 @@ class DataDrift:
     Attributes
     ----------
     features : tuple of FeatureDrift
-        One entry per feature, in the input mapping's order.
+        One entry per feature, in the input mapping's order (none without `detail`).
     checked : int
         Number of features with enough data on both sides.
     data_drift_score : float
@@ -326,6 +326,20 @@ def _kstwo_sf(d: float, n: int) -> float:
         total = 2.0 * float(np.sum(stats.binom.pmf(v, n, p) * (d / p)))
         return min(max(total, 0.0), 1.0)
     return float(stats.kstwo.sf(d, n))
+
+
+def _ks_statistic(
+    recent: NDArray[np.float64], baseline: NDArray[np.float64], scratch: _Scratch
+) -> float:
+    """The KS statistic of two sorted samples exactly as `_ks_and_distance` gives it: up to
+    _KS_EXACT_MAX_N values a side, rounded as scipy's exact method rounds it (to the nearest
+    multiple of 1 / lcm(n1, n2)), without computing the p-value."""
+    statistic, _ = _ks_and_wasserstein(recent, baseline, scratch)
+    n1, n2 = recent.size, baseline.size
+    if max(n1, n2) > _KS_EXACT_MAX_N:
+        return statistic
+    lcm = (n1 // math.gcd(n1, n2)) * n2
+    return int(np.round(statistic * lcm)) * 1.0 / lcm
 
 
 def _ks_and_distance(
@@ -584,6 +598,8 @@ def data_drift(
     baseline: Mapping[str, ArrayLike],
     warning_threshold: float = DEFAULT_WARNING_THRESHOLD,
     min_samples: int = MIN_SAMPLES,
+    *,
+    detail: bool = True,
 ) -> DataDrift:
     r"""Drift of every feature and the overall data drift score.
 
@@ -602,6 +618,10 @@ def data_drift(
         A feature drifts when its KS statistic exceeds it.
     min_samples : int, default 10
         Minimum values on each side for a feature to be checked.
+    detail : bool, default True
+        False: the score alone (`features` empty; `checked`, the scores and `features_drifted`
+        the same to the bit), without the p-values, PSI and distances that cost most of a call:
+        for a check that reads the status only.
 
     Raises
     ------
@@ -615,24 +635,34 @@ def data_drift(
     warning_threshold = check_fraction(warning_threshold, "warning_threshold")
     min_samples = check_positive_int(min_samples, "min_samples")
     scratch = _Scratch()
-    features = tuple(
-        _feature_drift(
-            name,
-            recent[name],
-            baseline[name],
-            warning_threshold=warning_threshold,
-            min_samples=min_samples,
-            scratch=scratch,
+    if detail:
+        features = tuple(
+            _feature_drift(
+                name,
+                recent[name],
+                baseline[name],
+                warning_threshold=warning_threshold,
+                min_samples=min_samples,
+                scratch=scratch,
+            )
+            for name in recent
         )
-        for name in recent
-    )
-    scores = [f.ks_statistic for f in features if f.checked]
+        statistics = {f.feature: f.ks_statistic for f in features if f.checked}
+    else:
+        features = ()
+        statistics = {}
+        for name in recent:
+            r = _sorted_finite(recent[name], "recent", scratch)
+            b = _sorted_finite(baseline[name], "baseline", scratch)
+            if _skip_reason(r.size, b.size, min_samples) is None:
+                statistics[name] = _ks_statistic(r, b, scratch)
+    scores = list(statistics.values())
     return DataDrift(
         features=features,
         checked=len(scores),
         data_drift_score=math.fsum(scores) / len(scores) if scores else 0.0,
         max_feature_drift=max(scores, default=0.0),
-        features_drifted=tuple(f.feature for f in features if f.drifted),
+        features_drifted=tuple(name for name, d in statistics.items() if d > warning_threshold),
     )
 
 

@@ -120,9 +120,12 @@ def drift_reports(
     thresholds: DriftThresholds,
     hold_band: float,
     calendar: MarketCalendar,
+    detail: bool = True,
 ) -> list[DriftReport]:
     """`drift_report` of every model of ``model_ids`` from one fetch (models without rows get
-    an ``unknown`` report, not ModelNotFound)."""
+    an ``unknown`` report, not ModelNotFound). Without ``detail`` the reports' ``data`` has no
+    per-feature entries, only the score and the drifted features (the same verdict, computed
+    without the p-values, PSI and distances): for a check that reads the status."""
     recent_start = calendar.trading_window_start(end, timedelta(hours=window_hours))
     baseline_start = calendar.trading_window_start(recent_start, timedelta(days=baseline_days))
     data = predictions_repo.fetch_window(
@@ -141,6 +144,7 @@ def drift_reports(
             {name: values[is_recent] for name, values in predictions.features.items()},
             {name: values[~is_recent] for name, values in predictions.features.items()},
             warning_threshold=thresholds.warning,
+            detail=detail,
         )
         concept = _concept(recent, baseline)
         unknown = _unknown_reason(recent, baseline, features)

@@ -231,6 +231,7 @@ def with_drift(
         thresholds=rules.drift.thresholds,
         hold_band=rules.drift.hold_band,
         calendar=rules.calendar,
+        detail=False,
     )
     return [
         replace(m, assessment=with_critical_drift(m.assessment, r.data.features_drifted))

@@ -343,6 +343,51 @@ class TestDataDrift:
     def test_mismatched_features(self) -> None:
         with pytest.raises(ValueError, match=r"unmatched: \['b', 'c'\]"):
             data_drift({"a": [1.0], "b": [1.0]}, {"a": [1.0], "c": [1.0]})
+        with pytest.raises(ValueError, match=r"unmatched: \['b'\]"):
+            data_drift({"a": [1.0], "b": [1.0]}, {"a": [1.0]}, detail=False)
+
+    @given(a=samples_or_empty, b=samples_or_empty, c=samples, d=samples)
+    def test_the_score_alone_is_the_detailed_ones_to_the_bit(
+        self,
+        a: NDArray[np.float64],
+        b: NDArray[np.float64],
+        c: NDArray[np.float64],
+        d: NDArray[np.float64],
+    ) -> None:
+        recent, baseline = {"x": a, "y": c, "z": a}, {"x": b, "y": d, "z": d}
+        self.assert_same_score(recent, baseline, min_samples=1)
+        self.assert_same_score(recent, baseline, warning_threshold=0.0)
+
+    @pytest.mark.parametrize(
+        ("n_recent", "n_baseline", "decimals"),
+        [(7, 7, None), (288, 2016, 1), (288, 2016, None), (500, 12_000, 2), (12_000, 15_000, None)],
+    )
+    def test_the_score_alone_on_larger_samples(
+        self, n_recent: int, n_baseline: int, decimals: int | None
+    ) -> None:
+        # The exact p-value's sizes (scipy rounds the statistic to 1 / lcm there), and beyond.
+        recent = {name: normal(k, n_recent, 0.02 * k, decimals) for k, name in enumerate(FEATURES)}
+        baseline = {
+            name: normal(50 + k, n_baseline, 0, decimals) for k, name in enumerate(FEATURES)
+        }
+        self.assert_same_score(recent, baseline)
+
+    @staticmethod
+    def assert_same_score(
+        recent: dict[str, NDArray[np.float64]],
+        baseline: dict[str, NDArray[np.float64]],
+        warning_threshold: float = 0.15,
+        min_samples: int = 10,
+    ) -> None:
+        full = data_drift(recent, baseline, warning_threshold, min_samples)
+        alone = data_drift(recent, baseline, warning_threshold, min_samples, detail=False)
+        assert alone.features == ()
+        assert (alone.checked, alone.data_drift_score, alone.max_feature_drift) == (
+            full.checked,
+            full.data_drift_score,
+            full.max_feature_drift,
+        )
+        assert alone.features_drifted == full.features_drifted
 
 
 class TestConceptDrift:
