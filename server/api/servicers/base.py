@@ -13,6 +13,7 @@ from psycopg_pool import ConnectionPool
 from server.api.validation import Params, checked
 from server.config import Settings
 from server.db import Connection, connection
+from server.domain import TimeRange
 from server.evaluations import Evaluations
 from server.reports import windows
 from server.streams import Hub
@@ -57,9 +58,18 @@ class DataServicer:
         """The parameters of ``request``, every one valid, windows on the trading-day clock."""
         return checked(request, calendar=self._settings.market_calendar)
 
+    def _read_model_window(
+        self,
+        request: Message,
+        report: Callable[Concatenate[Connection, str, TimeRange, P], R],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R:
+        """``report(connection, model_id, window, *args, **kwargs)`` for the model and window a
+        request names by its model_id, window and end_time (every parameter valid)."""
+        params = self._checked(request)
+        return self._read(report, params.text("model_id"), params.window(), *args, **kwargs)
+
     def _model_window(self, request: Message) -> windows.ModelWindow:
         """The window of one model a request names by its model_id, window and end_time."""
-        params = self._checked(request)
-        return self._read(
-            windows.model_window, params.text("model_id"), params.window(), self._settings.hold_band
-        )
+        return self._read_model_window(request, windows.model_window, self._settings.hold_band)

@@ -53,11 +53,9 @@ class MetricsServicer(DataServicer, metrics_service_pb2_grpc.MetricsServiceServi
     def GetModelMetrics(
         self, request: pb.GetModelMetricsRequest, context: grpc.ServicerContext
     ) -> pb.GetModelMetricsResponse:
-        params = self._checked(request)
-        overview = self._read(
+        overview = self._read_model_window(
+            request,
             windows.model_overview,
-            params.text("model_id"),
-            params.window(),
             self._settings.hold_band,
             self._settings.drift_thresholds,
             window_hours=DRIFT_WINDOW_HOURS,
@@ -115,12 +113,8 @@ class MetricsServicer(DataServicer, metrics_service_pb2_grpc.MetricsServiceServi
     def GetCustomMetrics(
         self, request: pb.GetCustomMetricsRequest, context: grpc.ServicerContext
     ) -> pb.GetCustomMetricsResponse:
-        params = self._checked(request)
-        result = self._read(
-            custom.custom_window,
-            params.text("model_id"),
-            params.window(),
-            self._settings.custom_metrics,
+        result = self._read_model_window(
+            request, custom.custom_window, self._settings.custom_metrics
         )
         return envelope(pb.GetCustomMetricsResponse, metrics.custom_metrics(result))
 
