@@ -163,19 +163,16 @@ def drift_window(side: DriftSide) -> common_pb2.DriftWindow:
 
 def feature_drift(feature: FeatureDrift) -> common_pb2.FeatureDrift:
     """A feature's drift; its statistics are absent when it was skipped."""
+    counted: dict[str, Any] = {
+        "feature": feature.feature,
+        "recent_count": feature.recent_count,
+        "baseline_count": feature.baseline_count,
+    }
     if not feature.checked:
-        return common_pb2.FeatureDrift(
-            feature=feature.feature,
-            status="skipped",
-            reason=feature.reason,
-            recent_count=feature.recent_count,
-            baseline_count=feature.baseline_count,
-        )
+        return common_pb2.FeatureDrift(**counted, status="skipped", reason=feature.reason)
     return common_pb2.FeatureDrift(
-        feature=feature.feature,
+        **counted,
         status="drifted" if feature.drifted else "stable",
-        recent_count=feature.recent_count,
-        baseline_count=feature.baseline_count,
         drift_score=feature.ks_statistic,
         ks_statistic=feature.ks_statistic,
         p_value=feature.p_value,
@@ -228,23 +225,15 @@ def market_state(market: MarketState) -> common_pb2.MarketState:
 
 
 def model_health(health: ModelHealth) -> common_pb2.ModelHealth:
+    """A model's health; what its predictions say is absent when it has made none."""
     verdict, activity = health.assessment, health.activity
-    window_start, market = timestamp(health.window.start), market_state(health.market)
     if activity is None:
         return common_pb2.ModelHealth(
-            model_id=health.model_id,
-            status=verdict.status,
-            health_score=verdict.health_score,
-            score_breakdown=common_pb2.HealthScoreBreakdown(),
-            issues=verdict.issues,
-            window_start=window_start,
-            market=market,
+            **_health_fields(health), score_breakdown=common_pb2.HealthScoreBreakdown()
         )
     return common_pb2.ModelHealth(
-        model_id=health.model_id,
+        **_health_fields(health),
         model_version=activity.model_version,
-        status=verdict.status,
-        health_score=verdict.health_score,
         score_breakdown=common_pb2.HealthScoreBreakdown(
             win_points=verdict.win_points,
             latency_points=verdict.latency_points,
@@ -256,7 +245,17 @@ def model_health(health: ModelHealth) -> common_pb2.ModelHealth:
         last_prediction=timestamp(activity.last_prediction),
         minutes_since_last=health.minutes_since_last,
         market_minutes_since_last=health.market_minutes_since_last,
-        issues=verdict.issues,
-        window_start=window_start,
-        market=market,
     )
+
+
+def _health_fields(health: ModelHealth) -> dict[str, Any]:
+    """What ModelHealth says of every model, whether or not it has made a prediction."""
+    verdict = health.assessment
+    return {
+        "model_id": health.model_id,
+        "status": verdict.status,
+        "health_score": verdict.health_score,
+        "issues": verdict.issues,
+        "window_start": timestamp(health.window.start),
+        "market": market_state(health.market),
+    }
