@@ -7,6 +7,7 @@ from typing import Any
 from analytics import ACTION_LABELS, Calibration, ClassificationReport, FeatureDrift
 from mlanalytics.v1 import common_pb2
 from server.api.convert import finite, timestamp
+from server.api.messages.fields import window_fields
 from server.reports.drift import DriftReport, DriftSide
 from server.reports.health import MarketState, ModelHealth
 from server.reports.windows import Analysis, ModelWindow
@@ -108,9 +109,7 @@ def _window_fields(model: ModelWindow) -> dict[str, Any]:
     """The fields that say which model and window a message is about."""
     return {
         "model_id": model.model_id,
-        "window": model.window.name,
-        "start_time": timestamp(model.window.start),
-        "end_time": timestamp(model.window.end),
+        **window_fields(model.window),
         "hold_band": model.hold_band,
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mlanalytics.v1 import performance_service_pb2 as pb
 from server.api.convert import finite, timestamp
 from server.api.messages.common import performance_metrics
+from server.api.messages.fields import window_fields
 from server.domain import TimeRange
 from server.reports.ab import ModelPair
 from server.reports.health import HourWinRate, Trends, VersionPerformance
@@ -47,9 +48,7 @@ def performance_comparison(
     window: TimeRange, versions: list[VersionPerformance]
 ) -> pb.PerformanceComparison:
     return pb.PerformanceComparison(
-        window=window.name,
-        start_time=timestamp(window.start),
-        end_time=timestamp(window.end),
+        **window_fields(window),
         total_models=len(versions),
         models=[
             pb.ModelComparison(
@@ -73,9 +72,7 @@ def model_ab_comparison(pair: ModelPair) -> pb.ModelAbComparison:
     comparison, interval = pair.comparison, pair.comparison.difference_ci95
     return pb.ModelAbComparison(
         verdict=comparison.verdict,
-        window=pair.window.name,
-        start_time=timestamp(pair.window.start),
-        end_time=timestamp(pair.window.end),
+        **window_fields(pair.window),
         hold_band=pair.hold_band,
         model_a=_ab_side(pair.model_a),
         model_b=_ab_side(pair.model_b),
