@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from analytics import ABComparison
+from analytics.versions import DifferenceTest
 from mlanalytics.v1 import performance_service_pb2 as pb
 from server.api.convert import finite, timestamp
 from server.api.messages.common import performance_metrics
@@ -69,24 +73,33 @@ def performance_comparison(
 
 
 def model_ab_comparison(pair: ModelPair) -> pb.ModelAbComparison:
-    comparison, interval = pair.comparison, pair.comparison.difference_ci95
+    comparison = pair.comparison
     return pb.ModelAbComparison(
-        verdict=comparison.verdict,
+        **difference_test_fields(comparison),
         **window_fields(pair.window),
         hold_band=pair.hold_band,
         model_a=_ab_side(pair.model_a),
         model_b=_ab_side(pair.model_b),
         common_bars=comparison.common_bars,
-        mean_difference=finite(comparison.mean_difference),
-        difference_ci95=(
+        min_common_bars=pair.min_common_bars,
+        significance_level=pair.significance_level,
+    )
+
+
+def difference_test_fields(test: ABComparison | DifferenceTest) -> dict[str, Any]:
+    """A test of a difference of mean rewards as its message's ``verdict``, ``mean_difference``,
+    ``difference_ci95`` and ``p_value``."""
+    interval = test.difference_ci95
+    return {
+        "verdict": test.verdict,
+        "mean_difference": finite(test.mean_difference),
+        "difference_ci95": (
             None
             if interval is None
             else pb.ConfidenceInterval(lower=interval.lower, upper=interval.upper)
         ),
-        p_value=finite(comparison.p_value),
-        min_common_bars=pair.min_common_bars,
-        significance_level=pair.significance_level,
-    )
+        "p_value": finite(test.p_value),
+    }
 
 
 def _ab_side(model: ModelWindow) -> pb.AbSide:
