@@ -1,10 +1,11 @@
-"""What every servicer is given, and what every data servicer shares: its settings and one way to
-run a report on a connection."""
+"""What every servicer is given, and what every data servicer shares: its settings, one way to
+run a report on a connection, and one way to read the time range a request names."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Concatenate, ParamSpec, TypeVar
 
 from google.protobuf.message import Message
@@ -73,3 +74,13 @@ class DataServicer:
     def _model_window(self, request: Message) -> windows.ModelWindow:
         """The window of one model a request names by its model_id, window and end_time."""
         return self._read_model_window(request, windows.model_window, self._settings.hold_band)
+
+
+def requested_range(params: Params, default_span: timedelta) -> TimeRange:
+    """A request's start_time to end_time; start_time defaults to ``default_span`` before
+    end_time on the trading-day clock, and is rejected when it is after end_time."""
+    end = params.end
+    start = params.instant("start_time") or params.calendar.trading_window_start(end, default_span)
+    if start > end:
+        params.reject("start_time", "must not be after end_time")
+    return TimeRange(start, end)
