@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from analytics import ABComparison
-from analytics.versions import DifferenceTest
 from mlanalytics.v1 import performance_service_pb2 as pb
 from server.api.convert import finite, timestamp
 from server.api.messages.common import performance_metrics
@@ -14,6 +12,28 @@ from server.domain import TimeRange
 from server.reports.ab import ModelPair
 from server.reports.health import HourWinRate, Trends, VersionPerformance
 from server.reports.windows import ModelWindow
+
+
+class _Interval(Protocol):
+    """The bounds of a confidence interval."""
+
+    @property
+    def lower(self) -> float: ...
+    @property
+    def upper(self) -> float: ...
+
+
+class _DifferenceTest(Protocol):
+    """A test of a difference of mean rewards: of two models (A/B) or of two versions."""
+
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def mean_difference(self) -> float | None: ...
+    @property
+    def difference_ci95(self) -> _Interval | None: ...
+    @property
+    def p_value(self) -> float | None: ...
 
 
 def performance_trends(trends: Trends) -> pb.PerformanceTrends:
@@ -86,7 +106,7 @@ def model_ab_comparison(pair: ModelPair) -> pb.ModelAbComparison:
     )
 
 
-def difference_test_fields(test: ABComparison | DifferenceTest) -> dict[str, Any]:
+def difference_test_fields(test: _DifferenceTest) -> dict[str, Any]:
     """A test of a difference of mean rewards as its message's ``verdict``, ``mean_difference``,
     ``difference_ci95`` and ``p_value``."""
     interval = test.difference_ci95
