@@ -1,1 +1,2 @@
-"""Reports as protobuf messages: one module per proto file, the only place messages are built."""
+"""Reports as protobuf messages: one module per proto file, the only place messages are built
+(``fields``: groups of fields that messages of several files name alike)."""

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from mlanalytics.v1 import anomaly_service_pb2 as pb
 from server.api.convert import finite, timestamp
+from server.api.messages.fields import window_fields
 from server.reports.anomalies import ModelAnomalies
 
 
 def model_anomalies(report: ModelAnomalies) -> pb.ModelAnomalies:
     return pb.ModelAnomalies(
         model_id=report.model_id,
-        window=report.window.name,
-        start_time=timestamp(report.window.start),
-        end_time=timestamp(report.window.end),
+        **window_fields(report.window),
         data_points=report.data_points,
         signals=list(report.signals),
         change_points=[

@@ -7,6 +7,7 @@ from typing import Any
 from analytics import ACTION_LABELS, Calibration, ClassificationReport, FeatureDrift
 from mlanalytics.v1 import common_pb2
 from server.api.convert import finite, timestamp
+from server.api.messages.fields import window_fields
 from server.reports.drift import DriftReport, DriftSide
 from server.reports.health import MarketState, ModelHealth
 from server.reports.windows import Analysis, ModelWindow
@@ -108,9 +109,7 @@ def _window_fields(model: ModelWindow) -> dict[str, Any]:
     """The fields that say which model and window a message is about."""
     return {
         "model_id": model.model_id,
-        "window": model.window.name,
-        "start_time": timestamp(model.window.start),
-        "end_time": timestamp(model.window.end),
+        **window_fields(model.window),
         "hold_band": model.hold_band,
     }
 
@@ -163,19 +162,16 @@ def drift_window(side: DriftSide) -> common_pb2.DriftWindow:
 
 def feature_drift(feature: FeatureDrift) -> common_pb2.FeatureDrift:
     """A feature's drift; its statistics are absent when it was skipped."""
+    counted: dict[str, Any] = {
+        "feature": feature.feature,
+        "recent_count": feature.recent_count,
+        "baseline_count": feature.baseline_count,
+    }
     if not feature.checked:
-        return common_pb2.FeatureDrift(
-            feature=feature.feature,
-            status="skipped",
-            reason=feature.reason,
-            recent_count=feature.recent_count,
-            baseline_count=feature.baseline_count,
-        )
+        return common_pb2.FeatureDrift(**counted, status="skipped", reason=feature.reason)
     return common_pb2.FeatureDrift(
-        feature=feature.feature,
+        **counted,
         status="drifted" if feature.drifted else "stable",
-        recent_count=feature.recent_count,
-        baseline_count=feature.baseline_count,
         drift_score=feature.ks_statistic,
         ks_statistic=feature.ks_statistic,
         p_value=feature.p_value,
@@ -228,23 +224,15 @@ def market_state(market: MarketState) -> common_pb2.MarketState:
 
 
 def model_health(health: ModelHealth) -> common_pb2.ModelHealth:
+    """A model's health; what its predictions say is absent when it has made none."""
     verdict, activity = health.assessment, health.activity
-    window_start, market = timestamp(health.window.start), market_state(health.market)
     if activity is None:
         return common_pb2.ModelHealth(
-            model_id=health.model_id,
-            status=verdict.status,
-            health_score=verdict.health_score,
-            score_breakdown=common_pb2.HealthScoreBreakdown(),
-            issues=verdict.issues,
-            window_start=window_start,
-            market=market,
+            **_health_fields(health), score_breakdown=common_pb2.HealthScoreBreakdown()
         )
     return common_pb2.ModelHealth(
-        model_id=health.model_id,
+        **_health_fields(health),
         model_version=activity.model_version,
-        status=verdict.status,
-        health_score=verdict.health_score,
         score_breakdown=common_pb2.HealthScoreBreakdown(
             win_points=verdict.win_points,
             latency_points=verdict.latency_points,
@@ -256,7 +244,17 @@ def model_health(health: ModelHealth) -> common_pb2.ModelHealth:
         last_prediction=timestamp(activity.last_prediction),
         minutes_since_last=health.minutes_since_last,
         market_minutes_since_last=health.market_minutes_since_last,
-        issues=verdict.issues,
-        window_start=window_start,
-        market=market,
     )
+
+
+def _health_fields(health: ModelHealth) -> dict[str, Any]:
+    """What ModelHealth says of every model, whether or not it has made a prediction."""
+    verdict = health.assessment
+    return {
+        "model_id": health.model_id,
+        "status": verdict.status,
+        "health_score": verdict.health_score,
+        "issues": verdict.issues,
+        "window_start": timestamp(health.window.start),
+        "market": market_state(health.market),
+    }

@@ -7,6 +7,7 @@ from datetime import timedelta
 from mlanalytics.v1 import metrics_service_pb2 as pb
 from server.api.convert import finite, timestamp
 from server.api.messages.common import accuracy_report, drift_report, rolling_metrics
+from server.api.messages.fields import window_fields
 from server.custom_metrics import CustomMetric
 from server.reports.custom import CustomWindow
 from server.reports.series import Series
@@ -71,9 +72,7 @@ def step_name(step: timedelta) -> str:
 def custom_metrics(result: CustomWindow) -> pb.CustomMetrics:
     return pb.CustomMetrics(
         model_id=result.model_id,
-        window=result.window.name,
-        start_time=timestamp(result.window.start),
-        end_time=timestamp(result.window.end),
+        **window_fields(result.window),
         data_points=result.data_points,
         metrics=[
             pb.CustomMetricValue(

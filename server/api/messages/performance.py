@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from mlanalytics.v1 import performance_service_pb2 as pb
 from server.api.convert import finite, timestamp
 from server.api.messages.common import performance_metrics
+from server.api.messages.fields import window_fields
 from server.domain import TimeRange
 from server.reports.ab import ModelPair
 from server.reports.health import HourWinRate, Trends, VersionPerformance
 from server.reports.windows import ModelWindow
+
+
+class _Interval(Protocol):
+    """The bounds of a confidence interval."""
+
+    @property
+    def lower(self) -> float: ...
+    @property
+    def upper(self) -> float: ...
+
+
+class _DifferenceTest(Protocol):
+    """A test of a difference of mean rewards: of two models (A/B) or of two versions."""
+
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def mean_difference(self) -> float | None: ...
+    @property
+    def difference_ci95(self) -> _Interval | None: ...
+    @property
+    def p_value(self) -> float | None: ...
 
 
 def performance_trends(trends: Trends) -> pb.PerformanceTrends:
@@ -47,9 +72,7 @@ def performance_comparison(
     window: TimeRange, versions: list[VersionPerformance]
 ) -> pb.PerformanceComparison:
     return pb.PerformanceComparison(
-        window=window.name,
-        start_time=timestamp(window.start),
-        end_time=timestamp(window.end),
+        **window_fields(window),
         total_models=len(versions),
         models=[
             pb.ModelComparison(
@@ -70,26 +93,33 @@ def performance_comparison(
 
 
 def model_ab_comparison(pair: ModelPair) -> pb.ModelAbComparison:
-    comparison, interval = pair.comparison, pair.comparison.difference_ci95
+    comparison = pair.comparison
     return pb.ModelAbComparison(
-        verdict=comparison.verdict,
-        window=pair.window.name,
-        start_time=timestamp(pair.window.start),
-        end_time=timestamp(pair.window.end),
+        **difference_test_fields(comparison),
+        **window_fields(pair.window),
         hold_band=pair.hold_band,
         model_a=_ab_side(pair.model_a),
         model_b=_ab_side(pair.model_b),
         common_bars=comparison.common_bars,
-        mean_difference=finite(comparison.mean_difference),
-        difference_ci95=(
+        min_common_bars=pair.min_common_bars,
+        significance_level=pair.significance_level,
+    )
+
+
+def difference_test_fields(test: _DifferenceTest) -> dict[str, Any]:
+    """A test of a difference of mean rewards as its message's ``verdict``, ``mean_difference``,
+    ``difference_ci95`` and ``p_value``."""
+    interval = test.difference_ci95
+    return {
+        "verdict": test.verdict,
+        "mean_difference": finite(test.mean_difference),
+        "difference_ci95": (
             None
             if interval is None
             else pb.ConfidenceInterval(lower=interval.lower, upper=interval.upper)
         ),
-        p_value=finite(comparison.p_value),
-        min_common_bars=pair.min_common_bars,
-        significance_level=pair.significance_level,
-    )
+        "p_value": finite(test.p_value),
+    }
 
 
 def _ab_side(model: ModelWindow) -> pb.AbSide:

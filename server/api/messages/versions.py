@@ -7,9 +7,9 @@ from datetime import datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from analytics import VersionSide
-from mlanalytics.v1 import performance_service_pb2 as performance_pb
 from mlanalytics.v1 import version_service_pb2 as pb
 from server.api.convert import finite, timestamp
+from server.api.messages.performance import difference_test_fields
 from server.reports.versions import VersionTimeline, VersionVerdict
 
 
@@ -36,8 +36,7 @@ def model_versions(timeline: VersionTimeline) -> pb.ModelVersions:
 
 
 def model_version_comparison(verdict: VersionVerdict) -> pb.ModelVersionComparison:
-    comparison, test = verdict.comparison, verdict.comparison.test
-    interval = test.difference_ci95
+    comparison = verdict.comparison
     baseline = None
     if verdict.baseline is not None and comparison.baseline is not None:
         baseline = _bars(verdict.baseline, comparison.baseline, verdict.baseline_first_seen)
@@ -47,16 +46,9 @@ def model_version_comparison(verdict: VersionVerdict) -> pb.ModelVersionComparis
         baseline=baseline,
         candidate=_bars(verdict.candidate, comparison.candidate, verdict.candidate_first_seen),
         common_bars=comparison.common_bars,
-        mean_difference=finite(test.mean_difference),
-        difference_ci95=(
-            None
-            if interval is None
-            else performance_pb.ConfidenceInterval(lower=interval.lower, upper=interval.upper)
-        ),
-        p_value=finite(test.p_value),
+        **difference_test_fields(comparison.test),
         min_bars=verdict.min_bars,
         significance_level=verdict.significance_level,
-        verdict=test.verdict,
         baseline_days=verdict.baseline_days,
         end_time=timestamp(verdict.end),
         baseline_start=_instant(verdict.baseline_start),

@@ -18,11 +18,7 @@ class AnomalyServicer(DataServicer, anomaly_service_pb2_grpc.AnomalyServiceServi
     def GetAnomalies(
         self, request: pb.GetAnomaliesRequest, context: grpc.ServicerContext
     ) -> pb.GetAnomaliesResponse:
-        params = self._checked(request)
-        report = self._read(
-            reports.model_anomalies,
-            params.text("model_id"),
-            params.window(),
-            self._settings.market_calendar,
+        report = self._read_model_window(
+            request, reports.model_anomalies, self._settings.market_calendar
         )
         return envelope(pb.GetAnomaliesResponse, model_anomalies(report))

@@ -9,6 +9,8 @@ the initial metadata carries ``x-not-modified``, which Envoy's response filter t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import grpc
 from google.api import httpbody_pb2
 from google.api.httpbody_pb2 import HttpBody
@@ -43,10 +45,7 @@ class DocsServicer(docs_service_pb2_grpc.DocsServiceServicer):
     def GetDocsAsset(
         self, request: pb.GetDocsAssetRequest, context: grpc.ServicerContext
     ) -> httpbody_pb2.HttpBody:
-        asset = self._docs.assets.get(request.asset)
-        if asset is None:
-            raise DocsAssetNotFound(request.asset, sorted(self._docs.assets))
-        return _send(asset, context)
+        return _send_asset(self._docs.assets, request.asset, DocsAssetNotFound, context)
 
     def GetDashboard(self, request: Message, context: grpc.ServicerContext) -> HttpBody:
         return _send(self._docs.dashboard, context)
@@ -54,10 +53,9 @@ class DocsServicer(docs_service_pb2_grpc.DocsServiceServicer):
     def GetDashboardAsset(
         self, request: pb.GetDashboardAssetRequest, context: grpc.ServicerContext
     ) -> httpbody_pb2.HttpBody:
-        asset = self._docs.dashboard_assets.get(request.asset)
-        if asset is None:
-            raise DashboardAssetNotFound(request.asset, sorted(self._docs.dashboard_assets))
-        return _send(asset, context)
+        return _send_asset(
+            self._docs.dashboard_assets, request.asset, DashboardAssetNotFound, context
+        )
 
 
 def _send(resource: Resource, context: grpc.ServicerContext) -> httpbody_pb2.HttpBody:
@@ -70,6 +68,19 @@ def _send(resource: Resource, context: grpc.ServicerContext) -> httpbody_pb2.Htt
         return httpbody_pb2.HttpBody(content_type=resource.content_type)
     context.send_initial_metadata(headers)
     return httpbody_pb2.HttpBody(content_type=resource.content_type, data=resource.body)
+
+
+def _send_asset(
+    assets: Mapping[str, Resource],
+    name: str,
+    not_found: type[DocsAssetNotFound],
+    context: grpc.ServicerContext,
+) -> httpbody_pb2.HttpBody:
+    """The asset ``name`` of ``assets``, or ``not_found`` naming the assets there are."""
+    asset = assets.get(name)
+    if asset is None:
+        raise not_found(name, sorted(assets))
+    return _send(asset, context)
 
 
 def _header(context: grpc.ServicerContext, name: str) -> str | None:

@@ -11,7 +11,7 @@ from mlanalytics.v1 import metrics_service_pb2_grpc
 from server.api.convert import envelope
 from server.api.messages import common, metrics
 from server.api.rules import DRIFT_BASELINE_DAYS, DRIFT_WINDOW_HOURS
-from server.api.servicers.base import DataServicer
+from server.api.servicers.base import DataServicer, requested_range
 from server.api.validation import window_length, window_range
 from server.reports import custom, series, windows
 
@@ -53,11 +53,9 @@ class MetricsServicer(DataServicer, metrics_service_pb2_grpc.MetricsServiceServi
     def GetModelMetrics(
         self, request: pb.GetModelMetricsRequest, context: grpc.ServicerContext
     ) -> pb.GetModelMetricsResponse:
-        params = self._checked(request)
-        overview = self._read(
+        overview = self._read_model_window(
+            request,
             windows.model_overview,
-            params.text("model_id"),
-            params.window(),
             self._settings.hold_band,
             self._settings.drift_thresholds,
             window_hours=DRIFT_WINDOW_HOURS,
@@ -80,15 +78,10 @@ class MetricsServicer(DataServicer, metrics_service_pb2_grpc.MetricsServiceServi
         ):
             names = [*series.ROLLING_METRICS, *(m.name for m in registry.metrics)]
             params.reject("metric", f"must be one of {', '.join(names)} (got {metric!r})")
-        end = params.end
         step = STEPS[params.text("step")]
-        start = params.instant("start_time") or params.calendar.trading_window_start(
-            end, SERIES_DEFAULT_SPAN
-        )
-        count = series.point_count(start, end, step)
-        if start > end:
-            params.reject("start_time", "must not be after end_time")
-        elif count > MAX_SERIES_POINTS:
+        span = requested_range(params, SERIES_DEFAULT_SPAN)
+        count = series.point_count(span.start, span.end, step)
+        if span.start <= span.end and count > MAX_SERIES_POINTS:
             params.reject(
                 "step",
                 f"gives {count} points from start_time to end_time; at most {MAX_SERIES_POINTS}"
@@ -103,8 +96,8 @@ class MetricsServicer(DataServicer, metrics_service_pb2_grpc.MetricsServiceServi
             window=window,
             length=window_length(window),
             step=step,
-            start=start,
-            end=end,
+            start=span.start,
+            end=span.end,
             calendar=params.calendar,
             hold_band=self._settings.hold_band,
             custom=definition,
@@ -115,12 +108,8 @@ class MetricsServicer(DataServicer, metrics_service_pb2_grpc.MetricsServiceServi
     def GetCustomMetrics(
         self, request: pb.GetCustomMetricsRequest, context: grpc.ServicerContext
     ) -> pb.GetCustomMetricsResponse:
-        params = self._checked(request)
-        result = self._read(
-            custom.custom_window,
-            params.text("model_id"),
-            params.window(),
-            self._settings.custom_metrics,
+        result = self._read_model_window(
+            request, custom.custom_window, self._settings.custom_metrics
         )
         return envelope(pb.GetCustomMetricsResponse, metrics.custom_metrics(result))
 

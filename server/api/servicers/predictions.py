@@ -10,8 +10,7 @@ from mlanalytics.v1 import prediction_service_pb2 as pb
 from mlanalytics.v1 import prediction_service_pb2_grpc
 from server.api.convert import envelope
 from server.api.messages import common, predictions
-from server.api.servicers.base import DataServicer
-from server.domain import TimeRange
+from server.api.servicers.base import DataServicer, requested_range
 from server.reports.predictions import history_page, recent_comparison
 
 #: start_time's default: end_time - 7 days (its option's default_text says so).
@@ -31,17 +30,12 @@ class PredictionServicer(DataServicer, prediction_service_pb2_grpc.PredictionSer
         self, request: pb.GetPredictionHistoryRequest, context: grpc.ServicerContext
     ) -> pb.GetPredictionHistoryResponse:
         params = self._params(request)
-        end = params.end
-        start = params.instant("start_time") or params.calendar.trading_window_start(
-            end, HISTORY_DEFAULT_SPAN
-        )
-        if start > end:
-            params.reject("start_time", "must not be after end_time")
+        span = requested_range(params, HISTORY_DEFAULT_SPAN)
         params.check()
         history = self._read(
             history_page,
             params.text("model_id"),
-            TimeRange(start, end),
+            span,
             page=params.integer("page"),
             page_size=params.integer("page_size"),
             hold_band=self._settings.hold_band,
