@@ -30,7 +30,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import grpc
 import psycopg
@@ -175,6 +175,16 @@ class ServerProcess:
         return self.process.wait()
 
 
+class ServerOptions(TypedDict, total=False):
+    """The keyword arguments of `spawn_server` (their defaults are there)."""
+
+    dsn: str | None
+    host: str
+    port: int
+    environment: Mapping[str, str] | None
+    quiet: bool
+
+
 def spawn_server(
     *,
     dsn: str | None = None,
@@ -183,7 +193,12 @@ def spawn_server(
     environment: Mapping[str, str] | None = None,
     quiet: bool = False,
 ) -> ServerProcess:
-    """Start ``python -m server`` and return at once (see `start_server`, which also waits)."""
+    """Start ``python -m server`` and return at once (`start_server` also waits).
+
+    It listens on ``host:port`` (port 0: a free one), against the database of ``dsn`` (else the
+    ``POSTGRES_*`` variables of the environment); ``environment`` adds or overrides variables.
+    ``quiet`` discards its log (stderr).
+    """
     port = port or free_port()
     env = {
         **os.environ,
@@ -205,22 +220,10 @@ def spawn_server(
     return ServerProcess(process, port)
 
 
-def start_server(
-    *,
-    dsn: str | None = None,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    environment: Mapping[str, str] | None = None,
-    quiet: bool = False,
-    timeout: float = 60.0,
-) -> ServerProcess:
-    """Start ``python -m server`` and return once it answers the gRPC health check.
-
-    It listens on ``host:port`` (port 0: a free one), against the database of ``dsn`` (else the
-    ``POSTGRES_*`` variables of the environment); ``environment`` adds or overrides variables.
-    ``quiet`` discards its log (stderr).
-    """
-    server = spawn_server(dsn=dsn, host=host, port=port, environment=environment, quiet=quiet)
+def start_server(*, timeout: float = 60.0, **options: Unpack[ServerOptions]) -> ServerProcess:
+    """Start ``python -m server`` (`spawn_server` with ``options``) and return once it answers the
+    gRPC health check, within ``timeout`` seconds."""
+    server = spawn_server(**options)
     try:
         wait_until_serving(server, timeout)
     except BaseException:

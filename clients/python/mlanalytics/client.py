@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Generator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar, Unpack
 
 import grpc
 from google.protobuf.message import Message
@@ -71,6 +71,15 @@ Event = TypeVar(
 RECONNECT_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
 #: The server sends a heartbeat at least every 15 s; a stream silent this long is dead.
 DEFAULT_IDLE_TIMEOUT_S = 45.0
+
+
+class WatchOptions(TypedDict, total=False):
+    """The keyword options of the watch methods; their defaults are those of ``_watch``."""
+
+    heartbeats: bool  # yield the heartbeats too (default: only the snapshots)
+    reconnect: bool  # reopen a broken or silent stream (default); False raises instead
+    idle_timeout: float  # seconds without a message before the stream counts as dead (45)
+    max_backoff: float  # the longest wait in seconds before reopening it (5)
 
 
 class _CallDetails(
@@ -182,11 +191,7 @@ class AnalyticsClient(Methods):
 
     def watch_model_health(
         self,
-        *,
-        heartbeats: bool = False,
-        reconnect: bool = True,
-        idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
-        max_backoff: float = 5.0,
+        **options: Unpack[WatchOptions],
     ) -> Generator[health_service_pb2.WatchModelHealthResponse, None, None]:
         """GET /api/health/models/watch: the model-health list now and on every change.
 
@@ -194,13 +199,7 @@ class AnalyticsClient(Methods):
         "heartbeat" ones too with ``heartbeats=True``). See :meth:`watch_drift` for the rest.
         """
         request = health_service_pb2.WatchModelHealthRequest()
-        return _watch(
-            lambda: self._health.WatchModelHealth(request),
-            heartbeats=heartbeats,
-            reconnect=reconnect,
-            idle_timeout=idle_timeout,
-            max_backoff=max_backoff,
-        )
+        return _watch(lambda: self._health.WatchModelHealth(request), **options)
 
     def watch_drift(
         self,
@@ -208,10 +207,7 @@ class AnalyticsClient(Methods):
         *,
         window_hours: int | None = None,
         baseline_days: int | None = None,
-        heartbeats: bool = False,
-        reconnect: bool = True,
-        idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
-        max_backoff: float = 5.0,
+        **options: Unpack[WatchOptions],
     ) -> Generator[drift_service_pb2.WatchDriftResponse, None, None]:
         """GET /api/drift/watch: one model's drift report now and whenever its status or its
         drifted features change.
@@ -227,13 +223,7 @@ class AnalyticsClient(Methods):
         request = drift_service_pb2.WatchDriftRequest(
             model_id=model_id, window_hours=window_hours, baseline_days=baseline_days
         )
-        return _watch(
-            lambda: self._drift.WatchDrift(request),
-            heartbeats=heartbeats,
-            reconnect=reconnect,
-            idle_timeout=idle_timeout,
-            max_backoff=max_backoff,
-        )
+        return _watch(lambda: self._drift.WatchDrift(request), **options)
 
 
 class _Watchdog:
@@ -264,10 +254,10 @@ class _Watchdog:
 def _watch(
     open_call: Callable[[], Any],
     *,
-    heartbeats: bool,
-    reconnect: bool,
-    idle_timeout: float,
-    max_backoff: float,
+    heartbeats: bool = False,
+    reconnect: bool = True,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
+    max_backoff: float = 5.0,
 ) -> Generator[Any, None, None]:
     """The messages of a watch, across reconnections, without repeating a snapshot."""
     delivered = ""  # revision of the last snapshot yielded

@@ -153,13 +153,20 @@ const confusionMatrixRow: Shape<ConfusionMatrixRow> = {
   actual_hold: "int32",
 };
 
-const performanceMetrics: Shape<PerformanceMetrics> = {
+/** The scores of the classification report, in both PerformanceMetrics and AccuracyReport. */
+const classificationScores: Shape<
+  Pick<PerformanceMetrics & AccuracyReport, "accuracy" | "precision" | "recall" | "f1_score" | "mse" | "mae">
+> = {
   accuracy: "double",
   precision: "double",
   recall: "double",
   f1_score: "double",
   mse: "double",
   mae: "double",
+};
+
+const performanceMetrics: Shape<PerformanceMetrics> = {
+  ...classificationScores,
   sharpe_ratio: "double",
   sortino_ratio: "double",
   profit_factor: maybe("double"),
@@ -213,12 +220,7 @@ export const accuracyReport: Shape<AccuracyReport> = {
   correct_predictions: "int32",
   incorrect_predictions: "int32",
   pending_predictions: "int32",
-  accuracy: "double",
-  precision: "double",
-  recall: "double",
-  f1_score: "double",
-  mse: "double",
-  mae: "double",
+  ...classificationScores,
   by_action: [actionBreakdown],
   confusion_matrix: [confusionMatrixRow],
   calibration: maybe<Shape<ConfidenceCalibration>>({
