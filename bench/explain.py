@@ -34,7 +34,6 @@ import psycopg
 
 from analytics import ALWAYS, DEFAULT_HOLD_BAND, FEATURES
 from bench.datasets import Dataset, ensure
-from bench.markdown import LEFT, RIGHT, markdown_table
 from server.db import Connection
 from server.domain import TimeRange
 from server.reports.windows import model_windows
@@ -351,65 +350,35 @@ def describe(conn: Connection, data: Dataset, repeat: int) -> str:
     )
 
 
-#: The columns that name the call, first in both tables.
-_CALL_COLUMNS = (("call", LEFT), ("models", RIGHT), ("window", LEFT))
-
-
-def _call_cells(case: Case) -> list[str]:
-    return [case.shape, str(case.models), case.window]
-
-
 def calls_table(results: list[Measured]) -> list[str]:
-    return markdown_table(
-        [
-            *_CALL_COLUMNS,
-            ("log rows read", RIGHT),
-            ("pages", RIGHT),
-            ("SQL ms", RIGHT),
-            ("call ms fastest", RIGHT),
-            ("median", RIGHT),
-        ],
-        (
-            [
-                *_call_cells(m.case),
-                f"{m.log_rows_read:,}",
-                f"{m.pages:,}",
-                f"{m.sql_ms:.1f}",
-                f"{m.fastest_ms:.1f}",
-                f"{m.median_ms:.1f}",
-            ]
-            for m in results
-        ),
-    )
+    lines = [
+        "| call | models | window | log rows read | pages | SQL ms | call ms fastest | median |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for m in results:
+        c = m.case
+        lines.append(
+            f"| {c.shape} | {c.models} | {c.window} | {m.log_rows_read:,} | {m.pages:,}"
+            f" | {m.sql_ms:.1f} | {m.fastest_ms:.1f} | {m.median_ms:.1f} |"
+        )
+    return lines
 
 
 def statements_table(results: list[Measured]) -> list[str]:
-    return markdown_table(
-        [
-            *_CALL_COLUMNS,
-            ("statement", LEFT),
-            ("rows out", RIGHT),
-            ("log rows read", RIGHT),
-            ("other rows read", RIGHT),
-            ("pages", RIGHT),
-            ("ms", RIGHT),
-            ("access to the log", LEFT),
-        ],
-        (
-            [
-                *_call_cells(m.case),
-                s.name,
-                f"{s.rows_returned:,}",
-                f"{s.log_rows_read:,}",
-                f"{s.other_rows_read:,}",
-                f"{s.pages:,}",
-                f"{s.ms:.1f}",
-                s.access,
-            ]
-            for m in results
-            for s in m.statements
-        ),
-    )
+    lines = [
+        "| call | models | window | statement | rows out | log rows read | other rows read"
+        " | pages | ms | access to the log |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for m in results:
+        c = m.case
+        for s in m.statements:
+            lines.append(
+                f"| {c.shape} | {c.models} | {c.window} | {s.name} | {s.rows_returned:,}"
+                f" | {s.log_rows_read:,} | {s.other_rows_read:,} | {s.pages:,} | {s.ms:.1f}"
+                f" | {s.access} |"
+            )
+    return lines
 
 
 def fit_lines(results: list[Measured]) -> list[str]:
