@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -56,8 +57,22 @@ def _dying_with_parent(command: Sequence[str]) -> list[str]:
     return [setpriv, "--pdeathsig", "TERM", "--", *command] if setpriv else list(command)
 
 
+#: Where free_port looks: below Linux's ephemeral range (32768-60999 by default), from which the
+#: kernel picks the local port of every outgoing connection. A port from that range can be taken
+#: by a long-lived connection while its server restarts, and the server then cannot bind it again.
+LISTEN_PORTS = range(20000, 32000)
+
+
 def free_port() -> int:
-    """A TCP port free on loopback right now (for a child process to bind)."""
+    """A TCP port free on loopback right now (for a child process to bind, and bind again after a
+    restart): a random one of LISTEN_PORTS that binds, else one the kernel picks."""
+    for port in random.sample(LISTEN_PORTS, 64):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import tempfile
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import make_conninfo
+
+from devstack.processes import free_port
 
 SUPERUSER = "postgres"
 _CONF = """
@@ -56,12 +57,6 @@ def binaries() -> tuple[Path, str | None]:
     utils.ensure_folder_permissions(bin_dir, readable)
     utils.ensure_folder_permissions(bin_dir.parent / "lib", readable)
     return bin_dir, user
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
